@@ -1,0 +1,24 @@
+"""source: the frozen source model, no adaptation (one forward per batch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bench.api import StepOutput, TTAMethod
+from bench.registry import register_method
+
+
+@register_method("source")
+class Source(TTAMethod):
+    name = "source"
+
+    @dataclass
+    class Config:
+        pass
+
+    @torch.no_grad()
+    def adapt(self, batch: torch.Tensor) -> StepOutput:
+        q = self.model.encode(batch)
+        return StepOutput(rows=q @ self.ctx.gallery.T)

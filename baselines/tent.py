@@ -1,0 +1,27 @@
+"""Tent (Wang et al., ICLR 2021) for retrieval: minimise the mean entropy of each
+query's softmax over the whole gallery (PROTOCOL.md section 6).
+
+The softmax temperature is the dataset's (0.01 for COCO/Flickr, 0.001 for
+Fashion-Gen, 0.0001 for person ReID) unless ``temperature`` is set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from bench.registry import register_method
+from bench.tta import GradientTTA, entropy
+
+
+@register_method("tent")
+class Tent(GradientTTA):
+    name = "tent"
+
+    @dataclass
+    class Config(GradientTTA.Config):
+        pass
+
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+        return entropy(sims / self.temperature).mean()

@@ -1,0 +1,109 @@
+"""A small typed registry: decorator registration, entry points, plugin files."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from bench.errors import BenchError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name -> object for one kind (methods, suites, shifts, models).
+
+    Objects arrive by the `register` decorator (bench's own and plugin files) or
+    through the Python entry-point group `group` (third-party packages), loaded
+    lazily the first time the registry is read.
+    """
+
+    def __init__(self, kind: str, group: str):
+        self.kind = kind
+        self.group = group
+        self._items: dict[str, T] = {}
+        self._origin: dict[str, str] = {}
+        self._entry_points_loaded = False
+
+    def register(self, name: str | None = None, origin: str = "bench") -> Callable[[T], T]:
+        def deco(obj: T) -> T:
+            self.add(name or getattr(obj, "name", None) or obj.__name__, obj, origin)
+            return obj
+        return deco
+
+    def add(self, name: str, obj: T, origin: str = "bench") -> None:
+        if name in self._items and self._items[name] is not obj:
+            raise BenchError(f"{self.kind} '{name}' is registered twice",
+                             f"by {self._origin[name]} and {origin}")
+        self._items[name] = obj
+        self._origin[name] = origin
+
+    def _load_entry_points(self) -> None:
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        for ep in importlib.metadata.entry_points(group=self.group):
+            try:
+                obj = ep.load()
+            except Exception as err:  # a broken plugin must not break bench
+                print(f"warning: cannot load {self.kind} plugin '{ep.name}' ({ep.value}): {err}",
+                      file=sys.stderr)
+                continue
+            if ep.name not in self._items and not isinstance(obj, type(sys)):
+                self.add(ep.name, obj, origin=f"entry point {ep.value}")
+
+    def get(self, name: str) -> T:
+        self._load_entry_points()
+        if name not in self._items:
+            raise UnknownNameError(self.kind, name, self.names())
+        return self._items[name]
+
+    def __contains__(self, name: str) -> bool:
+        self._load_entry_points()
+        return name in self._items
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return list(self._items)
+
+    def items(self) -> Iterator[tuple[str, T]]:
+        self._load_entry_points()
+        return iter(list(self._items.items()))
+
+    def origin(self, name: str) -> str:
+        return self._origin.get(name, "?")
+
+
+def load_plugin(spec: str) -> None:
+    """Import a plugin: a path to a .py file, or a dotted module name.
+
+    Importing it runs its `@register_*` decorators.
+    """
+    path = Path(spec)
+    if spec.endswith(".py") or path.exists():
+        if not path.is_file():
+            raise BenchError(f"plugin file {spec} does not exist")
+        mod_name = f"bench_plugin_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(mod_name, path)
+        if module_spec is None or module_spec.loader is None:
+            raise BenchError(f"cannot import plugin file {spec}")
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[mod_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except BenchError:
+            raise
+        except Exception as err:
+            del sys.modules[mod_name]
+            raise BenchError(f"plugin {spec} failed to import: {type(err).__name__}: {err}") from err
+        return
+    try:
+        importlib.import_module(spec)
+    except ModuleNotFoundError as err:
+        raise BenchError(f"plugin module '{spec}' not found",
+                         "pass a .py file path or an importable module") from err

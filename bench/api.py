@@ -1,0 +1,99 @@
+"""The contracts every method, model and suite is written against.
+
+A TTA method sees a `QueryModel` (the query-side tower of one direction, with
+only its LayerNorm affine parameters trainable) and an `AdaptContext` (the
+frozen gallery embeddings, the softmax temperature of the dataset and the
+protocol's number of steps). The runner calls ``setup`` once per cell and
+``adapt`` once per batch of the query stream; ``adapt`` returns the similarity
+rows that are scored (for gradient methods: the last step's forward).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
+
+import torch
+
+DIRECTIONS = ("i2t", "t2i")
+
+
+class QueryModel(Protocol):
+    """The query tower of one direction, as a method sees it."""
+
+    direction: str
+
+    def encode(self, batch: torch.Tensor) -> torch.Tensor:
+        """L2-normalised query embeddings (B x d); differentiable w.r.t. `params()`."""
+
+    def params(self) -> list[torch.nn.Parameter]:
+        """The trainable parameters (the query tower's LayerNorm weights and biases)."""
+
+    def named_params(self) -> list[tuple[str, torch.nn.Parameter]]: ...
+
+    def source_encoder(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A frozen copy of the source query tower's ``encode`` (no grad)."""
+
+
+@dataclass
+class AdaptContext:
+    """What a method may know about the cell it adapts in."""
+
+    gallery: torch.Tensor  # (N, d) L2-normalised, frozen source embeddings
+    direction: str  # "i2t" or "t2i"
+    temperature: float  # whole-gallery softmax temperature of the dataset (PROTOCOL.md s. 6)
+    steps: int = 3  # adaptation steps per batch
+    dataset_kind: str = "captions"
+    n_queries: int = 0
+    # clean_queries(n): clean inputs of the stream's first n queries (for methods that
+    # estimate statistics on clean data, e.g. EATA's Fisher); None when not provided
+    clean_queries: Callable[[int], torch.Tensor] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StepOutput:
+    """What `adapt` returns for one batch."""
+
+    rows: torch.Tensor  # (B, N) similarity rows that are scored
+    loss: float = float("nan")  # the last step's loss (NaN when nothing was optimised)
+
+
+class Diverged(RuntimeError):
+    """Raised by a method when its loss becomes NaN or infinite: the cell is `diverged`."""
+
+
+class TTAMethod:
+    """Base of every test-time adaptation method.
+
+    Subclasses set ``name``, ``Config`` (a dataclass of hyperparameters whose
+    defaults are the method's published defaults) and optionally ``note`` (shown
+    in results, e.g. that a method is a reconstruction), and implement `setup`
+    and `adapt`.
+    """
+
+    name: ClassVar[str] = ""
+    note: ClassVar[str] = ""
+
+    @dataclass
+    class Config:
+        pass
+
+    def __init__(self, config: Any | None = None):
+        self.config = config if config is not None else self.Config()
+
+    def setup(self, model: QueryModel, ctx: AdaptContext) -> None:
+        self.model = model
+        self.ctx = ctx
+
+    def adapt(self, batch: torch.Tensor) -> StepOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Drop any state (the runner also restores source weights per cell)."""
+
+    @classmethod
+    def config_dict(cls, config: Any) -> dict[str, Any]:
+        return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else dict(config)

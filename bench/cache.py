@@ -1,0 +1,100 @@
+"""On-disk caches keyed by everything that determines their content.
+
+Gallery embeddings are keyed by (model, weights hash, dataset fingerprint,
+direction, preprocessing); query sets by (dataset fingerprint, shift and its
+version, severity, corruption seed, preprocessing, which queries). Change any
+part and the key changes: a stale entry is never read. Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from bench.paths import cache_home
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    blob = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class Cache:
+    """A folder of cached arrays; ``enabled=False`` computes every time."""
+
+    def __init__(self, root: str | Path | None = None, enabled: bool = True):
+        self.root = Path(root) if root else cache_home()
+        self.enabled = enabled
+        self.hits = 0
+        self.misses = 0
+
+    def _path(self, namespace: str, parts: dict[str, Any], suffix: str) -> Path:
+        return self.root / namespace / f"{cache_key(parts)}{suffix}"
+
+    def tensor(self, namespace: str, parts: dict[str, Any],
+               compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+        path = self._path(namespace, parts, ".pt")
+        if self.enabled and path.exists():
+            try:
+                value = torch.load(path, map_location="cpu", weights_only=True)
+                self.hits += 1
+                return value
+            except (OSError, RuntimeError, EOFError):
+                pass  # a damaged entry is recomputed
+        self.misses += 1
+        value = compute()
+        if self.enabled:
+            _atomic(path, lambda p: torch.save(value.detach().cpu(), p))
+        return value
+
+    def array(self, namespace: str, parts: dict[str, Any],
+              compute: Callable[[], np.ndarray]) -> np.ndarray:
+        path = self._path(namespace, parts, ".npy")
+        if self.enabled and path.exists():
+            try:
+                value = np.load(path, allow_pickle=False)
+                self.hits += 1
+                return value
+            except (OSError, ValueError, EOFError):
+                pass
+        self.misses += 1
+        value = compute()
+        if self.enabled:
+            def write(p: Path) -> None:
+                with open(p, "wb") as f:
+                    np.save(f, value, allow_pickle=False)
+            _atomic(path, write)
+        return value
+
+    def json(self, namespace: str, parts: dict[str, Any], compute: Callable[[], Any]) -> Any:
+        path = self._path(namespace, parts, ".json")
+        if self.enabled and path.exists():
+            try:
+                value = json.loads(path.read_text())
+                self.hits += 1
+                return value
+            except (OSError, ValueError):
+                pass
+        self.misses += 1
+        value = compute()
+        if self.enabled:
+            _atomic(path, lambda p: p.write_text(json.dumps(value)))
+        return value

@@ -1,0 +1,59 @@
+"""`python -m bench`: one subcommand per module in `bench.commands`.
+
+Each command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``. A `BenchError` becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bench import __version__
+from bench.errors import BenchError
+
+COMMANDS = ("run", "list", "build", "leaderboard", "plot", "ablate", "mini", "perf", "doctor")
+
+
+def _load_commands() -> list:
+    modules = []
+    for name in COMMANDS:
+        try:
+            modules.append(importlib.import_module(f"bench.commands.{name}"))
+        except ModuleNotFoundError as err:
+            if err.name != f"bench.commands.{name}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Test-time adaptation of cross-modal retrieval under query shift.")
+    parser.add_argument("--version", action="version", version=f"bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in _load_commands():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are kept; run the same command again to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""`python -m bench leaderboard RESULTS`: paper-style tables in Markdown, CSV, HTML or LaTeX."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from pathlib import Path
+
+from bench.leaderboard import METRIC_LABELS, METRICS, Cell, Leaderboard, Table, build
+from bench.store import read_results
+
+NAME = "leaderboard"
+HELP = "Tables of a results folder: methods x shifts at maximum severity, ranks."
+FORMATS = ("md", "csv", "html", "latex")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="results folder written by `bench run`")
+    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
+    parser.add_argument("--metric", default="r1", choices=METRICS, help="metric (default r1)")
+    parser.add_argument("--format", default="md", choices=FORMATS,
+                        help="output format (default md: Markdown)")
+    parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
+    parser.add_argument("--reported", action="store_true",
+                        help="add published reference rows (PROTOCOL.md section 7), unranked")
+
+
+def run(args: argparse.Namespace) -> int:
+    df = read_results(args.results)
+    suites = [s for s in args.suite.split(",") if s]
+    board = build(df, args.metric, suites or None, reported=args.reported)
+    for line in board.messages:
+        print(line, file=sys.stderr)
+    text = render(board, args.format)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cell_text(cell: Cell) -> str:
+    """A cell as plain text, 1 decimal; the format adds the best marker."""
+    if cell.text:
+        return cell.text
+    if cell.status == "ok":
+        std = f"±{cell.std:.1f}" if cell.seeds > 1 and cell.std == cell.std else ""
+        return f"{cell.value:.1f}{std}{cell.mark}"
+    return {"missing": "–", "blank": ""}.get(cell.status, cell.status)
+
+
+def render(board: Leaderboard, fmt: str) -> str:
+    """The whole leaderboard in one format."""
+    return {"md": _markdown, "csv": _csv, "html": _html, "latex": _latex}[fmt](board)
+
+
+def _markdown(board: Leaderboard) -> str:
+    out = [f"# Leaderboard: {METRIC_LABELS[board.metric]} (%)", ""]
+    for t in board.tables:
+        level = "##" if t.kind in ("main", "ranking") else "###"
+        out += [f"{level} {t.title}", ""]
+
+        def row(items: list[str]) -> str:
+            return "| " + " | ".join(s.replace("|", "\\|") for s in items) + " |"
+
+        out.append(row(["method"] + t.columns))
+        out.append("|" + "---|" + "---:|" * len(t.columns))
+        for label, line in zip(t.rows, t.cells, strict=True):
+            out.append(row([label] + [_bold(c, "**{}**") for c in line]))
+        out += [""] + [f"- {n}" for n in t.notes] + ([""] if t.notes else [])
+    return "\n".join(out)
+
+
+def _bold(cell: Cell, pattern: str, escape=lambda s: s) -> str:
+    text = escape(cell_text(cell))
+    return pattern.format(text) if cell.best and text else text
+
+
+def _csv(board: Leaderboard) -> str:
+    # several tables in one file: each starts with a '# title' line; '*' marks the best
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    for t in board.tables:
+        buf.write(f"# {t.title}\n")
+        writer.writerow(["method"] + t.columns)
+        for label, line in zip(t.rows, t.cells, strict=True):
+            writer.writerow([label] + [_bold(c, "{}*") for c in line])
+        for note in t.notes:
+            buf.write(f"# {note}\n")
+        buf.write("\n")
+    return buf.getvalue()
+
+
+def _html(board: Leaderboard) -> str:
+    esc = html.escape
+    out = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8">',
+           f"<title>Leaderboard {esc(METRIC_LABELS[board.metric])}</title>",
+           "<style>td{text-align:right;padding:0 .5em}td:first-child{text-align:left}"
+           "tr.reported{font-style:italic;color:#555}</style></head><body>",
+           f"<h1>Leaderboard: {esc(METRIC_LABELS[board.metric])} (%)</h1>"]
+    for t in board.tables:
+        tag = "h2" if t.kind in ("main", "ranking") else "h3"
+        out += [f"<{tag}>{esc(t.title)}</{tag}>", "<table>",
+                "<tr><th>method</th>" + "".join(f"<th>{esc(c)}</th>" for c in t.columns) + "</tr>"]
+        for label, line, rep in zip(t.rows, t.cells, t.reported, strict=True):
+            cls = ' class="reported"' if rep else ""
+            tds = "".join(f"<td>{_bold(c, '<b>{}</b>', esc)}</td>" for c in line)
+            out.append(f"<tr{cls}><td>{esc(label)}</td>{tds}</tr>")
+        out.append("</table>")
+        out += [f"<p><small>{esc(n)}</small></p>" for n in t.notes]
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+_LATEX = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
+          "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+          "±": r"$\pm$", "†": r"$^\dagger$", "‡": r"$^\ddagger$", "§": r"\S{}", "¶": r"\P{}",
+          "°": r"$^\circ$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in text)
+
+
+def _latex(board: Leaderboard) -> str:
+    out = ["% bench leaderboard; needs \\usepackage{booktabs}",
+           f"% {METRIC_LABELS[board.metric]} (%)"]
+    for t in board.tables:
+        out += _latex_table(t)
+    return "\n".join(out) + "\n"
+
+
+def _latex_table(t: Table) -> list[str]:
+    head = " & ".join(latex_escape(c) for c in ["method"] + t.columns)
+    out = ["", r"\begin{table}[ht]", r"\centering\small",
+           rf"\caption{{{latex_escape(t.title)}}}",
+           rf"\begin{{tabular}}{{l{'r' * len(t.columns)}}}", r"\toprule", head + r" \\",
+           r"\midrule"]
+    for label, line, rep in zip(t.rows, t.cells, t.reported, strict=True):
+        cells = [_bold(c, r"\textbf{{{}}}", latex_escape) for c in line]
+        name = latex_escape(label)
+        out.append(" & ".join([rf"\textit{{{name}}}" if rep else name] + cells) + r" \\")
+    out += [r"\bottomrule", r"\end{tabular}"]
+    out += [rf"\par\footnotesize {latex_escape(n)}" for n in t.notes]
+    out.append(r"\end{table}")
+    return out

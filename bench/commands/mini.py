@@ -1,0 +1,64 @@
+"""`python -m bench mini train|eval`: the embedded mini CLIPs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+NAME = "mini"
+HELP = "train or evaluate the embedded mini CLIPs (mini-clip, mini-reid)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+    t = sub.add_parser("train", help="train a mini CLIP from scratch (fixed steps and seed)")
+    t.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    t.add_argument("--steps", type=int, default=None, help="training steps (default: recipe)")
+    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", type=Path, default=None,
+                   help="checkpoint path (default: the shipped one in bench/assets/models/)")
+    t.add_argument("--quiet", action="store_true")
+    e = sub.add_parser("eval", help="clean test metrics of a mini CLIP checkpoint")
+    e.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    e.add_argument("--pretrained", default=None, help="checkpoint (default: the shipped one)")
+
+
+# The shipped checkpoints' recipes: `python -m bench mini train --model M` reproduces them.
+RECIPES = {"mini-clip": {"steps": 1500, "batch_size": 256},
+           "mini-reid": {"steps": 1500, "batch_size": 256}}
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.errors import ConfigError
+    from bench.registry import MODELS, load_builtins
+
+    load_builtins()
+    if args.action == "train":
+        from bench.mini.train import TrainConfig, train
+
+        recipe = dict(RECIPES[args.model])
+        if args.steps is not None:
+            recipe["steps"] = args.steps
+        if args.batch_size is not None:
+            recipe["batch_size"] = args.batch_size
+        if recipe["steps"] < 1 or recipe["batch_size"] < 2:
+            raise ConfigError("--steps must be >= 1 and --batch-size >= 2")
+        cfg = TrainConfig(model=args.model, seed=args.seed, **recipe)
+        out = args.out or MODELS.get(args.model).default_weights()
+        card = train(cfg, out, quiet=args.quiet)
+        print(json.dumps(card["test_metrics"], indent=1))
+        print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
+        return 0
+    from bench.cache import Cache
+    from bench.mini.train import evaluate_clean
+    from bench.models.registered import resolve_model
+    from bench.parallel import default_workers
+    from bench.queries import BuildOptions
+
+    rm = resolve_model(args.model, args.pretrained, "cpu")
+    metrics = evaluate_clean(rm, args.model, BuildOptions(cache=Cache(), workers=default_workers()))
+    print(json.dumps(metrics, indent=1))
+    return 0

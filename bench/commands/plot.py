@@ -1,0 +1,44 @@
+"""`python -m bench plot RESULTS`: severity curves, heatmaps, stream traces, retention."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.errors import ConfigError
+from bench.store import ResultStore, read_results
+
+NAME = "plot"
+HELP = "Figures of a results folder (PNG and PDF): severity curves, heatmaps, streams."
+FORMATS = ("png", "pdf", "svg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="results folder written by `bench run`")
+    parser.add_argument("--out", default=None, help="output folder (default RESULTS/figures)")
+    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
+    parser.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+
+
+def run(args: argparse.Namespace) -> int:
+    formats = tuple(f for f in args.format.split(",") if f)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ConfigError(f"unknown figure format {', '.join(bad) or '(none)'}",
+                          f"known: {', '.join(FORMATS)}")
+    df = read_results(args.results)
+    suites = [s for s in args.suite.split(",") if s]
+    absent = [s for s in suites if s not in set(df["suite"])]
+    if absent:
+        raise ConfigError(f"no results for suite(s) {', '.join(absent)}",
+                          f"present: {', '.join(sorted(set(df['suite'])))}")
+    from bench.plots import build_figures, save_figures  # matplotlib only when plotting
+
+    figs, skipped = build_figures(df, ResultStore(args.results).read_traces(), suites or None)
+    for line in skipped:
+        print(line, file=sys.stderr)
+    out = Path(args.out) if args.out else Path(args.results) / "figures"
+    for path in save_figures(figs, out, formats):
+        print(path)
+    return 0

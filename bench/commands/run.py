@@ -1,0 +1,84 @@
+"""`python -m bench run`: evaluate methods on suites under the online protocol."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.commands.common import add_plugin_argument, comma_list, int_list, severity_arg
+
+NAME = "run"
+HELP = "run TTA methods on benchmark suites and store one Parquet row per cell"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", type=comma_list, required=True,
+                   help="comma list of methods (see `list methods`)")
+    p.add_argument("--suite", type=comma_list, required=True,
+                   help="comma list of suites, or 'all' (see `list suites`)")
+    p.add_argument("--model", help="model name: a registered one (mini-clip, ...) or any open_clip "
+                                   "architecture; default: the suite's model")
+    p.add_argument("--pretrained", help="open_clip pretrained tag or a local checkpoint path "
+                                        "('random' = untrained, for tests only)")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
+    p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=3, help="adaptation steps per batch")
+    p.add_argument("--severity", type=str, default=None,
+                   help="severities to run, e.g. 1,3,5 or all (default: each shift's maximum)")
+    p.add_argument("--limit", type=int, default=None, help="only the first N queries (quick look)")
+    p.add_argument("--set", action="append", default=[], metavar="METHOD.FIELD=VALUE",
+                   help="override a method hyperparameter (repeatable)")
+    p.add_argument("--config", type=Path, help="JSON/TOML file {method: {field: value}}")
+    p.add_argument("--retention", action="store_true",
+                   help="also measure retention (clean-query R@1 after the stream) on every cell")
+    p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for building shifted queries (default: all cores)")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write caches")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or per-cell lines")
+    add_plugin_argument(p)
+
+
+def options_from_args(args: argparse.Namespace):
+    from bench.cache import Cache
+    from bench.errors import ConfigError
+    from bench.methods_config import parse_sets, read_config_file
+    from bench.parallel import default_workers
+    from bench.runner import RunOptions
+
+    overrides = read_config_file(args.config) if args.config else {}
+    for method, fields in parse_sets(args.set).items():
+        overrides.setdefault(method, {}).update(fields)
+    for name, value in (("--batch-size", args.batch_size), ("--steps", args.steps)):
+        if value < 1:
+            raise ConfigError(f"{name} must be at least 1")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return RunOptions(
+        methods=args.method, suites=args.suite, model=args.model, pretrained=args.pretrained,
+        data_root=args.data_root, out=args.out, seeds=args.seed, device=args.device,
+        batch_size=args.batch_size, steps=args.steps, overwrite=args.overwrite, limit=args.limit,
+        severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
+        workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
+        retention=args.retention, cache=Cache(enabled=not args.no_cache),
+        log=(lambda msg: None) if args.quiet else print)
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.registry import load_plugins
+    from bench.runner import execute, plan_run
+
+    load_plugins(args.plugin)
+    opts = options_from_args(args)
+    cells = plan_run(opts)
+    if not cells:
+        print("no cell to run (every suite was skipped)")
+        return 0
+    counts = execute(cells, opts)
+    ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
+    print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
+          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
+    return 0

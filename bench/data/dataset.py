@@ -1,0 +1,123 @@
+"""The retrieval dataset contract shared by every loader.
+
+A dataset is a list of images and a list of captions, each caption describing
+one image. Relevance is derived from it:
+
+* ``kind == "captions"`` (COCO, Flickr, mini-scenes): an image query's relevant
+  items are its own captions; a caption query's relevant item is its image.
+* ``kind == "reid"`` (CUHK-PEDES, ICFG-PEDES, RSTPReid, mini-pedes): relevance is
+  identity-based: every image (or caption) of the same person id is relevant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.errors import DataError
+
+KINDS = ("captions", "reid", "fashion")
+
+
+@dataclass
+class RetrievalDataset:
+    """One evaluation split, images on disk and captions in memory."""
+
+    name: str
+    kind: str
+    image_paths: list[Path]
+    captions: list[str]
+    caption_image: np.ndarray  # (n_captions,) int64: index of the image each caption describes
+    person_ids: np.ndarray | None = None  # (n_images,) int64 identity per image; reid only
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise DataError(f"dataset '{self.name}': unknown kind '{self.kind}'", f"one of {KINDS}")
+        self.caption_image = np.asarray(self.caption_image, dtype=np.int64)
+        if len(self.captions) != len(self.caption_image):
+            raise DataError(f"dataset '{self.name}': {len(self.captions)} captions but "
+                            f"{len(self.caption_image)} caption->image links")
+        if len(self.caption_image) and (self.caption_image.min() < 0
+                                        or self.caption_image.max() >= len(self.image_paths)):
+            raise DataError(f"dataset '{self.name}': a caption points to a missing image")
+        if self.person_ids is not None:
+            self.person_ids = np.asarray(self.person_ids, dtype=np.int64)
+            if len(self.person_ids) != len(self.image_paths):
+                raise DataError(f"dataset '{self.name}': person ids do not match the images")
+        if self.kind == "reid" and self.person_ids is None:
+            raise DataError(f"dataset '{self.name}': a reid dataset needs person ids")
+
+    @property
+    def n_images(self) -> int:
+        return len(self.image_paths)
+
+    @property
+    def n_captions(self) -> int:
+        return len(self.captions)
+
+    def load_image(self, index: int) -> np.ndarray:
+        """The image at native resolution as an HxWx3 uint8 array (RGB)."""
+        path = self.image_paths[index]
+        try:
+            with Image.open(path) as im:
+                return np.asarray(im.convert("RGB"))
+        except (OSError, ValueError) as err:
+            raise DataError(f"cannot read image {path}: {err}") from err
+
+    def fingerprint(self) -> str:
+        """A content hash of the split (names, captions, links, file sizes) for caches."""
+        h = hashlib.sha256()
+        h.update(f"{self.name}|{self.kind}|".encode())
+        for p in self.image_paths:
+            p = Path(p)
+            size = p.stat().st_size if p.exists() else -1
+            h.update(f"{p.name}:{size};".encode())
+        for c in self.captions:
+            h.update(c.encode())
+            h.update(b"\x00")
+        h.update(self.caption_image.tobytes())
+        if self.person_ids is not None:
+            h.update(self.person_ids.tobytes())
+        return h.hexdigest()[:16]
+
+    def relevant_to_image(self) -> list[np.ndarray]:
+        """For each image query (i2t), the caption indices that are relevant."""
+        if self.kind == "reid":
+            pid_of_caption = self.person_ids[self.caption_image]
+            by_pid: dict[int, list[int]] = {}
+            for c, pid in enumerate(pid_of_caption):
+                by_pid.setdefault(int(pid), []).append(c)
+            return [np.asarray(by_pid.get(int(p), []), dtype=np.int64) for p in self.person_ids]
+        order = np.argsort(self.caption_image, kind="stable")
+        bounds = np.searchsorted(self.caption_image[order], np.arange(self.n_images + 1))
+        return [order[bounds[i]:bounds[i + 1]] for i in range(self.n_images)]
+
+    def relevant_to_caption(self) -> list[np.ndarray]:
+        """For each caption query (t2i), the image indices that are relevant."""
+        if self.kind == "reid":
+            by_pid: dict[int, list[int]] = {}
+            for i, pid in enumerate(self.person_ids):
+                by_pid.setdefault(int(pid), []).append(i)
+            groups = {p: np.asarray(v, dtype=np.int64) for p, v in by_pid.items()}
+            return [groups[int(self.person_ids[i])] for i in self.caption_image]
+        return [np.asarray([i], dtype=np.int64) for i in self.caption_image]
+
+    def subset_images(self, keep: np.ndarray) -> RetrievalDataset:
+        """The dataset restricted to some images and their captions (for quick looks)."""
+        keep = np.asarray(sorted(set(int(k) for k in keep)), dtype=np.int64)
+        remap = -np.ones(self.n_images, dtype=np.int64)
+        remap[keep] = np.arange(len(keep))
+        cap_keep = np.nonzero(remap[self.caption_image] >= 0)[0]
+        return RetrievalDataset(
+            name=self.name, kind=self.kind,
+            image_paths=[self.image_paths[i] for i in keep],
+            captions=[self.captions[c] for c in cap_keep],
+            caption_image=remap[self.caption_image[cap_keep]],
+            person_ids=None if self.person_ids is None else self.person_ids[keep],
+            meta=dict(self.meta),
+        )

@@ -1,0 +1,118 @@
+"""Retrieval metrics computed row by row as the query stream goes.
+
+No full query x gallery score matrix is kept: each batch of similarity rows is
+reduced at once to the positions of its relevant gallery items.
+
+Tie rule (PROTOCOL.md section 3, ours): optimistic. A relevant item's position
+is 1 + the number of *non-relevant* gallery items scoring strictly higher, plus
+the number of relevant items ranked before it. So a query's rank for Recall@K is
+1 + the number of gallery items scoring strictly higher than its best relevant
+item, and nothing depends on sort order among equal scores.
+
+* Recall@K: a hit when the best relevant item is at position <= K.
+* AP: mean over the relevant items (sorted by score) of (j / position_j).
+* INP (Ye et al., 2021): |relevant| / position of the hardest relevant item.
+All reported as percentages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+TIE_RULE = "optimistic: rank = 1 + #gallery items scoring strictly higher"
+KS = (1, 5, 10)
+
+
+def relevant_positions(rows: torch.Tensor, relevant: list[np.ndarray]) -> list[np.ndarray]:
+    """For each row, the 1-based positions of its relevant items, ascending."""
+    rows = rows.detach().float()
+    sizes = [len(r) for r in relevant]
+    m = max(sizes) if sizes else 0
+    if m == 0:
+        return [np.zeros(0, dtype=np.int64) for _ in relevant]
+    b = rows.shape[0]
+    idx = torch.zeros(b, m, dtype=torch.long, device=rows.device)
+    valid = torch.zeros(b, m, dtype=torch.bool, device=rows.device)
+    for i, r in enumerate(relevant):
+        idx[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
+        valid[i, : len(r)] = True
+    rel = rows.gather(1, idx)  # (B, m) scores of relevant items
+    # padding slots score -inf: they sort last and are sliced off below
+    rel = torch.where(valid, rel, torch.full_like(rel, -float("inf")))
+    rel_sorted, _ = torch.sort(rel, dim=1, descending=True)
+    greater_all = torch.zeros(b, m, dtype=torch.long, device=rows.device)
+    for j in range(m):  # (B, N) compare per relevant slot keeps memory at B x N
+        greater_all[:, j] = (rows > rel_sorted[:, j : j + 1]).sum(dim=1)
+    greater_rel = (rel_sorted.unsqueeze(2) < rel_sorted.unsqueeze(1)).sum(dim=2)
+    positions = greater_all - greater_rel + torch.arange(1, m + 1, device=rows.device)
+    positions = positions.cpu().numpy()
+    return [positions[i, : sizes[i]] for i in range(b)]
+
+
+@dataclass
+class RankAccumulator:
+    """Accumulates per-query rank statistics over a stream of batches."""
+
+    ks: tuple[int, ...] = KS
+    best: list[int] = field(default_factory=list)
+    ap: list[float] = field(default_factory=list)
+    inp: list[float] = field(default_factory=list)
+    query_ids: list[int] = field(default_factory=list)
+
+    def add(self, rows: torch.Tensor, relevant: list[np.ndarray],
+            query_ids: np.ndarray | None = None) -> float:
+        """Score one batch; returns its R@1 (percent)."""
+        positions = relevant_positions(rows, relevant)
+        hits = 0
+        for pos in positions:
+            if len(pos) == 0:
+                raise ValueError("a query has no relevant gallery item")
+            self.best.append(int(pos[0]))
+            self.ap.append(float(np.mean(np.arange(1, len(pos) + 1) / pos)))
+            self.inp.append(float(len(pos) / pos[-1]))
+            hits += int(pos[0] <= 1)
+        if query_ids is not None:
+            self.query_ids.extend(int(q) for q in query_ids)
+        return 100.0 * hits / max(len(positions), 1)
+
+    def __len__(self) -> int:
+        return len(self.best)
+
+    def summary(self, mask: np.ndarray | None = None) -> dict[str, float]:
+        """r1, r5, r10, r_mean, map, minp (percent) over all (or masked) queries."""
+        best = np.asarray(self.best)
+        ap = np.asarray(self.ap)
+        inp = np.asarray(self.inp)
+        if mask is not None:
+            best, ap, inp = best[mask], ap[mask], inp[mask]
+        if len(best) == 0:
+            return {f"r{k}": float("nan") for k in self.ks} | {
+                "r_mean": float("nan"), "map": float("nan"), "minp": float("nan")}
+        out = {f"r{k}": 100.0 * float(np.mean(best <= k)) for k in self.ks}
+        out["r_mean"] = float(np.mean([out[f"r{k}"] for k in self.ks]))
+        out["map"] = 100.0 * float(np.mean(ap))
+        out["minp"] = 100.0 * float(np.mean(inp))
+        return out
+
+
+def brute_force_metrics(scores: np.ndarray, relevant: list[np.ndarray],
+                        ks: tuple[int, ...] = KS) -> dict[str, float]:
+    """Reference implementation: full sort of each row, relevant items first among ties."""
+    best, aps, inps = [], [], []
+    for row, rel in zip(scores, relevant, strict=True):
+        is_rel = np.zeros(len(row), dtype=bool)
+        is_rel[rel] = True
+        order = np.lexsort((~is_rel, -row))  # by score desc, then relevant first
+        pos = np.nonzero(is_rel[order])[0] + 1
+        best.append(pos[0])
+        aps.append(np.mean(np.arange(1, len(pos) + 1) / pos))
+        inps.append(len(pos) / pos[-1])
+    best = np.asarray(best)
+    out = {f"r{k}": 100.0 * float(np.mean(best <= k)) for k in ks}
+    out["r_mean"] = float(np.mean([out[f"r{k}"] for k in ks]))
+    out["map"] = 100.0 * float(np.mean(aps))
+    out["minp"] = 100.0 * float(np.mean(inps))
+    return out

@@ -1,0 +1,1 @@
+"""The embedded mini CLIPs: training recipe and command (`python -m bench mini ...`)."""

@@ -1,0 +1,251 @@
+"""`RetrievalModel`: an open_clip model seen as two towers, one of which adapts.
+
+Any open_clip architecture works, with a pretrained tag (downloaded by
+open_clip, so it needs network or a warm cache) or a local checkpoint path.
+The query tower's LayerNorm affine parameters are the only trainable ones
+(PROTOCOL.md section 2); the model is kept in eval mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import socket
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+from PIL import Image
+from torch import nn
+
+from bench.errors import ConfigError, UnknownNameError, WeightsError
+from bench.models.weights import file_sha256
+from bench.paths import package_assets
+
+RANDOM = "random"  # --pretrained random: untrained weights, for tests only
+_configs_added = False
+
+
+def _add_bench_configs() -> None:
+    """Make the embedded model configs (JSON, as data) known to open_clip."""
+    global _configs_added
+    if not _configs_added:
+        open_clip.add_model_config(package_assets() / "models")
+        _configs_added = True
+
+
+class RetrievalModel:
+    """Two towers of a contrastive model, with preprocessing and tokenizer."""
+
+    def __init__(self, model: nn.Module, preprocess, tokenizer, name: str, pretrained: str,
+                 weights_id: str, device: torch.device):
+        self.model = model.to(device).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.tokenizer = tokenizer
+        self.name = name
+        self.pretrained = pretrained
+        self.weights_id = weights_id
+        self.device = device
+        steps = list(preprocess.transforms)
+        cut = next(i for i, t in enumerate(steps) if "ToTensor" in type(t).__name__)
+        self._spatial = steps[:cut]
+        self._to_tensor = steps[cut:]
+        self._source_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    # ---- preprocessing -------------------------------------------------------------------
+    @property
+    def preprocess_id(self) -> str:
+        """Describes the spatial preprocessing (resize/crop), part of cache keys."""
+        return " | ".join(repr(t).replace("\n", " ") for t in self._spatial)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the model's image input."""
+        size = self.model.visual.image_size
+        return (size, size) if isinstance(size, int) else tuple(size)
+
+    def resize_image(self, image: np.ndarray) -> np.ndarray:
+        """Resize/crop a full-resolution HxWx3 uint8 image to the model input (uint8)."""
+        im = Image.fromarray(image)
+        for t in self._spatial:
+            im = t(im)
+        return np.asarray(im.convert("RGB"))
+
+    def image_tensor(self, resized: np.ndarray) -> torch.Tensor:
+        """uint8 model-input images (N x H x W x 3) -> normalised float tensor (N x 3 x H x W)."""
+        x = torch.from_numpy(np.ascontiguousarray(resized)).permute(0, 3, 1, 2).float() / 255.0
+        norm = self._to_tensor[-1]
+        mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+        std = torch.tensor(norm.std).view(1, 3, 1, 1)
+        return (x - mean) / std
+
+    def tokenize(self, texts: list[str]) -> torch.Tensor:
+        return self.tokenizer(texts)
+
+    # ---- towers --------------------------------------------------------------------------
+    def encode_images(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_image(x.to(self.device), normalize=True)
+
+    def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_text(tokens.to(self.device), normalize=True)
+
+    def encode(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
+        """Encode a batch of queries of `direction` (images for i2t, tokens for t2i)."""
+        return self.encode_images(batch) if direction == "i2t" else self.encode_texts(batch)
+
+    def encode_gallery(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
+        """Encode a batch of gallery items of `direction` (texts for i2t, images for t2i)."""
+        return self.encode_texts(batch) if direction == "i2t" else self.encode_images(batch)
+
+    def query_tower(self, direction: str) -> nn.Module:
+        if direction == "i2t":
+            return self.model.visual
+        if hasattr(self.model, "transformer"):
+            return self.model.transformer  # CLIP: ln_final sits outside, as TCR leaves it out
+        return self.model.text.transformer  # CustomTextCLIP
+
+    def layernorm_params(self, direction: str) -> list[tuple[str, nn.Parameter]]:
+        """(name, parameter) of every LayerNorm affine weight/bias in the query tower."""
+        out = []
+        for mname, module in self.query_tower(direction).named_modules():
+            if isinstance(module, nn.LayerNorm) and module.elementwise_affine:
+                out += [(f"{mname}.{pname}", p) for pname, p in module.named_parameters()]
+        if not out:
+            raise ConfigError(f"model {self.name} has no LayerNorm in its {direction} query tower")
+        return out
+
+    def restore_source(self) -> None:
+        """Put the source weights back and freeze everything (start of every cell)."""
+        self.model.load_state_dict(self._source_state)
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.model.eval()
+
+    def query_model(self, direction: str) -> QueryTower:
+        return QueryTower(self, direction)
+
+
+class QueryTower:
+    """The `QueryModel` a method adapts: one direction's tower, LayerNorms trainable."""
+
+    def __init__(self, rm: RetrievalModel, direction: str):
+        self.rm = rm
+        self.direction = direction
+        self._named = rm.layernorm_params(direction)
+        for _, p in self._named:
+            p.requires_grad_(True)
+        self._source = None
+
+    def encode(self, batch: torch.Tensor) -> torch.Tensor:
+        return self.rm.encode(self.direction, batch)
+
+    def params(self) -> list[nn.Parameter]:
+        return [p for _, p in self._named]
+
+    def named_params(self) -> list[tuple[str, nn.Parameter]]:
+        return list(self._named)
+
+    def source_encoder(self):
+        """A frozen copy of the model as it is now (call at setup: the source weights)."""
+        if self._source is None:
+            frozen = copy.deepcopy(self.rm.model).eval()
+            for p in frozen.parameters():
+                p.requires_grad_(False)
+            enc = frozen.encode_image if self.direction == "i2t" else frozen.encode_text
+            device = self.rm.device
+
+            @torch.no_grad()
+            def encode(batch: torch.Tensor) -> torch.Tensor:
+                return enc(batch.to(device), normalize=True)
+
+            self._source = encode
+        return self._source
+
+
+def _check_tag(name: str, tag: str) -> None:
+    if not open_clip.get_pretrained_cfg(name, tag):
+        known = open_clip.list_pretrained_tags_by_model(name)
+        raise WeightsError(f"unknown pretrained tag '{tag}' for model {name}",
+                           f"known tags: {', '.join(known) or 'none'}; or pass --pretrained PATH")
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("BENCH_OFFLINE") or os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "ON"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _offline_unless_reachable():
+    """Without network, make the hub client use its local cache only and fail at once
+    (instead of a minute of retries)."""
+    import huggingface_hub.constants as hub
+
+    saved = hub.HF_HUB_OFFLINE
+    if not _hub_reachable():
+        hub.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = saved
+
+
+def _weights_id(name: str, pretrained: str, seed: int) -> str:
+    if pretrained == RANDOM:
+        return f"random-seed{seed}"
+    path = Path(pretrained).expanduser()
+    if path.is_file():
+        return f"sha256:{file_sha256(path)}"
+    return f"tag:{name}:{pretrained}:open_clip-{open_clip.__version__}"
+
+
+def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
+               seed: int = 0) -> RetrievalModel:
+    """An open_clip model by architecture name and weights (tag, local path or 'random')."""
+    _add_bench_configs()
+    if name not in open_clip.list_models():
+        raise UnknownNameError("model", name, ["any open_clip architecture: see "
+                                               "`python -m bench list models`"])
+    device = torch.device(device)
+    path = Path(pretrained).expanduser()
+    looks_like_path = path.suffix in (".pt", ".pth", ".bin", ".safetensors", ".ckpt") or "/" in pretrained
+    root_level = logging.getLogger().level
+    logging.getLogger().setLevel(logging.CRITICAL)  # open_clip logs its own version of our error
+    try:
+        if pretrained == RANDOM:
+            torch.manual_seed(seed)
+            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
+        elif path.is_file():
+            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
+            try:
+                open_clip.load_checkpoint(model, str(path))
+            except Exception as err:
+                raise WeightsError(f"unreadable checkpoint {path} for model {name}: "
+                                   f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from err
+        elif looks_like_path:
+            raise WeightsError(f"checkpoint {path} not found", "pass an existing file to --pretrained")
+        else:
+            _check_tag(name, pretrained)
+            with _offline_unless_reachable():
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    name, pretrained=pretrained)
+    except WeightsError:
+        raise
+    except Exception as err:
+        reason = ("not in the local cache and the model hub cannot be reached"
+                  if not _hub_reachable() else str(err).splitlines()[0][:200])
+        raise WeightsError(f"cannot load weights '{pretrained}' for model {name}: {reason}",
+                           "pass a local checkpoint with --pretrained PATH") from err
+    finally:
+        logging.getLogger().setLevel(root_level)
+    tokenizer = open_clip.get_tokenizer(name)
+    return RetrievalModel(model, preprocess, tokenizer, name, pretrained,
+                          _weights_id(name, pretrained, seed), device)

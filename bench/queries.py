@@ -1,0 +1,213 @@
+"""Model inputs for a cell: the clean gallery's embeddings and the shifted query stream.
+
+Image shifts are applied to the full-resolution image *before* the model's
+resize (PROTOCOL.md section 4), then the resized uint8 images are cached per
+(dataset, shift, severity, preprocessing), so every method and seed reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from bench.cache import Cache
+from bench.data.dataset import RetrievalDataset
+from bench.errors import DataError
+from bench.models.openclip import RetrievalModel
+from bench.parallel import pmap
+from bench.registry import SHIFTS
+from bench.shifts import CLEAN
+from bench.streams import StreamPlan
+from bench.text import normalize_caption
+
+ENCODE_BATCH = 256
+
+
+@dataclass
+class BuildOptions:
+    cache: Cache
+    workers: int = 1
+    quiet: bool = False
+    plugins: tuple[str, ...] = ()
+    corruption_seed: int = 0
+    max_cache_mb: int = 1024  # larger query sets are recomputed rather than cached
+
+
+def image_sample_id(ds: RetrievalDataset, i: int) -> str:
+    return ds.image_paths[i].name
+
+
+def caption_sample_ids(ds: RetrievalDataset) -> list[str]:
+    """'<image file>#<k>' for the k-th caption of an image: stable under subsetting."""
+    seen: dict[int, int] = {}
+    out = []
+    for img in ds.caption_image:
+        k = seen.get(int(img), 0)
+        seen[int(img)] = k + 1
+        out.append(f"{ds.image_paths[int(img)].name}#{k}")
+    return out
+
+
+def _image_job(args) -> tuple[np.ndarray | None, str | None]:
+    path, shift, severity, seed, spatial = args
+    try:
+        with Image.open(path) as im:
+            image = np.asarray(im.convert("RGB"))
+    except (OSError, ValueError) as err:
+        return None, f"cannot read image {path}: {err}"
+    if shift != CLEAN:
+        image = SHIFTS.get(shift).apply(image, severity, seed)
+    im = Image.fromarray(image)
+    for t in spatial:
+        im = t(im)
+    return np.asarray(im.convert("RGB")), None
+
+
+def _text_job(args) -> str:
+    text, shift, severity, seed = args
+    return SHIFTS.get(shift).apply(text, severity, seed)
+
+
+def _ids_hash(ids: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(ids, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: int,
+                   rm: RetrievalModel, opt: BuildOptions) -> tuple[np.ndarray, np.ndarray]:
+    """Model-size uint8 images (len(ids), H, W, 3), shifted at full resolution first,
+    and a mask of the images that could not be read (reported on stderr, zeros here)."""
+    info = SHIFTS.get(shift)
+    parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
+             "severity": severity, "seed": opt.corruption_seed, "preprocess": rm.preprocess_id,
+             "ids": _ids_hash(ids)}
+    computed: dict[str, np.ndarray] = {}
+
+    def compute() -> np.ndarray:
+        jobs = [(str(ds.image_paths[i]), shift, severity,
+                 info.seed_for(image_sample_id(ds, i), shift, severity, opt.corruption_seed),
+                 rm._spatial) for i in ids]
+        results = pmap(_image_job, jobs, workers=opt.workers, quiet=opt.quiet,
+                       desc=f"{ds.name} images {shift}@{severity}", plugins=opt.plugins)
+        shape = next((r.shape for r, _ in results if r is not None), None)
+        if shape is None:
+            raise DataError(f"no image of {ds.name} could be read (first: {results[0][1]})")
+        out = np.zeros((len(results), *shape), dtype=np.uint8)
+        bad = np.zeros(len(results), dtype=bool)
+        for k, (img, err) in enumerate(results):
+            if err:
+                print(f"warning: {err}; the query is left out", file=sys.stderr)
+                bad[k] = True
+            else:
+                out[k] = img
+        computed["bad"] = bad
+        return out
+
+    cache = opt.cache if _fits(len(ids), rm, opt) else Cache(enabled=False)
+    images = cache.array("images", parts, compute)
+    if "bad" not in computed:  # images came from the cache
+        bad = cache.array("images-bad", parts, lambda: (compute(), computed["bad"])[1])
+    else:
+        bad = cache.array("images-bad", parts, lambda: computed["bad"])
+    return images, bad
+
+
+def _fits(n: int, rm: RetrievalModel, opt: BuildOptions) -> bool:
+    h, w = rm.input_size
+    return n * h * w * 3 <= opt.max_cache_mb * 2**20
+
+
+def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: int,
+                     opt: BuildOptions) -> list[str]:
+    """The normalised captions `ids` under a text shift (cached)."""
+    if shift == CLEAN:
+        return [normalize_caption(ds.captions[int(i)]) for i in ids]
+    info = SHIFTS.get(shift)
+    sample_ids = caption_sample_ids(ds)
+    parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
+             "severity": severity, "seed": opt.corruption_seed, "ids": _ids_hash(ids)}
+
+    def compute() -> list[str]:
+        jobs = [(ds.captions[int(i)], shift, severity,
+                 info.seed_for(sample_ids[int(i)], shift, severity, opt.corruption_seed))
+                for i in ids]
+        return pmap(_text_job, jobs, workers=opt.workers, quiet=opt.quiet,
+                    desc=f"{ds.name} captions {shift}@{severity}", plugins=opt.plugins,
+                    min_parallel=2000)
+
+    return [normalize_caption(t) for t in opt.cache.json("captions", parts, compute)]
+
+
+@torch.no_grad()
+def _encode_all(encode, inputs: torch.Tensor) -> torch.Tensor:
+    out = [encode(inputs[i:i + ENCODE_BATCH]).float().cpu()
+           for i in range(0, len(inputs), ENCODE_BATCH)]
+    return torch.cat(out)
+
+
+def gallery_embeddings(ds: RetrievalDataset, direction: str, rm: RetrievalModel,
+                       opt: BuildOptions) -> torch.Tensor:
+    """Clean gallery embeddings from the frozen source model (cached on disk)."""
+    parts = {"model": rm.name, "weights": rm.weights_id, "dataset": ds.fingerprint(),
+             "direction": direction, "preprocess": rm.preprocess_id, "text": "normalize-v1"}
+
+    def compute() -> torch.Tensor:
+        rm.restore_source()
+        if direction == "i2t":
+            texts = [normalize_caption(c) for c in ds.captions]
+            return _encode_all(rm.encode_texts, rm.tokenize(texts))
+        ids = np.arange(ds.n_images)
+        images, bad = resized_images(ds, ids, CLEAN, 0, rm, opt)
+        if bad.any():
+            first = ds.image_paths[int(np.nonzero(bad)[0][0])]
+            raise DataError(f"gallery image {first} cannot be read "
+                            f"({int(bad.sum())} unreadable in {ds.name})")
+        out = [rm.encode_images(rm.image_tensor(images[i:i + ENCODE_BATCH])).float().cpu()
+               for i in range(0, len(images), ENCODE_BATCH)]
+        return torch.cat(out)
+
+    return opt.cache.tensor("gallery", parts, compute)
+
+
+@dataclass
+class QuerySet:
+    """Model inputs and relevance for every position of a stream plan."""
+
+    raw: np.ndarray | torch.Tensor  # (P, H, W, 3) uint8 images or (P, L) token ids
+    relevant: list[np.ndarray]  # relevant gallery indices per position
+    usable: np.ndarray  # (P,) bool: False for queries whose image cannot be read
+    to_model: Callable[[np.ndarray], torch.Tensor] | None = None  # images -> normalised tensor
+
+    def batch(self, positions: np.ndarray) -> torch.Tensor:
+        if self.to_model is None:
+            return self.raw[torch.as_tensor(positions)]
+        return self.to_model(self.raw[positions])
+
+
+def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: RetrievalModel,
+                  opt: BuildOptions, clean: bool = False) -> QuerySet:
+    """The shifted (or, with ``clean=True``, clean) inputs of every position of `plan`."""
+    relevant_all = ds.relevant_to_image() if direction == "i2t" else ds.relevant_to_caption()
+    relevant = [relevant_all[int(i)] for i in plan.query_ids]
+    usable = np.ones(len(plan.query_ids), dtype=bool)
+    raw = None
+    for k, seg in enumerate(plan.segments):
+        pos = plan.positions_of(k)
+        ids = plan.query_ids[pos]
+        shift, sev = (CLEAN, 0) if clean else (seg.shift, seg.severity)
+        if direction == "i2t":
+            part, bad = resized_images(ds, ids, shift, sev, rm, opt)
+            usable[pos] = ~bad
+        else:
+            part = rm.tokenize(shifted_captions(ds, ids, shift, sev, opt)).numpy()
+        if raw is None:
+            raw = np.zeros((len(plan.query_ids), *part.shape[1:]), dtype=part.dtype)
+        raw[pos] = part
+    if direction == "i2t":
+        return QuerySet(raw=raw, relevant=relevant, usable=usable, to_model=rm.image_tensor)
+    return QuerySet(raw=torch.from_numpy(raw), relevant=relevant, usable=usable)

@@ -1,0 +1,280 @@
+"""Plan a run (suites x methods x seeds -> cells) and execute it against the store."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from bench.api import Diverged
+from bench.cache import Cache
+from bench.data.dataset import RetrievalDataset
+from bench.errors import BenchError, UnavailableError
+from bench.methods_config import config_label, make_config
+from bench.models.openclip import RANDOM, RetrievalModel
+from bench.models.registered import resolve_model
+from bench.models.weights import file_sha256
+from bench.parallel import default_workers
+from bench.plan import Cell, Protocol
+from bench.protocol import TEMPERATURE, protocol_record, run_cell
+from bench.provenance import peak_memory_mb, provenance, resolve_device
+from bench.queries import BuildOptions, QuerySet, build_queries, gallery_embeddings
+from bench.registry import METHODS, MODELS, SHIFTS, SUITES
+from bench.store import ResultStore
+from bench.streams import plan_stream
+from bench.suites.base import Severities, Suite, SuiteContext
+
+
+@dataclass
+class RunOptions:
+    methods: list[str]
+    suites: list[str]
+    model: str | None = None
+    pretrained: str | None = None
+    data_root: Path | None = None
+    out: Path = Path("results")
+    seeds: list[int] = field(default_factory=lambda: [0])
+    device: str = "auto"
+    batch_size: int = 64
+    steps: int = 3
+    overwrite: bool = False
+    limit: int | None = None
+    severity: Severities = None
+    quiet: bool = False
+    workers: int = field(default_factory=default_workers)
+    plugins: list[str] = field(default_factory=list)
+    overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
+    retention: bool = False  # also measure retention on single streams
+    cache: Cache = field(default_factory=Cache)
+    log: Callable[[str], None] = print
+
+
+def weights_identity(model: str, pretrained: str | None, seed: int) -> str:
+    """Identify weights without loading them (part of every cell id)."""
+    if pretrained == RANDOM:
+        return f"random-seed{seed}"
+    if pretrained is None and model in MODELS:
+        pretrained = str(MODELS.get(model).default_weights())
+    path = Path(pretrained).expanduser() if pretrained else None
+    if path is not None and path.is_file():
+        return f"sha256:{file_sha256(path)}"
+    return f"tag:{model}:{pretrained}"
+
+
+def _suite_model(suite: Suite, opts: RunOptions) -> tuple[str, str | None]:
+    model = opts.model or suite.default_model
+    if opts.pretrained:
+        return model, opts.pretrained
+    if model in MODELS:
+        return model, None  # the registered model's shipped checkpoint
+    return model, suite.default_pretrained
+
+
+def _weights_missing(model: str, pretrained: str | None) -> str | None:
+    if model in MODELS:
+        return MODELS.get(model).missing(pretrained)
+    if not pretrained:
+        return f"model {model} needs weights: pass --pretrained TAG or PATH"
+    return None
+
+
+def plan_run(opts: RunOptions) -> list[Cell]:
+    """Expand suites x methods x seeds into cells; skipped suites are reported on one line."""
+    for m in opts.methods:
+        METHODS.get(m)
+    for m in opts.overrides:
+        if m not in opts.methods:
+            raise BenchError(f"--set names method '{m}' which is not in --method")
+    configs = {m: make_config(m, opts.overrides.get(m)) for m in opts.methods}
+    names = SUITES.names() if opts.suites == ["all"] else opts.suites
+    suites = [SUITES.get(n) for n in names]
+    ctx = SuiteContext(data_root=opts.data_root)
+    if opts.data_root is not None and not Path(opts.data_root).is_dir():
+        raise BenchError(f"data root {opts.data_root} does not exist")
+    cells = []
+    for suite in suites:
+        model, pretrained = _suite_model(suite, opts)
+        reason = suite.missing(ctx) or _weights_missing(model, pretrained)
+        if reason:
+            if opts.suites == ["all"]:
+                opts.log(f"skip suite {suite.name}: {reason}")
+                continue
+            raise BenchError(f"suite {suite.name}: {reason}")
+        for spec in suite.cells(opts.severity):
+            for method, config in configs.items():
+                for seed in opts.seeds:
+                    cells.append(Cell(
+                        suite=suite.name, suite_version=suite.version, spec=spec, method=method,
+                        label=config_label(method, config), config=config, model=model,
+                        pretrained=pretrained or "", seed=seed,
+                        weights_id=weights_identity(model, pretrained, seed),
+                        protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
+                                          limit=opts.limit)))
+    return cells
+
+
+class _Resources:
+    """Models, datasets, galleries and query sets, each made once per run."""
+
+    def __init__(self, opts: RunOptions, device: torch.device):
+        self.opts = opts
+        self.device = device
+        self.build = BuildOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
+                                  plugins=tuple(opts.plugins))
+        self._models: dict[tuple, RetrievalModel] = {}
+        self._datasets: dict[tuple, RetrievalDataset] = {}
+        self._galleries: dict[tuple, torch.Tensor] = {}
+        self._queries: dict[tuple, QuerySet] = {}
+
+    def model(self, cell: Cell) -> RetrievalModel:
+        key = (cell.model, cell.pretrained, cell.seed if cell.pretrained == RANDOM else 0)
+        if key not in self._models:
+            self._models.clear()  # one model in memory at a time
+            self._galleries.clear()
+            self._queries.clear()
+            self._models[key] = resolve_model(cell.model, cell.pretrained or None, self.device,
+                                              seed=key[2])
+        return self._models[key]
+
+    def dataset(self, cell: Cell) -> RetrievalDataset:
+        key = (cell.suite, cell.spec.dataset)
+        if key not in self._datasets:
+            suite = SUITES.get(cell.suite)
+            self._datasets[key] = suite.load(cell.spec.dataset,
+                                             SuiteContext(data_root=self.opts.data_root))
+        return self._datasets[key]
+
+    def gallery(self, cell: Cell) -> torch.Tensor:
+        key = (cell.suite, cell.spec.dataset, cell.spec.direction)
+        if key not in self._galleries:
+            self._galleries[key] = gallery_embeddings(self.dataset(cell), cell.spec.direction,
+                                                      self.model(cell), self.build)
+        return self._galleries[key]
+
+    def queries(self, cell: Cell, plan, clean: bool = False) -> QuerySet:
+        s = cell.spec
+        key = (cell.suite, s.dataset, s.direction, s.stream, s.segments, s.shift, s.severity,
+               cell.protocol.limit, clean)
+        if key not in self._queries:
+            self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,
+                                               self.model(cell), self.build, clean=clean)
+        return self._queries[key]
+
+
+def _unavailable_reason(cell: Cell) -> str | None:
+    for seg in cell.spec.stream_segments():
+        ok, reason = SHIFTS.get(seg.shift).is_available()
+        if not ok:
+            return f"shift {seg.shift}: {reason}"
+    return None
+
+
+def _base_row(cell: Cell, device: torch.device) -> dict:
+    s = cell.spec
+    return {
+        "cell_id": cell.cell_id, "suite": cell.suite, "suite_version": cell.suite_version,
+        "dataset": s.dataset, "direction": s.direction, "shift": s.shift,
+        "severity": s.severity, "stream": s.stream, "method": cell.label,
+        "method_config": METHODS.get(cell.method).config_dict(cell.config),
+        "method_note": METHODS.get(cell.method).note, "model": cell.model,
+        "pretrained": cell.pretrained or "shipped", "seed": cell.seed,
+        **provenance(device),
+    }
+
+
+def execute_cell(cell: Cell, res: _Resources, run_id: str, progress: bool) -> dict:
+    """Run one cell; always returns a row (ok, failed, diverged or unavailable)."""
+    row = _base_row(cell, res.device) | {"run_id": run_id}
+    reason = _unavailable_reason(cell)
+    if reason:
+        return row | {"status": "unavailable", "error": reason}
+    start = time.perf_counter()
+    try:
+        rm, ds = res.model(cell), res.dataset(cell)
+        s = cell.spec
+        n = ds.n_images if s.direction == "i2t" else ds.n_captions
+        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit)
+        gallery = res.gallery(cell)
+        queries = res.queries(cell, plan)
+        retention = s.retention or res.opts.retention
+        clean = res.queries(cell, plan, clean=True) if (retention or s.shift != "clean") else None
+        method = METHODS.get(cell.method)(cell.config)
+        if res.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(res.device)
+        t0 = time.perf_counter()
+        out = run_cell(method, rm, s.direction, ds.kind, gallery, plan, queries,
+                       cell.protocol.steps, cell.protocol.batch_size, cell.seed,
+                       clean_queries=clean, retention=retention,
+                       progress=None if not progress else cell.title)
+        adapt_s = time.perf_counter() - t0
+        row |= out.metrics | {
+            "status": "ok", "n_queries": out.n_queries, "n_gallery": int(gallery.shape[0]),
+            "retention_r1": out.retention_r1, "segment_r1": out.segment_r1 or None,
+            "queries_per_s": out.n_queries / max(adapt_s, 1e-9),
+            "protocol": protocol_record(cell.protocol.steps, cell.protocol.batch_size,
+                                        TEMPERATURE[ds.kind], cell.protocol.limit,
+                                        cell.protocol.corruption_seed,
+                                        int((~queries.usable).sum())),
+        }
+        row["_trace"] = out.trace
+    except Diverged as err:
+        row |= {"status": "diverged", "error": str(err)}
+    except UnavailableError as err:
+        row |= {"status": "unavailable", "error": str(err)}
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # a failing cell is recorded and the run goes on
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        row |= {"status": "failed",
+                "error": f"{type(err).__name__}: {err} (at {Path(where.filename).name}:{where.lineno})"}
+    row["wall_s"] = time.perf_counter() - start
+    row["peak_mem_mb"] = peak_memory_mb(res.device)
+    return row
+
+
+def _summary(k: int, n: int, cell: Cell, row: dict) -> str:
+    head = f"[{k}/{n}] {cell.title}"
+    if row["status"] != "ok":
+        return f"{head}: {row['status']}: {row.get('error', '')}"
+    extra = ""
+    if row.get("retention_r1") == row.get("retention_r1") and row.get("retention_r1") is not None:
+        extra = f" retention R@1 {row['retention_r1']:.1f}"
+    return (f"{head}: R@1 {row['r1']:.1f} R@5 {row['r5']:.1f} R@10 {row['r10']:.1f} "
+            f"mAP {row['map']:.1f}{extra} ({row['wall_s']:.1f}s)")
+
+
+def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
+    """Run the cells not yet finished in the store; returns counts per status."""
+    store = ResultStore(opts.out)
+    todo = [c for c in cells if opts.overwrite or not store.is_finished(c.cell_id)]
+    counts = {"planned": len(cells), "skipped": len(cells) - len(todo)}
+    if not todo:
+        opts.log(f"all {len(cells)} cells are already in {opts.out}: nothing to do "
+                 "(--overwrite redoes them)")
+        return counts
+    if counts["skipped"]:
+        opts.log(f"{counts['skipped']} of {len(cells)} cells already in {opts.out}; "
+                 f"running {len(todo)}")
+    device = resolve_device(opts.device)
+    res = _Resources(opts, device)
+    # Load every model and dataset first: bad input fails now, before any row is written.
+    for cell in todo:
+        res.dataset(cell)
+    seen_models = set()
+    for cell in todo:
+        if (cell.model, cell.pretrained) not in seen_models:
+            seen_models.add((cell.model, cell.pretrained))
+            res.model(cell)
+    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{provenance(device)['git_sha'][:8] or 'nogit'}"
+    for k, cell in enumerate(todo, 1):
+        row = execute_cell(cell, res, run_id, progress=not opts.quiet)
+        trace = row.pop("_trace", None)
+        store.write(row, trace)
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        if not opts.quiet:
+            opts.log(_summary(k, len(todo), cell, row))
+    return counts

@@ -1,0 +1,172 @@
+"""The result store: one Parquet row per cell, written atomically.
+
+Layout under the results folder::
+
+    cells/<cell_id>.parquet    one row (RESULT_COLUMNS), the cell's whole record
+    traces/<cell_id>.parquet   optional per-batch trace (TRACE_COLUMNS)
+
+A cell is either fully in the store or absent: the trace is written before the
+row, each through a temporary file and an atomic rename. Re-running skips cells
+whose row is finished (status ok / diverged / unavailable); a `failed` cell is
+tried again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench.errors import DataError
+
+STATUSES = ("ok", "failed", "diverged", "unavailable")
+FINISHED = ("ok", "diverged", "unavailable")
+
+# name -> arrow type; the order is the column order of every fragment.
+RESULT_SCHEMA = pa.schema([
+    ("run_id", pa.string()),
+    ("cell_id", pa.string()),
+    ("suite", pa.string()),
+    ("suite_version", pa.string()),
+    ("dataset", pa.string()),
+    ("direction", pa.string()),
+    ("shift", pa.string()),
+    ("severity", pa.int64()),
+    ("stream", pa.string()),
+    ("method", pa.string()),
+    ("method_config", pa.string()),  # JSON of the method's hyperparameters
+    ("method_note", pa.string()),
+    ("model", pa.string()),
+    ("pretrained", pa.string()),
+    ("seed", pa.int64()),
+    ("n_queries", pa.int64()),
+    ("n_gallery", pa.int64()),
+    ("r1", pa.float64()),
+    ("r5", pa.float64()),
+    ("r10", pa.float64()),
+    ("r_mean", pa.float64()),
+    ("map", pa.float64()),
+    ("minp", pa.float64()),
+    ("retention_r1", pa.float64()),
+    ("segment_r1", pa.string()),  # JSON {segment name: R@1} for mixed / continual streams
+    ("status", pa.string()),
+    ("error", pa.string()),
+    ("wall_s", pa.float64()),
+    ("queries_per_s", pa.float64()),
+    ("peak_mem_mb", pa.float64()),
+    ("protocol", pa.string()),  # JSON: steps, batch size, tie rule, temperature, limit, text filter...
+    ("bench_version", pa.string()),
+    ("git_sha", pa.string()),
+    ("torch_version", pa.string()),
+    ("device", pa.string()),
+    ("created_at", pa.string()),
+])
+RESULT_COLUMNS = RESULT_SCHEMA.names
+
+TRACE_SCHEMA = pa.schema([
+    ("cell_id", pa.string()),
+    ("batch", pa.int64()),
+    ("n", pa.int64()),  # queries in the batch
+    ("r1", pa.float64()),  # R@1 of the batch's recorded rows (online accuracy)
+    ("loss", pa.float64()),  # last step's loss (NaN for source)
+    ("segment", pa.string()),  # the batch's dominant segment in a diverse stream ('' otherwise)
+])
+
+
+def _atomic_write_table(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _clean(value):
+    """Parquet-friendly scalars: dicts/lists as JSON, inf as NaN."""
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    if isinstance(value, float) and math.isinf(value):
+        return float("nan")
+    return value
+
+
+class ResultStore:
+    """A results folder: cell rows and traces, resumable and safe to interrupt."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.cells_dir = self.root / "cells"
+        self.traces_dir = self.root / "traces"
+
+    def _row_path(self, cell_id: str) -> Path:
+        return self.cells_dir / f"{cell_id}.parquet"
+
+    def status(self, cell_id: str) -> str | None:
+        """The stored status of a cell, or None when it has no row."""
+        path = self._row_path(cell_id)
+        if not path.exists():
+            return None
+        try:
+            return pq.read_table(path, columns=["status"]).column("status")[0].as_py()
+        except (OSError, pa.ArrowException):
+            return None  # unreadable fragment: treated as absent and rewritten
+
+    def is_finished(self, cell_id: str) -> bool:
+        return self.status(cell_id) in FINISHED
+
+    def write(self, row: dict, trace: pd.DataFrame | None = None) -> None:
+        """Write one cell's row (and its trace first), atomically."""
+        missing = [c for c in ("cell_id", "status") if not row.get(c)]
+        if missing:
+            raise ValueError(f"result row lacks {missing}")
+        if row["status"] not in STATUSES:
+            raise ValueError(f"bad status {row['status']!r}")
+        cell_id = row["cell_id"]
+        if trace is not None and len(trace):
+            trace = trace.assign(cell_id=cell_id)
+            tt = pa.Table.from_pandas(trace[TRACE_SCHEMA.names], schema=TRACE_SCHEMA,
+                                      preserve_index=False)
+            _atomic_write_table(tt, self.traces_dir / f"{cell_id}.parquet")
+        record = {name: _clean(row.get(name)) for name in RESULT_COLUMNS}
+        table = pa.Table.from_pylist([record], schema=RESULT_SCHEMA)
+        _atomic_write_table(table, self._row_path(cell_id))
+
+    def cell_ids(self) -> list[str]:
+        if not self.cells_dir.exists():
+            return []
+        return sorted(p.stem for p in self.cells_dir.glob("*.parquet"))
+
+    def read(self) -> pd.DataFrame:
+        """All rows as a DataFrame (empty with the right columns when there are none)."""
+        files = sorted(self.cells_dir.glob("*.parquet")) if self.cells_dir.exists() else []
+        if not files:
+            return RESULT_SCHEMA.empty_table().to_pandas()
+        tables = [pq.read_table(f, schema=RESULT_SCHEMA) for f in files]
+        return pa.concat_tables(tables).to_pandas()
+
+    def read_traces(self) -> pd.DataFrame:
+        files = sorted(self.traces_dir.glob("*.parquet")) if self.traces_dir.exists() else []
+        if not files:
+            return TRACE_SCHEMA.empty_table().to_pandas()
+        return pa.concat_tables([pq.read_table(f, schema=TRACE_SCHEMA) for f in files]).to_pandas()
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Rows of a results folder; one clear error when it is missing or empty."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"results folder {path} does not exist",
+                        "run `python -m bench run ...` first or pass the folder it wrote")
+    df = ResultStore(path).read()
+    if df.empty:
+        raise DataError(f"results folder {path} holds no results",
+                        "run `python -m bench run ...` first or pass the folder it wrote")
+    return df

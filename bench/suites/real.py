@@ -1,0 +1,96 @@
+"""Suites on user-provided data under ``--data-root`` (SUITES.md, "Real").
+
+Expected layout (checked by `python -m bench doctor`)::
+
+    DATA_ROOT/coco/dataset_coco.json            Karpathy split; images under coco/images/<filepath>/
+    DATA_ROOT/flickr30k/dataset_flickr30k.json  Karpathy split; images under flickr30k/images/
+    DATA_ROOT/CUHK-PEDES/reid_raw.json          images under CUHK-PEDES/imgs/
+    DATA_ROOT/ICFG-PEDES/ICFG-PEDES.json        images under ICFG-PEDES/imgs/
+    DATA_ROOT/RSTPReid/data_captions.json       images under RSTPReid/imgs/
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import corruptions
+from bench.registry import SUITES
+from bench.suites.base import Suite, SuiteContext, clean_cells, diverse_cells, shift_cells
+from bench.suites.embedded import OFFLINE_TEXT_SHIFTS
+
+VERSION = "1"
+IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)
+TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
+
+# dataset key -> (annotation file relative to the data root, loader)
+ANNOTATIONS = {
+    "coco": "coco/dataset_coco.json",
+    "flickr30k": "flickr30k/dataset_flickr30k.json",
+    "cuhk-pedes": "CUHK-PEDES/reid_raw.json",
+    "icfg-pedes": "ICFG-PEDES/ICFG-PEDES.json",
+    "rstpreid": "RSTPReid/data_captions.json",
+}
+
+
+def _root(ctx: SuiteContext) -> Path:
+    return Path(ctx.data_root)
+
+
+def _load(key: str):
+    def load(ctx: SuiteContext):
+        from bench.data import karpathy, pedes
+        root = _root(ctx)
+        if key == "coco":
+            return karpathy.load_karpathy(root / ANNOTATIONS[key], root / "coco" / "images",
+                                          split="test", name="coco")
+        if key == "flickr30k":
+            return karpathy.load_karpathy(root / ANNOTATIONS[key], root / "flickr30k" / "images",
+                                          split="test", name="flickr30k")
+        loader = {"cuhk-pedes": pedes.load_cuhk_pedes, "icfg-pedes": pedes.load_icfg_pedes,
+                  "rstpreid": pedes.load_rstpreid}[key]
+        return loader(root / Path(ANNOTATIONS[key]).parent, split="test")
+    return load
+
+
+def _requires(*keys: str):
+    def check(ctx: SuiteContext) -> str | None:
+        if ctx.data_root is None:
+            files = ", ".join(ANNOTATIONS[k] for k in keys)
+            return f"needs --data-root DIR holding {files} (README: Real data)"
+        missing = [ANNOTATIONS[k] for k in keys if not (_root(ctx) / ANNOTATIONS[k]).is_file()]
+        if missing:
+            return f"{', '.join(missing)} not found under {ctx.data_root} (README: Real data)"
+        return None
+    return check
+
+
+def _real(name: str, description: str, keys: tuple[str, ...], make_cells,
+          model: str = "ViT-B-16", pretrained: str | None = "openai") -> None:
+    SUITES.add(name, Suite(
+        name=name, version=VERSION, description=description,
+        loaders={k: _load(k) for k in keys}, make_cells=make_cells,
+        requires=_requires(*keys), default_model=model, default_pretrained=pretrained))
+
+
+for _key, _label in (("coco", "COCO Karpathy 5K test"), ("flickr30k", "Flickr30K 1K test")):
+    _short = "coco" if _key == "coco" else "flickr"
+    _real(f"{_short}-c", f"{_label}: 16 image corruptions (i2t), 15 text corruptions (t2i)",
+          (_key,), lambda sev, k=_key: (shift_cells(k, "i2t", IMAGE_SHIFTS, sev)
+                                        + shift_cells(k, "t2i", TEXT_SHIFTS, sev)))
+    _real(f"{_short}-diverse", f"{_label}: mixed, continual and mixed-severity streams",
+          (_key,), lambda sev, k=_key: (
+              diverse_cells(k, "i2t", "image-mix", IMAGE_SHIFTS, severity_shift="gaussian_noise")
+              + diverse_cells(k, "t2i", "text-mix", OFFLINE_TEXT_SHIFTS)))
+    _real(f"base2{_short}", f"{_label}, clean, both directions: a pre-trained (not fine-tuned) "
+          "model under query-gallery shift", (_key,), lambda sev, k=_key: clean_cells(k))
+
+_REID_HINT = None  # person-search models are IRRA checkpoints: the user passes --pretrained PATH
+_real("cuhk2icfg", "ICFG-PEDES test, t2i, with a model trained on CUHK-PEDES (IRRA)",
+      ("icfg-pedes",), lambda sev: clean_cells("icfg-pedes", ("t2i",)), pretrained=_REID_HINT)
+_real("icfg2cuhk", "CUHK-PEDES test, t2i, with a model trained on ICFG-PEDES (IRRA)",
+      ("cuhk-pedes",), lambda sev: clean_cells("cuhk-pedes", ("t2i",)), pretrained=_REID_HINT)
+_real("rstpreid", "RSTPReid test, t2i", ("rstpreid",),
+      lambda sev: clean_cells("rstpreid", ("t2i",)), pretrained=_REID_HINT)
+for _key in ("cuhk-pedes", "icfg-pedes", "rstpreid"):
+    _real(f"{_key}-c", f"{_key} test, t2i, 15 text corruptions", (_key,),
+          lambda sev, k=_key: shift_cells(k, "t2i", TEXT_SHIFTS, sev), pretrained=_REID_HINT)

@@ -1,0 +1,1 @@
+"""Proposed methods (REST), registered on import."""

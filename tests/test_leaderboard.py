@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import csv
+import io
+import sys
+import types
+
+import pandas as pd
+import pytest
+from helpers_results import SHIFTS, write_results
+
+from bench import ordering
+from bench.cli import main
+from bench.commands.leaderboard import render
+from bench.leaderboard import build
+from bench.store import read_results
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    write_results(root, coco=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def df(results):
+    return read_results(results)
+
+
+def _table(board, suite, kind="main"):
+    return next(t for t in board.tables if t.kind == kind and t.title.startswith(suite))
+
+
+def test_main_table_equals_direct_pandas(df):
+    board = build(df)
+    table = _table(board, "mini-c")
+    ok = df[(df["suite"] == "mini-c") & (df["status"] == "ok")]
+    at_max = ok[(ok["severity"] == 5) | (ok["shift"] == "clean")]
+    expected = at_max.groupby(["method", "shift"])["r1"].mean().unstack()
+    got = table.values().rename(index=lambda s: s.rstrip("†"))
+    cols = ["clean", *SHIFTS]
+    assert list(got.index) == ["source", "tent", "tcr", "rest"]  # the fixed method order
+    assert list(got.columns[:4]) == cols  # clean, then protocol order
+    pd.testing.assert_frame_equal(got[cols], expected.loc[got.index, cols], check_names=False)
+    avg = expected[list(SHIFTS)].mean(axis=1, skipna=True)
+    assert got["Avg."].to_dict() == pytest.approx(avg.to_dict())
+
+
+def test_failed_cell_shown_and_excluded(df):
+    table = _table(build(df), "mini-c")
+    assert table.cell("tent", "fog").status == "failed"
+    assert table.cell("tent", "shifts ok").text == "2/3"
+    assert table.cell("tent", "Avg.").value == pytest.approx((29.5 + 27.5) / 2)
+    md = render(build(df), "md")
+    assert "| tent | 42.0 | 29.5 | failed | 27.5 | 28.5 | 2/3 |" in md
+    # seeds: tcr has two, shown as mean±std
+    assert "| tcr | 47.2±0.3 |" in md
+
+
+def test_severity_table_means_over_shifts(df):
+    table = _table(build(df), "mini-c", "severity")
+    assert table.columns == ["1", "3", "5"]
+    ok = df[(df["suite"] == "mini-c") & (df["status"] == "ok") & (df["shift"] != "clean")]
+    per_shift = ok.groupby(["method", "severity", "shift"])["r1"].mean()
+    expected = per_shift.groupby(["method", "severity"]).mean().unstack()
+    got = table.values().rename(index=lambda s: s.rstrip("†"))
+    assert got.loc["tcr", "3"] == pytest.approx(expected.loc["tcr", 3])
+    assert got.loc["tent", "5"] == pytest.approx(expected.loc["tent", 5])
+    assert table.cell("tent", "5").mark == " (2/3)"
+
+
+def test_best_marked_in_every_format(df):
+    board = build(df, suites=["mini-c"])
+    assert _table(board, "mini-c").cell("rest†", "Avg.").best
+    md, html, latex, text = (render(board, f) for f in ("md", "html", "latex", "csv"))
+    assert "**34.5**" in md
+    assert "<b>34.5</b>" in html and html.startswith("<!DOCTYPE html>")
+    assert r"\textbf{34.5}" in latex and r"gaussian\_noise" in latex
+    rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
+    assert ["rest†", "48.0*", "35.5*", "34.5*", "33.5*", "34.5*", "3/3"] in rows
+
+
+def test_segment_table_of_diverse_streams(df):
+    board = build(df, suites=["mini-diverse"])
+    seg = [t for t in board.tables if t.kind == "segments"]
+    assert len(seg) == 2 and seg[0].columns == ["gaussian_noise", "fog"]
+    assert seg[1].cell("tcr", "fog").value == pytest.approx(38.0)  # continual: 47 - 10 + 1
+    assert not [t for t in build(df, metric="r5").tables if t.kind == "segments"]
+
+
+def test_ranking_counts_cells_and_failures(df):
+    board = build(df)
+    rank = board.tables[-1]
+    assert rank.kind == "ranking" and rank.rows[0] == "rest†"
+    cells = {r: int(rank.cell(r, "cells").text) for r in rank.rows}
+    # coco-c 2 + mini-c 3 + mixed 1 + continual 1 = 7 for source; tent misses fog
+    assert cells == {"source": 7, "tent": 6, "tcr": 5, "rest†": 3}
+    assert rank.cell("tent", "failed").text == "1"
+    assert rank.cell("rest†", "mean rank").value == pytest.approx(1.0)
+    ok = df[(df["suite"] == "mini-c") & (df["status"] == "ok") & (df["severity"] == 5)]
+    assert rank.cell("rest†", "mean R@1").value == pytest.approx(
+        ok.loc[ok["method"] == "rest", "r1"].mean())
+
+
+def test_reported_rows_are_separate_and_labelled(df):
+    board = build(df, reported=True)
+    coco = _table(board, "coco-c")
+    labelled = [r for r, rep in zip(coco.rows, coco.reported, strict=True) if rep]
+    assert labelled and all(r.endswith("(reported)") for r in labelled)
+    assert coco.cell("eata (reported)", "Avg.").value == pytest.approx(49.3)
+    assert not any(c.best for r in labelled for c in coco.cells[coco.rows.index(r)])
+    assert any("not yet verified against the PDF" in n for n in coco.notes)
+    assert not any("(reported)" in r for r in board.tables[-1].rows)  # never ranked
+    assert "eata (reported)" in render(board, "md")
+    # mini-c has no published points, but coco-c does: no notice
+    assert not board.messages
+    none = build(df, suites=["mini-c"], reported=True)
+    assert len(none.messages) == 1 and "no published reference points" in none.messages[0]
+
+
+def test_max_severity_uses_corruptions_then_rows(df, monkeypatch):
+    assert ordering.max_severity("mix16", [1, 5, 3]) == 5
+    fake = types.SimpleNamespace(spec=lambda name: types.SimpleNamespace(max_level=7))
+    monkeypatch.setitem(sys.modules, "corruptions", fake)
+    assert ordering.max_severity("ocr", [1, 2]) == 7
+    # the protocol maximum (7) was not run: the highest run stands in, labelled
+    table = _table(build(df, suites=["mini-c"]), "mini-c")
+    assert "fog@5" in table.columns
+    assert any("fog@5: highest severity run" in n for n in table.notes)
+
+
+def test_ordering_keys():
+    shifts = ["backtrans", "zzz", "fog", "ocr", "gaussian_noise", "clean"]
+    assert sorted(shifts, key=ordering.shift_key) == [
+        "clean", "gaussian_noise", "fog", "ocr", "backtrans", "zzz"]
+    methods = ["zplug", "rest", "aplug", "tent", "source"]
+    assert sorted(methods, key=ordering.method_key) == ["source", "tent", "rest", "aplug", "zplug"]
+
+
+def test_cli_writes_file(results, tmp_path, capsys):
+    out = tmp_path / "lb.html"
+    assert main(["leaderboard", str(results), "--format", "html", "--out", str(out)]) == 0
+    assert "<b>" in out.read_text(encoding="utf-8")
+    assert main(["leaderboard", str(results), "--suite", "mini-c", "--metric", "r5"]) == 0
+    assert "R@5" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make", ["missing", "empty"])
+def test_cli_empty_or_missing_folder(tmp_path, capsys, make):
+    path = tmp_path / "results"
+    if make == "empty":
+        (path / "cells").mkdir(parents=True)
+    assert main(["leaderboard", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: results folder")
+
+
+def test_cli_unknown_suite(results, capsys):
+    assert main(["leaderboard", str(results), "--suite", "nope"]) == 2
+    assert "no results for suite(s) nope" in capsys.readouterr().err
+    assert main(["leaderboard", str(results), "--metric", "minp"]) == 2  # ReID only
+    assert "no result row measures minp" in capsys.readouterr().err

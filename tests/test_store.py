@@ -1,0 +1,37 @@
+"""The result store: atomic rows, resume semantics, one clear error when empty."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.errors import DataError
+from bench.store import ResultStore, read_results
+
+
+def test_write_read_and_status(tmp_path):
+    store = ResultStore(tmp_path)
+    trace = pd.DataFrame({"batch": [0], "n": [64], "r1": [50.0], "loss": [1.0], "segment": [""]})
+    store.write({"cell_id": "a", "status": "ok", "r1": 50.0, "method_config": {"lr": 1e-3}}, trace)
+    store.write({"cell_id": "b", "status": "failed", "error": "boom"})
+    df = store.read()
+    assert sorted(df.cell_id) == ["a", "b"]
+    assert df.set_index("cell_id").loc["a", "method_config"] == '{"lr": 0.001}'
+    assert store.is_finished("a") and not store.is_finished("b")  # failed cells are retried
+    assert len(store.read_traces()) == 1
+    # rewriting a cell replaces its row: never a duplicate
+    store.write({"cell_id": "b", "status": "ok", "r1": 1.0})
+    assert len(store.read()) == 2
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_rejects_bad_rows(tmp_path):
+    with pytest.raises(ValueError):
+        ResultStore(tmp_path).write({"cell_id": "x", "status": "weird"})
+
+
+def test_read_results_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        read_results(tmp_path / "nope")
+    with pytest.raises(DataError, match="holds no results"):
+        read_results(tmp_path)
