@@ -89,6 +89,9 @@ def load_plugin(spec: str) -> None:
         if not path.is_file():
             raise BenchError(f"plugin file {spec} does not exist")
         mod_name = f"bench_plugin_{path.stem}"
+        loaded = sys.modules.get(mod_name)
+        if loaded is not None and Path(getattr(loaded, "__file__", "")).resolve() == path.resolve():
+            return  # already imported: its registrations are in place
         module_spec = importlib.util.spec_from_file_location(mod_name, path)
         if module_spec is None or module_spec.loader is None:
             raise BenchError(f"cannot import plugin file {spec}")

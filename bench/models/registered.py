@@ -33,11 +33,14 @@ class RegisteredModel:
         return path if path.is_absolute() else package_assets() / "models" / path
 
     def missing(self, pretrained: str | None = None) -> str | None:
-        path = Path(pretrained) if pretrained and pretrained != "random" else None
-        path = path or (None if pretrained == "random" else self.default_weights())
-        if path is not None and not path.is_file():
+        """Why the weights cannot be had, or None."""
+        if pretrained == "random":
+            return None
+        if pretrained:
+            return None if Path(pretrained).is_file() else f"checkpoint {pretrained} not found"
+        if not self.default_weights().is_file():
             hint = f" (make it with `{self.train_command}`)" if self.train_command else ""
-            return f"checkpoint {path} of model {self.name} is missing{hint}"
+            return f"the shipped checkpoint of model {self.name} is missing{hint}"
         return None
 
     def load(self, pretrained: str | None, device: str | torch.device,

@@ -1,0 +1,75 @@
+"""Shared checks for annotation files: read JSON and validate records with one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.errors import DataError
+
+
+def require_file(path: Path, layout: str) -> Path:
+    """``path`` if it is a file, else a DataError naming it and the expected layout."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"annotation file not found: {path}", f"expected {layout}")
+    return path
+
+
+def require_dir(path: Path, layout: str) -> Path:
+    path = Path(path)
+    if not path.is_dir():
+        raise DataError(f"folder not found: {path}", f"expected {layout}")
+    return path
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a syntax error names the file, line and column."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno} "
+                        f"column {err.colno})") from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"cannot read annotation file {path}: {err}") from err
+
+
+def field(record: Any, key: str, kind: type | tuple[type, ...], path: Path, index: int) -> Any:
+    """``record[key]`` checked for type; errors name the file and the record index."""
+    if not isinstance(record, dict):
+        raise DataError(f"{path}: record {index} is not an object")
+    if key not in record:
+        raise DataError(f"{path}: record {index} has no '{key}' field")
+    value = record[key]
+    # bool is an int subclass; an id of `true` is a malformed file, not person 1
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise DataError(f"{path}: record {index} field '{key}' is not {_kind_name(kind)}")
+    return value
+
+
+def caption_list(value: Any, path: Path, index: int, where: str = "captions") -> list[str]:
+    """A list of caption strings, whitespace-trimmed; anything else is a malformed record."""
+    if not isinstance(value, list):
+        raise DataError(f"{path}: record {index} field '{where}' is not a list")
+    out = []
+    for k, cap in enumerate(value):
+        if not isinstance(cap, str):
+            raise DataError(f"{path}: record {index} caption {k} is not a string")
+        out.append(cap.strip())
+    return out
+
+
+def split_names(split: str) -> set[str]:
+    """``"train+restval"`` -> ``{"train", "restval"}``: Karpathy training often merges the two."""
+    names = {s.strip() for s in str(split).split("+") if s.strip()}
+    if not names:
+        raise DataError(f"empty split name '{split}'")
+    return names
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    words = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
+    return " or ".join(words.get(k, k.__name__) for k in kinds)
