@@ -11,11 +11,13 @@ import hashlib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from bench.built import built_image, built_root, load_built_captions
 from bench.cache import Cache
 from bench.data.dataset import RetrievalDataset
 from bench.errors import DataError
@@ -55,13 +57,14 @@ def caption_sample_ids(ds: RetrievalDataset) -> list[str]:
 
 
 def _image_job(args) -> tuple[np.ndarray | None, str | None]:
-    path, shift, severity, seed, spatial = args
+    path, shift, severity, seed, spatial, built = args
+    prebuilt = built is not None and Path(built).is_file()
     try:
-        with Image.open(path) as im:
+        with Image.open(built if prebuilt else path) as im:
             image = np.asarray(im.convert("RGB"))
     except (OSError, ValueError) as err:
         return None, f"cannot read image {path}: {err}"
-    if shift != CLEAN:
+    if shift != CLEAN and not prebuilt:
         image = SHIFTS.get(shift).apply(image, severity, seed)
     im = Image.fromarray(image)
     for t in spatial:
@@ -89,9 +92,13 @@ def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: 
     computed: dict[str, np.ndarray] = {}
 
     def compute() -> np.ndarray:
+        root = built_root(ds) if shift != CLEAN and opt.corruption_seed == 0 else None
         jobs = [(str(ds.image_paths[i]), shift, severity,
                  info.seed_for(image_sample_id(ds, i), shift, severity, opt.corruption_seed),
-                 rm._spatial) for i in ids]
+                 rm._spatial,
+                 None if root is None else str(built_image(root, shift, severity,
+                                                           ds.image_paths[i])))
+                for i in ids]
         results = pmap(_image_job, jobs, workers=opt.workers, quiet=opt.quiet,
                        desc=f"{ds.name} images {shift}@{severity}", plugins=opt.plugins)
         shape = next((r.shape for r, _ in results if r is not None), None)
@@ -133,6 +140,9 @@ def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity
              "severity": severity, "seed": opt.corruption_seed, "ids": _ids_hash(ids)}
 
     def compute() -> list[str]:
+        built = load_built_captions(ds, shift, severity) if opt.corruption_seed == 0 else None
+        if built is not None and all(sample_ids[int(i)] in built for i in ids):
+            return [built[sample_ids[int(i)]] for i in ids]
         jobs = [(ds.captions[int(i)], shift, severity,
                  info.seed_for(sample_ids[int(i)], shift, severity, opt.corruption_seed))
                 for i in ids]

@@ -1,0 +1,143 @@
+"""EATA (Niu et al., ICML 2022) for retrieval (PROTOCOL.md section 6).
+
+Per step, on each query's softmax over the whole gallery:
+
+1. reliability filter: keep the low-entropy queries. ``margin_mode="fraction"`` keeps the
+   lowest ``e_margin`` fraction of the batch (TCR's port, the default: its tables use it);
+   ``"lnC"`` keeps entropy < ``e_margin * ln C`` with C the gallery size (original EATA,
+   ``--e_margin = 0.4 ln 1000``). The mode is a config field, so every result row records it.
+2. redundancy filter: drop a kept query whose probability vector has |cosine| >=
+   ``d_margin`` to the moving average of recent predictions. As in the original
+   (mr-eggplant/EATA, eata.py): the cosine is taken against the average *before* this step;
+   the average is then updated with the mean prediction of the queries that passed both
+   filters (the first time: of those that passed the entropy filter), momentum 0.9, on
+   every step; no update when none passed.
+3. loss = mean over the kept queries of H * 1/exp(H - margin) (weight detached); in the
+   fraction mode the margin is the batch's threshold entropy, so kept weights are >= 1 as
+   in the original. No update at all when no query is kept (as the original).
+4. optional EWC term ``fisher_alpha * sum F (theta - theta_0)^2`` with the diagonal Fisher
+   estimated at setup on ``fisher_size`` clean queries, as EATA's main.py: per batch, the
+   cross-entropy against the model's own argmax, squared gradients summed over batches and
+   divided by their number. Off by default (``fisher_size=0``). When it is asked for and the
+   cell has no clean queries, the method proceeds without it and says so in ``self.state``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from bench.registry import register_method
+from bench.tta import (
+    GradientTTA,
+    check_entropies,
+    entropy,
+    entropy_threshold,
+    reliable_mask,
+)
+
+
+def redundancy_mask(probs: torch.Tensor, ema_probs: torch.Tensor | None,
+                    d_margin: float) -> torch.Tensor:
+    """True for rows whose prediction is not redundant with the moving average."""
+    if ema_probs is None:
+        return torch.ones(probs.shape[0], dtype=torch.bool, device=probs.device)
+    cos = F.cosine_similarity(ema_probs.unsqueeze(0), probs, dim=1)
+    return cos.abs() < d_margin
+
+
+def update_ema_probs(ema_probs: torch.Tensor | None, new_probs: torch.Tensor,
+                     momentum: float) -> torch.Tensor | None:
+    """EATA's moving average of the mean prediction (unchanged when nothing is new)."""
+    if new_probs.shape[0] == 0:
+        return ema_probs
+    mean = new_probs.detach().mean(0)
+    return mean if ema_probs is None else momentum * ema_probs + (1 - momentum) * mean
+
+
+def eata_select(logits: torch.Tensor, mode: str, e_margin: float, ema_probs: torch.Tensor | None,
+                d_margin: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(kept mask, entropy threshold, entropy-filter mask) of one step's (B, C) logits."""
+    ent = entropy(logits.detach())
+    threshold = entropy_threshold(ent, mode, e_margin, logits.shape[1])
+    reliable = reliable_mask(ent, threshold, mode)
+    kept = reliable & redundancy_mask(logits.detach().softmax(dim=1), ema_probs, d_margin)
+    return kept, threshold, reliable
+
+
+@register_method("eata")
+class EATA(GradientTTA):
+    name = "eata"
+
+    @dataclass
+    class Config(GradientTTA.Config):
+        margin_mode: str = "fraction"  # "fraction" (TCR's port) or "lnC" (original EATA)
+        e_margin: float = 0.4  # fraction of the batch, or multiple of ln C
+        d_margin: float = 0.05  # cosine threshold of the redundancy filter
+        ema_momentum: float = 0.9  # moving average of recent mean predictions
+        fisher_alpha: float = 2000.0  # weight of the EWC term
+        fisher_size: int = 0  # clean queries for the Fisher estimate; 0 = no EWC term
+        fisher_batch_size: int = 64
+
+    def setup(self, model, ctx) -> None:
+        super().setup(model, ctx)
+        self.ema_probs: torch.Tensor | None = None
+        self.fishers: list[tuple[torch.Tensor, torch.Tensor]] | None = None
+        self.state: dict[str, Any] = {"fisher": "off", "n_reliable": 0, "n_kept": 0}
+        if self.config.fisher_size > 0:
+            if ctx.clean_queries is None:
+                self.state["fisher"] = "not used: the cell provides no clean queries"
+                warnings.warn("eata: fisher_size > 0 but no clean queries; running without EWC",
+                              stacklevel=2)
+            else:
+                self.fishers = self._estimate_fisher(ctx.clean_queries(self.config.fisher_size))
+                self.state["fisher"] = f"used: {self.config.fisher_size} clean queries"
+
+    def _estimate_fisher(self, clean: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        params = self.model.params()
+        total = [torch.zeros_like(p) for p in params]
+        n_batches = 0
+        for start in range(0, clean.shape[0], self.config.fisher_batch_size):
+            logits = self.gallery_logits(self.model.encode(
+                clean[start:start + self.config.fisher_batch_size]))
+            loss = F.cross_entropy(logits, logits.detach().argmax(dim=1))
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+            for acc, g in zip(total, grads, strict=True):
+                if g is not None:
+                    acc.add_(g.detach() ** 2)
+            n_batches += 1
+        # (Fisher diagonal, anchor = the source value of the parameter)
+        return [(acc / max(n_batches, 1), p.detach().clone())
+                for acc, p in zip(total, params, strict=True)]
+
+    def ewc_loss(self) -> torch.Tensor | None:
+        if self.fishers is None:
+            return None
+        terms = [(f * (p - p0) ** 2).sum()
+                 for (f, p0), p in zip(self.fishers, self.model.params(), strict=True)]
+        return self.config.fisher_alpha * torch.stack(terms).sum()
+
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+        cfg = self.config
+        logits = sims / self.temperature
+        ent = entropy(logits)
+        check_entropies(ent)
+        kept, threshold, reliable = eata_select(logits, cfg.margin_mode, cfg.e_margin,
+                                                self.ema_probs, cfg.d_margin)
+        # The original builds the average from the reliable rows the first time (no average
+        # to compare with yet) and from the reliable, non-redundant rows afterwards.
+        self.ema_probs = update_ema_probs(
+            self.ema_probs, logits.detach()[kept].softmax(dim=1), cfg.ema_momentum)
+        self.state["n_reliable"] += int(reliable.sum())
+        self.state["n_kept"] += int(kept.sum())
+        if not kept.any():
+            return None  # the original takes no optimizer step without a kept query
+        h = ent[kept]
+        weight = torch.exp(-(h.detach() - threshold))
+        loss = (h * weight).mean()
+        ewc = self.ewc_loss()
+        return loss if ewc is None else loss + ewc

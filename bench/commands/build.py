@@ -1,0 +1,69 @@
+"""`python -m bench build`: materialise a suite's shifted query sets once."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from bench.commands.common import add_plugin_argument, severity_arg
+
+NAME = "build"
+HELP = "write a suite's shifted queries to disk once (images and captions), resumable"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--suite", required=True, help="e.g. coco-c, flickr-c, mini-c")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--severity", default=None, help="1,3,5 or all (default: each maximum)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true")
+    add_plugin_argument(p)
+
+
+def shifts_by_dataset(suite, severities) -> dict[str, dict[str, set]]:
+    """{dataset: {"image": {(shift, sev)}, "text": {(shift, sev)}}} over the suite's cells."""
+    from bench.registry import SHIFTS
+
+    out: dict[str, dict[str, set]] = {}
+    for cell in suite.cells(severities):
+        for seg in cell.stream_segments():
+            if seg.shift == "clean":
+                continue
+            kind = "image" if SHIFTS.get(seg.shift).modality == "image" else "text"
+            out.setdefault(cell.dataset, {"image": set(), "text": set()})[kind].add(
+                (seg.shift, seg.severity))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.build import build_captions, build_images
+    from bench.built import built_root
+    from bench.errors import BenchError
+    from bench.parallel import default_workers
+    from bench.registry import SUITES, load_plugins
+    from bench.suites.base import SuiteContext
+
+    load_plugins(args.plugin)
+    suite = SUITES.get(args.suite)
+    ctx = SuiteContext(data_root=args.data_root)
+    reason = suite.missing(ctx)
+    if reason:
+        raise BenchError(f"suite {suite.name}: {reason}")
+    workers = args.workers or default_workers()
+    severities = severity_arg(args.severity) if args.severity else None
+    start = time.perf_counter()
+    for key, kinds in shifts_by_dataset(suite, severities).items():
+        ds = suite.load(key, ctx)
+        if built_root(ds) is None:
+            raise BenchError(f"dataset {key} has no annotation folder to build next to")
+        images = build_images(ds, sorted(kinds["image"]), workers, args.quiet,
+                              plugins=tuple(args.plugin))
+        texts = build_captions(ds, sorted(kinds["text"]), workers, args.quiet,
+                               plugins=tuple(args.plugin))
+        print(f"{key}: {images.shards_done} image shards written ({images.images} images), "
+              f"{images.shards_skipped} already built, {len(images.failed)} unreadable; "
+              f"{texts.caption_sets} caption sets, {len(texts.unavailable)} unavailable "
+              f"-> {built_root(ds)}")
+    print(f"built in {time.perf_counter() - start:.1f}s")
+    return 0

@@ -1,0 +1,60 @@
+"""`python -m bench perf ...`: speed benchmarks (not tests).
+
+* ``perf build``: images/s for corrupting the 16 image shifts x 5 severities,
+  serially vs over all cores (the work `bench build` and the query cache do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+NAME = "perf"
+HELP = "speed benchmarks: `perf build` (corruption throughput, serial vs all cores)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="what", metavar="WHAT")
+    sub.required = True
+    b = sub.add_parser("build", help="images/s building the 16 x 5 image shifts")
+    b.add_argument("--images", type=int, default=16, help="mini-scenes test images to corrupt")
+    b.add_argument("--workers", type=int, default=None, help="parallel processes (default: all)")
+
+
+def _job(args) -> int:
+    path, shift, severity, seed = args
+    import numpy as np
+    from PIL import Image
+
+    from bench.registry import SHIFTS
+
+    with Image.open(path) as im:
+        image = np.asarray(im.convert("RGB"))
+    return int(SHIFTS.get(shift).apply(image, severity, seed).sum() % 7)
+
+
+def run(args: argparse.Namespace) -> int:
+    import corruptions
+    from bench.data.synth import load_mini_scenes
+    from bench.parallel import default_workers, pmap
+    from bench.registry import load_builtins
+
+    load_builtins()
+    ds = load_mini_scenes(split="test")
+    n = min(args.images, ds.n_images)
+    jobs = [(str(ds.image_paths[i]), s, sev, corruptions.seed_for(i, s, sev))
+            for s in corruptions.IMAGE_SHIFTS for sev in range(1, 6) for i in range(n)]
+    workers = args.workers or default_workers()
+    pmap(_job, jobs[: 2 * workers], workers=workers, min_parallel=1)  # warm the workers' imports
+    times = {}
+    for label, w in (("serial", 1), (f"{workers} workers", workers)):
+        start = time.perf_counter()
+        pmap(_job, jobs, workers=w, min_parallel=1, chunk_size=8)
+        times[label] = time.perf_counter() - start
+    size = f"{ds.load_image(0).shape[1]}x{ds.load_image(0).shape[0]}"
+    print(f"corrupting {len(jobs)} images ({n} mini-scenes test images at {size} x 16 shifts "
+          "x 5 severities):")
+    base = times["serial"]
+    for label, t in times.items():
+        print(f"  {label:<12} {t:7.1f} s  {len(jobs) / t:7.1f} images/s  speed-up {base / t:.2f}x")
+    return 0
