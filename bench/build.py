@@ -16,13 +16,13 @@ marker, and left out.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from bench._io import atomic_write
 from bench.built import built_captions, built_image, built_root
 from bench.data.dataset import RetrievalDataset
 from bench.parallel import pmap
@@ -30,17 +30,6 @@ from bench.queries import caption_sample_ids, image_sample_id
 from bench.registry import SHIFTS
 
 SHARD = 64
-
-
-def _atomic_bytes(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def _build_image_shard(job) -> dict:
@@ -60,7 +49,7 @@ def _build_image_shard(job) -> dict:
             continue
         out = info.apply(image, severity, info.seed_for(sample_id, shift, severity,
                                                         corruption_seed))
-        _atomic_bytes(target, lambda p, o=out: Image.fromarray(o).save(p, format="PNG"))
+        atomic_write(target, lambda p, o=out: Image.fromarray(o).save(p, format="PNG"))
     return {"images": len(items), "failed": failed}
 
 
@@ -99,7 +88,7 @@ def build_images(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: i
         report.failed += result["failed"]
         report.images += result["images"]
         report.shards_done += 1
-        _atomic_bytes(marker, lambda p, r=result: p.write_text(json.dumps(r)))
+        atomic_write(marker, lambda p, r=result: p.write_text(json.dumps(r)))
     return report
 
 
@@ -131,6 +120,6 @@ def build_captions(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers:
                      desc=f"build {ds.name} captions {shift}@{level}", plugins=plugins,
                      min_parallel=2000, chunk_size=256)
         by_id = dict(zip(sample_ids, shifted, strict=True))
-        _atomic_bytes(target, lambda p, t=by_id: p.write_text(json.dumps(t)))
+        atomic_write(target, lambda p, t=by_id: p.write_text(json.dumps(t)))
         report.caption_sets += 1
     return report

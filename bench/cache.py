@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from bench._io import atomic_write
 from bench.paths import cache_home
 
 
 def cache_key(parts: dict[str, Any]) -> str:
     blob = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:24]
-
-
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class Cache:
@@ -62,7 +51,7 @@ class Cache:
         self.misses += 1
         value = compute()
         if self.enabled:
-            _atomic(path, lambda p: torch.save(value.detach().cpu(), p))
+            atomic_write(path, lambda p: torch.save(value.detach().cpu(), p))
         return value
 
     def array(self, namespace: str, parts: dict[str, Any],
@@ -81,7 +70,7 @@ class Cache:
             def write(p: Path) -> None:
                 with open(p, "wb") as f:
                     np.save(f, value, allow_pickle=False)
-            _atomic(path, write)
+            atomic_write(path, write)
         return value
 
     def json(self, namespace: str, parts: dict[str, Any], compute: Callable[[], Any]) -> Any:
@@ -96,5 +85,5 @@ class Cache:
         self.misses += 1
         value = compute()
         if self.enabled:
-            _atomic(path, lambda p: p.write_text(json.dumps(value)))
+            atomic_write(path, lambda p: p.write_text(json.dumps(value)))
         return value

@@ -10,12 +10,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+import corruptions
+
 METHOD_ORDER = ("source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest")
-IMAGE_SHIFTS = ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise",
-                "defocus_blur", "glass_blur", "motion_blur", "zoom_blur", "snow", "frost", "fog",
-                "brightness", "contrast", "elastic_transform", "pixelate", "jpeg_compression")
-TEXT_SHIFTS = ("ocr", "ci", "cr", "cs", "cd", "sr", "ri", "rs", "rd", "ip",
-               "formal", "casual", "passive", "active", "backtrans")
+IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)  # protocol order (PROTOCOL.md section 4)
+TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
 DIVERSE_STREAMS = STREAM_ORDER[1:]
 NOT_OK = ("failed", "diverged", "unavailable")

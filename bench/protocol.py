@@ -33,6 +33,7 @@ class CellOutcome:
     retention_r1: float
     trace: pd.DataFrame
     n_queries: int
+    method_state: dict | None = None
 
 
 def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
@@ -104,8 +105,9 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     retention_r1 = math.nan
     if retention and clean_queries is not None:
         retention_r1 = evaluate_frozen(rm, direction, gallery, clean_queries)["r1"]
+    state = dict(getattr(method, "state", None) or {}) or None
     method.reset()
-    return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc))
+    return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state)
 
 
 def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,

@@ -201,7 +201,7 @@ def execute_cell(cell: Cell, res: _Resources, run_id: str, progress: bool) -> di
         gallery = res.gallery(cell)
         queries = res.queries(cell, plan)
         retention = s.retention or res.opts.retention
-        clean = res.queries(cell, plan, clean=True) if (retention or s.shift != "clean") else None
+        clean = queries if s.shift == "clean" else res.queries(cell, plan, clean=True)
         method = METHODS.get(cell.method)(cell.config)
         if res.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(res.device)
@@ -214,6 +214,7 @@ def execute_cell(cell: Cell, res: _Resources, run_id: str, progress: bool) -> di
         row |= out.metrics | {
             "status": "ok", "n_queries": out.n_queries, "n_gallery": int(gallery.shape[0]),
             "retention_r1": out.retention_r1, "segment_r1": out.segment_r1 or None,
+            "method_state": out.method_state,
             "queries_per_s": out.n_queries / max(adapt_s, 1e-9),
             "protocol": protocol_record(cell.protocol.steps, cell.protocol.batch_size,
                                         TEMPERATURE[ds.kind], cell.protocol.limit,

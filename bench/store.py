@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench._io import atomic_write
 from bench.errors import DataError
 
 STATUSES = ("ok", "failed", "diverged", "unavailable")
@@ -41,6 +41,7 @@ RESULT_SCHEMA = pa.schema([
     ("method", pa.string()),
     ("method_config", pa.string()),  # JSON of the method's hyperparameters
     ("method_note", pa.string()),
+    ("method_state", pa.string()),  # JSON of what the method reports about its run (resets...)
     ("model", pa.string()),
     ("pretrained", pa.string()),
     ("seed", pa.int64()),
@@ -79,14 +80,7 @@ TRACE_SCHEMA = pa.schema([
 
 
 def _atomic_write_table(table: pa.Table, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
 def _clean(value):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from helpers_run import PLUGINS, cli, smoke_run
 
 from bench.store import ResultStore
-from helpers_run import PLUGINS, cli, smoke_run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,13 +85,13 @@ def test_list_other_kinds():
 
 def test_entry_point_plugin_installed_and_run(tmp_path):
     """A third-party package adds a method through the `bench.methods` entry point."""
-    target = tmp_path / "site"
+    target, source = tmp_path / "site", tmp_path / "plugin_pkg"
+    shutil.copytree(ROOT / "tests" / "plugin_pkg", source)  # pip leaves build files behind
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
                     "--no-build-isolation", "--no-index", "--target", str(target),
-                    str(ROOT / "tests" / "plugin_pkg")], check=True, capture_output=True)
+                    str(source)], check=True, capture_output=True)
     env = {"PYTHONPATH": f"{target}:{ROOT}", "PATH": "/usr/bin:/bin",
            "BENCH_OFFLINE": "1", "TQDM_DISABLE": "1"}
-    import os
     env = {**os.environ, **env}
     listing = subprocess.run([sys.executable, "-m", "bench", "list", "methods"], env=env,
                              capture_output=True, text=True, check=True).stdout

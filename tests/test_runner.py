@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+from helpers_run import PLUGINS, smoke_run
 
 from bench.store import ResultStore
-from helpers_run import PLUGINS, smoke_run
 
 
 def test_run_writes_rows_and_second_run_does_nothing(tmp_path):
@@ -44,7 +44,7 @@ def test_interrupted_run_resumes_without_duplicates(tmp_path, monkeypatch):
     assert code == 130 and "resume" in err
     first = ResultStore(tmp_path / "res").read()
     assert len(first) == 2  # the third cell was interrupted: no row, no half-written file
-    assert not list((tmp_path / "res").rglob("*.tmp"))
+    assert not list((tmp_path / "res").rglob("*.tmp*"))
     monkeypatch.delenv("BENCH_TEST_INTERRUPT_AFTER")
     code, out, _ = smoke_run(tmp_path / "res", *args, methods="interrupter")
     assert code == 0 and "2 of 4 cells already" in out

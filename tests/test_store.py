@@ -22,7 +22,7 @@ def test_write_read_and_status(tmp_path):
     # rewriting a cell replaces its row: never a duplicate
     store.write({"cell_id": "b", "status": "ok", "r1": 1.0})
     assert len(store.read()) == 2
-    assert not list(tmp_path.rglob("*.tmp"))
+    assert not list(tmp_path.rglob("*.tmp*"))
 
 
 def test_rejects_bad_rows(tmp_path):

@@ -21,11 +21,15 @@ def _first_line(text: str | None) -> str:
 
 
 def _methods() -> list[str]:
+    import sys
+
+    from bench.ordering import method_key
     from bench.registry import METHODS
     rows = []
-    for name, cls in METHODS.items():
+    for name, cls in sorted(METHODS.items(), key=lambda item: method_key(item[0])):
+        doc = cls.__doc__ or sys.modules[cls.__module__].__doc__
         note = " [reconstruction]" if "reconstruction" in (cls.note or "").lower() else ""
-        rows.append(f"{name:<12} {_first_line(cls.__doc__)}{note}  ({METHODS.origin(name)})")
+        rows.append(f"{name:<12} {_first_line(doc)}{note}  ({METHODS.origin(name)})")
     return rows
 
 

@@ -27,8 +27,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 # The shipped checkpoints' recipes: `python -m bench mini train --model M` reproduces them.
-RECIPES = {"mini-clip": {"steps": 1500, "batch_size": 256},
-           "mini-reid": {"steps": 1500, "batch_size": 256}}
+RECIPES = {"mini-clip": {"steps": 1200, "batch_size": 256},
+           "mini-reid": {"steps": 600, "batch_size": 256}}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import math
 import random
 import time
@@ -61,12 +62,20 @@ def _cosine_lr(step: int, cfg: TrainConfig) -> float:
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * t))
 
 
+def _wrap(model: torch.nn.Module, preprocess, name: str) -> RetrievalModel:
+    """A RetrievalModel around `model` whose 'source' weights are the current ones."""
+    return RetrievalModel(model, preprocess, open_clip.get_tokenizer(name), name, "training",
+                          "training", torch.device("cpu"))
+
+
 def _new_model(cfg: TrainConfig) -> tuple[torch.nn.Module, RetrievalModel]:
     _add_bench_configs()
     torch.manual_seed(cfg.seed)
+    logging.getLogger().setLevel(logging.ERROR)  # "initialized randomly" is the point here
     model, _, preprocess = open_clip.create_model_and_transforms(cfg.model, pretrained=None)
-    rm = RetrievalModel(model, preprocess, open_clip.get_tokenizer(cfg.model), cfg.model,
-                        "training", "training", torch.device("cpu"))
+    rm = _wrap(model, preprocess, cfg.model)
+    for p in model.parameters():  # RetrievalModel freezes everything; training needs all
+        p.requires_grad_(True)
     return model, rm
 
 
@@ -106,8 +115,8 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
             texts = [noisy_caption(t, pyrng) for t in texts]
         for group in opt.param_groups:
             group["lr"] = _cosine_lr(step, cfg)
-        out_f = model(x, rm.tokenize(texts))
-        loss = loss_fn(out_f["image_features"], out_f["text_features"], out_f["logit_scale"])
+        image_features, text_features, logit_scale = model(x, rm.tokenize(texts))[:3]
+        loss = loss_fn(image_features, text_features, logit_scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -116,7 +125,7 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
         if step % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
     model.eval()
-    metrics = evaluate_clean(rm, cfg.model, build)
+    metrics = evaluate_clean(_wrap(model, rm.preprocess, cfg.model), cfg.model, build)
     card = {"model": cfg.model, "config": dataclasses.asdict(cfg), "train_images": data.n_images,
             "train_captions": data.n_captions, "test_metrics": metrics,
             "train_wall_s": round(time.time() - start, 1), "torch_version": torch.__version__,

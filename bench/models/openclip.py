@@ -46,6 +46,7 @@ class RetrievalModel:
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.tokenizer = tokenizer
+        self.preprocess = preprocess
         self.name = name
         self.pretrained = pretrained
         self.weights_id = weights_id

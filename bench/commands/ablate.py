@@ -1,0 +1,64 @@
+"""`python -m bench ablate`: a method's full config and each component removed in turn.
+
+Every variant runs as ordinary cells of the result store (labels from `config_label`), so
+the command resumes like `run` and shares cells with it; the table is printed in Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from bench.commands import run as run_command
+
+NAME = "ablate"
+HELP = ("ablation study: run one method's full config (--method, e.g. rest) and each component "
+        "removed in turn as cells, then print the table (rows = variants, columns = R@1)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    # the same options as `run`; --method must name exactly one method, and --set
+    # METHOD.FIELD=VALUE changes its full config
+    run_command.add_arguments(p)
+
+
+def _title(method: str, opts, n_cells: int) -> str:
+    seeds = ",".join(map(str, opts.seeds))
+    limit = f", first {opts.limit} queries" if opts.limit else ""
+    return (f"Ablation of {method} on {','.join(opts.suites)} ({n_cells} cells per variant, "
+            f"seed {seeds}{limit}; R@1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.ablation import markdown, table_rows, variants
+    from bench.errors import ConfigError
+    from bench.registry import load_plugins
+    from bench.runner import execute, plan_run
+    from bench.store import ResultStore
+
+    load_plugins(args.plugin)
+    if len(args.method) != 1:
+        raise ConfigError("ablate takes exactly one --method", "e.g. --method rest")
+    method = args.method[0]
+    opts = run_command.options_from_args(args)
+    others = sorted(set(opts.overrides) - {method})
+    if others:
+        raise ConfigError(f"--set/--config name {', '.join(others)}, not the ablated {method}")
+    cells_by_variant = {}
+    quiet = dataclasses.replace(opts, log=lambda msg: None)  # "skip suite ..." lines once
+    for k, v in enumerate(variants(method, opts.overrides.get(method))):
+        cells_by_variant[v.name] = plan_run(dataclasses.replace(
+            opts if k == 0 else quiet, overrides={method: v.overrides}))
+    unique = {c.cell_id: c for cells in cells_by_variant.values() for c in cells}
+    if not unique:
+        print("no cell to run (every suite was skipped)")
+        return 0
+    counts = execute(list(unique.values()), opts)
+    ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
+    print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
+          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
+    table = table_rows(cells_by_variant, ResultStore(opts.out).read())
+    n_cells = len(next(iter(cells_by_variant.values())))
+    print()
+    print(markdown(table, _title(method, opts, n_cells)))
+    return 0

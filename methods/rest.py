@@ -1,0 +1,243 @@
+"""REST (Li, Yang, Peng, "Toward Robust and Harmonious Adaptation for Cross-modal Retrieval",
+arXiv 2511.14416): a reconstruction from the paper's description. No official code is public
+and the paper's equations were not available; /work/shared/design/REST.md lists what the paper
+states and what is ours. Every component is a `REST.Config` switch, recorded in each result row.
+
+Per step, with q the (B, d) query embeddings, G the frozen gallery and tau = 0.02:
+
+1. refine (TCR's query prediction): g_i = G[argmax_j q_i . G_j] (top-1, duplicates kept);
+   TCR's `SourceLikeQueue` of top-1 pairs gives the gap target Delta and the entropy bound E.
+   Candidate logits L (B x B): with ``candidates=1``, L = q g^T / tau, exactly TCR's. With
+   ``candidates=k > 1``, column j is query j's candidate *set* (its top-k gallery items) and
+   L_ij = logsumexp_r(q_i . c_jr / tau): query i's probability of set j is the sum of its
+   probabilities of the set's items. We keep L square (not B x kB) so that query i and its own
+   set share index i (the consistency term needs that) and so that entropies keep the support
+   size B that the queue's bound E was measured on. The queue and the gap stay on top-1 pairs.
+2. QS-robust objective = w_rem REM(L; E) + w_uni UNI(q) + w_gap EMG(q, g; Delta)
+   + w_cons CONS(L), each term behind its switch; REM, UNI, EMG are TCR's functions.
+   CONS = mean_i [KL(P_i || C_i) + KL(C_i || P_i)], P = row softmax of L (query -> candidate),
+   C = row softmax of L^T (candidate -> query, i.e. L's column softmax transposed).
+3. decouple (``project`` / ``pcgrad``; ``none`` = the module is off, plain backward of step 2):
+   g_adapt = grad of step 2's objective; g_keep = grad of KEEP = mean over the queue's queries
+   of KL(p_source || p_adapted), where p = softmax(x . Q_cand^T / tau) over the queue's stored
+   candidates, x re-encoded by the source tower (frozen copy taken at setup) and by the adapted
+   one. The queue's query inputs are kept aligned with its entries (at most its capacity).
+   Per parameter tensor, where g_adapt . g_keep < 0, g_adapt loses its component along g_keep
+   (`bench.tta.decouple`); the step uses g_adapt + lam * g_keep. Without queue inputs g_keep = 0.
+
+With ``consistency=False, decouple="none"`` this is TCR step for step (tests check it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+
+from baselines.tcr import (
+    SourceLikeQueue,
+    gap_loss,
+    nearest_candidates,
+    rem_loss,
+    uniformity_loss,
+)
+from bench.api import Diverged, StepOutput
+from bench.errors import ConfigError
+from bench.registry import register_method
+from bench.tta import GradientTTA, check_finite, decouple, flat_grads, set_grads
+
+DECOUPLE_MODES = ("none", "project", "pcgrad")
+NOTE = ("reconstruction from the paper's description (arXiv 2511.14416); no official code is "
+        "public, components and defaults are ours where the paper was not available")
+
+
+def candidate_logits(q: torch.Tensor, gallery: torch.Tensor, sims: torch.Tensor, k: int,
+                     tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B x B candidate logits, top-1 candidates); k = 1 gives TCR's ``q g^T / tau``."""
+    top1 = nearest_candidates(q, gallery, sims)
+    if k == 1:
+        return q @ top1.T / tau, top1
+    k = min(k, gallery.shape[0])
+    sets = gallery[sims.detach().topk(k, dim=1).indices]  # (B, k, d): row j = query j's set
+    return torch.logsumexp(torch.einsum("id,jrd->ijr", q, sets) / tau, dim=2), top1
+
+
+def consistency_loss(logits: torch.Tensor) -> torch.Tensor:
+    """Symmetric KL between query->candidate rows and candidate->query rows (L^T), mean."""
+    log_p = F.log_softmax(logits, dim=1)
+    log_c = F.log_softmax(logits.T, dim=1)
+    return ((log_p.exp() - log_c.exp()) * (log_p - log_c)).sum(dim=1).mean()
+
+
+def keep_loss(adapted_logits: torch.Tensor, source_logits: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of KL(softmax(source) || softmax(adapted))."""
+    return F.kl_div(F.log_softmax(adapted_logits, dim=1), F.log_softmax(source_logits, dim=1),
+                    log_target=True, reduction="batchmean")
+
+
+@dataclass
+class QueueInputs:
+    """The model inputs of a `SourceLikeQueue`'s entries, row-aligned with ``queue.queries``."""
+
+    inputs: torch.Tensor | None = None
+    version: int = 0  # bumped whenever the entries may have changed
+
+    def realign(self, queue: SourceLikeQueue, before: torch.Tensor | None, q: torch.Tensor,
+                batch: torch.Tensor) -> None:
+        """After ``queue.update(q, ...)``: every entry's embedding is, bit for bit, a row of the
+        old entries or of q (the queue stores copies), so its input is found by equality; two
+        equal embeddings come from interchangeable inputs."""
+        if len(queue) == 0:
+            return
+        pool_q = q if before is None else torch.cat([before, q])
+        pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
+        equal = (queue.queries[:, None, :] == pool_q[None]).all(dim=2)
+        if not bool(equal.any(dim=1).all()):
+            raise RuntimeError("a queue entry matches no query of the pool")
+        self.inputs = pool_x[equal.int().argmax(dim=1)]
+        self.version += 1
+
+
+@register_method("rest")
+class REST(GradientTTA):
+    """REST: TCR's refinement + QS-robust objective + gradient decoupling (reconstruction).
+
+    A reconstruction from the paper's description (arXiv 2511.14416), with no official code;
+    see the module docstring for the loss and REST.md for what is ours.
+    """
+
+    name = "rest"
+    note = NOTE
+    # component -> the overrides that remove it (read by `bench.ablation`)
+    ablation: ClassVar[dict[str, dict]] = {
+        "rem": {"rem": False}, "uniformity": {"uniformity": False}, "gap": {"gap": False},
+        "consistency": {"consistency": False}, "decouple": {"decouple": "none"},
+        "candidates": {"candidates": 1},
+    }
+
+    @dataclass
+    class Config(GradientTTA.Config):  # `temperature` is unused: the candidate logits use tau
+        candidates: int = 1  # k: each query's candidate set = its top-k gallery items
+        rem: bool = True
+        uniformity: bool = True
+        gap: bool = True
+        consistency: bool = True
+        decouple: str = "project"  # none | project | pcgrad
+        w_rem: float = 1.0
+        w_uni: float = 1.0
+        w_gap: float = 1.0
+        w_cons: float = 1.0
+        tau: float = 0.02
+        lam: float = 1.0  # weight of g_keep in the decoupled step
+        queue_ratio: float = 0.3
+        queue_capacity: int = 64
+        queue_batches: int = 10
+        uniformity_t: float = 0.1
+        rem_eps: float = 1e-3
+
+        def __post_init__(self) -> None:
+            if self.decouple not in DECOUPLE_MODES:
+                raise ConfigError(f"rest.decouple must be one of {', '.join(DECOUPLE_MODES)}, "
+                                  f"got {self.decouple!r}")
+            if not isinstance(self.candidates, int) or self.candidates < 1:
+                raise ConfigError(f"rest.candidates must be an integer >= 1, "
+                                  f"got {self.candidates!r}")
+
+    def setup(self, model, ctx) -> None:
+        super().setup(model, ctx)
+        cfg = self.config
+        self.queue = SourceLikeQueue(capacity=cfg.queue_capacity, ratio=cfg.queue_ratio,
+                                     tau=cfg.tau, max_batches=cfg.queue_batches)
+        self.kept = QueueInputs()
+        # the frozen source tower is needed only by the keep loss; copy it before any update
+        self.source = model.source_encoder() if cfg.decouple != "none" else None
+        self._source_logits: torch.Tensor | None = None
+        self._source_version = -1
+        self.terms: dict[str, float] = {}
+        self.state = {"decoupled_steps": 0, "conflicting_tensors": 0, "tensors": 0}
+        if cfg.decouple == "none":
+            self.state = {}
+
+    # ---- the QS-robust objective ---------------------------------------------------------
+
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+        cfg = self.config
+        logits, top1 = candidate_logits(q, self.ctx.gallery, sims, cfg.candidates, cfg.tau)
+        if step == 0:
+            self._update_queue(q, top1, batch)
+        terms: dict[str, tuple[float, torch.Tensor]] = {}
+        empty = len(self.queue) == 0  # no Delta / E yet: REM and EMG contribute 0, as TCR
+        if cfg.rem:
+            terms["rem"] = (cfg.w_rem, q.sum() * 0.0 if empty else
+                            rem_loss(logits, self.queue.entropy_bound(), cfg.rem_eps))
+        if cfg.uniformity:
+            terms["uni"] = (cfg.w_uni, uniformity_loss(q, cfg.uniformity_t))
+        if cfg.gap:
+            terms["gap"] = (cfg.w_gap, q.sum() * 0.0 if empty else
+                            gap_loss(q, top1, self.queue.delta()))
+        if cfg.consistency:
+            terms["cons"] = (cfg.w_cons, consistency_loss(logits))
+        self.terms = {k: float(v.detach()) for k, (_, v) in terms.items()}
+        total = None  # summed in TCR's order (rem, uni, gap) so that the identity is exact
+        for weight, value in terms.values():
+            total = weight * value if total is None else total + weight * value
+        return q.sum() * 0.0 if total is None else total
+
+    def _update_queue(self, q: torch.Tensor, top1: torch.Tensor, batch: torch.Tensor) -> None:
+        if not bool(torch.isfinite(q).all()):  # NaN rows would match no queue entry below
+            raise Diverged("query embeddings became NaN or infinite")
+        was_open, before = self.queue.open, self.queue.queries
+        self.queue.update(q, top1)
+        if was_open and self.source is not None:
+            self.kept.realign(self.queue, before, q.detach(), batch)
+
+    # ---- knowledge retention and gradient decoupling -------------------------------------
+
+    def keep_loss(self) -> torch.Tensor | None:
+        """KL(source || adapted) on the queue's queries; None while the queue has no inputs."""
+        x = self.kept.inputs
+        if x is None:
+            return None
+        cands, tau = self.queue.candidates, self.config.tau
+        adapted = self.model.encode(x) @ cands.T / tau
+        if self._source_version != self.kept.version:  # the source side changes with the queue
+            with torch.no_grad():
+                src = self.source(x).to(adapted.dtype)
+            self._source_logits = src @ cands.T / tau
+            self._source_version = self.kept.version
+        return keep_loss(adapted, self._source_logits)
+
+    def decoupled_step(self, adapt_loss: torch.Tensor, keep: torch.Tensor | None) -> None:
+        params = self.model.params()
+        g_adapt = flat_grads(adapt_loss, params)
+        g_keep = ([torch.zeros_like(p) for p in params] if keep is None
+                  else flat_grads(keep, params))
+        conflicts = sum(int(torch.sum(a * b) < 0) for a, b in zip(g_adapt, g_keep, strict=True))
+        g_adapt, g_keep = decouple(g_adapt, g_keep, self.config.decouple)
+        lam = self.config.lam
+        set_grads(params, [a + lam * b for a, b in zip(g_adapt, g_keep, strict=True)])
+        self.optimizer.step()
+        self.state["decoupled_steps"] += 1
+        self.state["conflicting_tensors"] += conflicts
+        self.state["tensors"] += len(params)
+
+    def adapt(self, batch: torch.Tensor) -> StepOutput:
+        if self.config.decouple == "none":
+            return super().adapt(batch)  # the plain protocol loop: TCR's update
+        rows, last = None, math.nan
+        for step in range(self.ctx.steps):
+            q = self.model.encode(batch)
+            sims = q @ self.ctx.gallery.T
+            if step == self.ctx.steps - 1:
+                rows = sims.detach()
+            adapt_loss = self.loss(q, sims, step, batch)
+            keep = self.keep_loss()
+            if keep is not None:
+                self.terms["keep"] = check_finite(keep)
+            last = check_finite(adapt_loss if keep is None
+                                else adapt_loss + self.config.lam * keep)
+            self.decoupled_step(adapt_loss, keep)
+        return StepOutput(rows=rows, loss=last)
