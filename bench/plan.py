@@ -39,6 +39,7 @@ class Cell:
     weights_id: str
     seed: int
     protocol: Protocol
+    image_size: tuple[int, int] | None = None  # model input size override (--image-size)
 
     def describe(self) -> dict[str, Any]:
         """The canonical description hashed into the cell id."""
@@ -47,6 +48,7 @@ class Cell:
             "suite": self.suite, "suite_version": self.suite_version, "spec": spec,
             "method": self.method, "config": dataclasses.asdict(self.config),
             "model": self.model, "weights": self.weights_id, "seed": self.seed,
+            **({"image_size": list(self.image_size)} if self.image_size else {}),
             "protocol": dataclasses.asdict(self.protocol),
         }
 

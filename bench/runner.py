@@ -49,6 +49,7 @@ class RunOptions:
     plugins: list[str] = field(default_factory=list)
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
+    image_size: tuple[int, int] | None = None  # override the model's input size
     cache: Cache = field(default_factory=Cache)
     log: Callable[[str], None] = print
 
@@ -113,7 +114,8 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         pretrained=pretrained or "", seed=seed,
                         weights_id=weights_identity(model, pretrained, seed),
                         protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
-                                          limit=opts.limit)))
+                                          limit=opts.limit),
+                        image_size=opts.image_size))
     return cells
 
 
@@ -131,13 +133,14 @@ class _Resources:
         self._queries: dict[tuple, QuerySet] = {}
 
     def model(self, cell: Cell) -> RetrievalModel:
-        key = (cell.model, cell.pretrained, cell.seed if cell.pretrained == RANDOM else 0)
+        key = (cell.model, cell.pretrained, cell.seed if cell.pretrained == RANDOM else 0,
+               cell.image_size)
         if key not in self._models:
             self._models.clear()  # one model in memory at a time
             self._galleries.clear()
             self._queries.clear()
             self._models[key] = resolve_model(cell.model, cell.pretrained or None, self.device,
-                                              seed=key[2])
+                                              seed=key[2], image_size=cell.image_size)
         return self._models[key]
 
     def dataset(self, cell: Cell) -> RetrievalDataset:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+from pathlib import Path
 
 from bench.commands import run as run_command
 
@@ -20,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # the same options as `run`; --method must name exactly one method, and --set
     # METHOD.FIELD=VALUE changes its full config
     run_command.add_arguments(p)
+    p.add_argument("--table", type=Path, default=None, help="also write the table to FILE (Markdown)")
 
 
 def _title(method: str, opts, n_cells: int) -> str:
@@ -59,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
           + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
     table = table_rows(cells_by_variant, ResultStore(opts.out).read())
     n_cells = len(next(iter(cells_by_variant.values())))
+    text = markdown(table, _title(method, opts, n_cells))
     print()
-    print(markdown(table, _title(method, opts, n_cells)))
+    print(text)
+    if args.table:
+        args.table.parent.mkdir(parents=True, exist_ok=True)
+        args.table.write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {args.table}")
     return 0

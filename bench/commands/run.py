@@ -20,6 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                    "architecture; default: the suite's model")
     p.add_argument("--pretrained", help="open_clip pretrained tag or a local checkpoint path "
                                         "('random' = untrained, for tests only)")
+    p.add_argument("--image-size", type=int_list, default=None, metavar="H,W",
+                   help="override the model's input size, e.g. 384,128 for IRRA person search")
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
@@ -55,6 +57,8 @@ def options_from_args(args: argparse.Namespace):
     for name, value in (("--batch-size", args.batch_size), ("--steps", args.steps)):
         if value < 1:
             raise ConfigError(f"{name} must be at least 1")
+    if args.image_size is not None and (len(args.image_size) != 2 or min(args.image_size) < 8):
+        raise ConfigError("--image-size takes H,W, e.g. 384,128")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     return RunOptions(
@@ -64,6 +68,7 @@ def options_from_args(args: argparse.Namespace):
         severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
         workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
+        image_size=tuple(args.image_size) if args.image_size else None,
         log=(lambda msg: None) if args.quiet else print)
 
 

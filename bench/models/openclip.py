@@ -208,9 +208,56 @@ def _weights_id(name: str, pretrained: str, seed: int) -> str:
     return f"tag:{name}:{pretrained}:open_clip-{open_clip.__version__}"
 
 
+def _unwrap_state_dict(obj) -> dict | None:
+    """CLIP weights inside a training checkpoint: a 'state_dict'/'model' entry, with
+    'module.' (DDP) and 'base_model.' (IRRA) prefixes removed."""
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+    if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
+        return None
+    out = {}
+    for key, value in obj.items():
+        for prefix in ("module.", "base_model."):
+            key = key.removeprefix(prefix)
+        out[key] = value
+    return out
+
+
+def _load_local(model: nn.Module, name: str, path: Path) -> None:
+    """A local checkpoint: open_clip's loader first, then wrapped checkpoints (e.g. IRRA)."""
+    try:
+        open_clip.load_checkpoint(model, str(path))
+        return
+    except Exception as err:
+        first = f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
+    try:
+        state = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception:
+        state = None
+    if state is None:
+        raise WeightsError(f"unreadable checkpoint {path} for model {name}: {first}")
+    own = model.state_dict()
+    state = {k: v for k, v in state.items() if k in own}
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise WeightsError(f"checkpoint {path} lacks {len(missing)} weights of model {name} "
+                           f"(e.g. {missing[0]})", "is it the right --model?")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(f"checkpoint {path} does not fit model {name}: "
+                           f"{str(err).splitlines()[-1].strip()[:160]}",
+                           "a different input size? pass --image-size H,W") from err
+
+
 def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
-               seed: int = 0) -> RetrievalModel:
-    """An open_clip model by architecture name and weights (tag, local path or 'random')."""
+               seed: int = 0, image_size: tuple[int, int] | None = None) -> RetrievalModel:
+    """An open_clip model by architecture name and weights (tag, local path or 'random').
+
+    `image_size` overrides the architecture's input size (e.g. (384, 128) for person search).
+    """
     _add_bench_configs()
     if name not in open_clip.list_models():
         raise UnknownNameError("model", name, ["any open_clip architecture: see "
@@ -221,23 +268,22 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     root_level = logging.getLogger().level
     logging.getLogger().setLevel(logging.CRITICAL)  # open_clip logs its own version of our error
     try:
+        size = {"force_image_size": tuple(image_size)} if image_size else {}
         if pretrained == RANDOM:
             torch.manual_seed(seed)
-            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
+            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None,
+                                                                         **size)
         elif path.is_file():
-            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None)
-            try:
-                open_clip.load_checkpoint(model, str(path))
-            except Exception as err:
-                raise WeightsError(f"unreadable checkpoint {path} for model {name}: "
-                                   f"{type(err).__name__}: {str(err).splitlines()[0][:200]}") from err
+            model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None,
+                                                                         **size)
+            _load_local(model, name, path)
         elif looks_like_path:
             raise WeightsError(f"checkpoint {path} not found", "pass an existing file to --pretrained")
         else:
             _check_tag(name, pretrained)
             with _offline_unless_reachable():
                 model, _, preprocess = open_clip.create_model_and_transforms(
-                    name, pretrained=pretrained)
+                    name, pretrained=pretrained, **size)
     except WeightsError:
         raise
     except Exception as err:
@@ -248,5 +294,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     finally:
         logging.getLogger().setLevel(root_level)
     tokenizer = open_clip.get_tokenizer(name)
-    return RetrievalModel(model, preprocess, tokenizer, name, pretrained,
-                          _weights_id(name, pretrained, seed), device)
+    weights = _weights_id(name, pretrained, seed)
+    if image_size:
+        weights += f"@{image_size[0]}x{image_size[1]}"
+    return RetrievalModel(model, preprocess, tokenizer, name, pretrained, weights, device)

@@ -66,10 +66,12 @@ MODELS.add("mini-reid", RegisteredModel(
 
 
 def resolve_model(name: str, pretrained: str | None, device: str | torch.device,
-                  seed: int = 0) -> RetrievalModel:
+                  seed: int = 0, image_size: tuple[int, int] | None = None) -> RetrievalModel:
     """A registered model by name, else any open_clip architecture."""
     if name in MODELS:
+        if image_size:
+            raise WeightsError(f"--image-size does not apply to the registered model {name}")
         return MODELS.get(name).load(pretrained, device, seed)
     if not pretrained:
         raise WeightsError(f"model {name} needs weights", "pass --pretrained TAG or PATH")
-    return load_model(name, pretrained, device=device, seed=seed)
+    return load_model(name, pretrained, device=device, seed=seed, image_size=image_size)
