@@ -1,4 +1,4 @@
-"""DeYO (Lee et al., ICLR 2024) for retrieval (PROTOCOL.md section 6).
+"""DeYO (Lee et al., ICLR 2024) for retrieval (docs/protocol.md section 6).
 
 Per step, following the original ``forward_and_adapt_deyo`` (Jhyun17/DeYO, methods/deyo.py):
 

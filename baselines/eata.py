@@ -1,4 +1,4 @@
-"""EATA (Niu et al., ICML 2022) for retrieval (PROTOCOL.md section 6).
+"""EATA (Niu et al., ICML 2022) for retrieval (docs/protocol.md section 6).
 
 Per step, on each query's softmax over the whole gallery:
 

@@ -1,11 +1,11 @@
 """READ (Yang et al., ICLR 2024, "Test-time Adaption against Multi-modal Reliability Bias")
-for retrieval (PROTOCOL.md section 6).
+for retrieval (docs/protocol.md section 6).
 
 Our reading of the official code (``forward_and_adapt`` in its ``read.py``; the same two terms
 appear in the public ports of TCR's baselines), with p = softmax(logits) per query:
 
 - confidence-aware robust loss, ``loss_ra = mean_i p_max,i * (1 - log p_max,i + log gamma)``
-  with gamma = exp(-1); that is PROTOCOL.md's ``p_max (1 - log p_max - 1)`` = -p_max log p_max.
+  with gamma = exp(-1); that is docs/protocol.md's ``p_max (1 - log p_max - 1)`` = -p_max log p_max.
   Its gradient in p_max is log(gamma / p_max): confident predictions (p_max > gamma) are
   pushed up, unconfident ones (p_max < gamma) down, rather than all sharpened as in Tent.
 - balance term, ``loss_bal = H(softmax(sum_i p_i))``: the entropy of a softmax (not a

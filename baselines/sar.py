@@ -1,4 +1,4 @@
-"""SAR (Niu et al., ICLR 2023) for retrieval (PROTOCOL.md sections 2 and 6).
+"""SAR (Niu et al., ICLR 2023) for retrieval (docs/protocol.md sections 2 and 6).
 
 Each of the protocol's steps is one SAR update, as in the original's ``forward_and_adapt_sar``
 (mr-eggplant/SAR, sar.py):

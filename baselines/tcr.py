@@ -1,5 +1,5 @@
 """TCR (Li et al., ICLR 2025, "Test-time Adaptation for Cross-modal Retrieval with Query Shift"),
-as PROTOCOL.md section 6 states it, checked against the official code
+as docs/protocol.md section 6 states it, checked against the official code
 (XLearning-SCU/2025-ICLR-TCR: models/clip_model.py ``forward_tta``, losses.py,
 models/tta_baselines/tcr.py, main.py).
 

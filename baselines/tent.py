@@ -1,6 +1,6 @@
 """Tent (Wang et al., ICLR 2021): mean entropy of the whole-gallery softmax.
 
-Each query's distribution is softmax over the whole gallery (PROTOCOL.md section 6).
+Each query's distribution is softmax over the whole gallery (docs/protocol.md section 6).
 
 The softmax temperature is the dataset's (0.01 for COCO/Flickr, 0.001 for
 Fashion-Gen, 0.0001 for person ReID) unless ``temperature`` is set.

@@ -43,7 +43,7 @@ class AdaptContext:
 
     gallery: torch.Tensor  # (N, d) L2-normalised, frozen source embeddings
     direction: str  # "i2t" or "t2i"
-    temperature: float  # whole-gallery softmax temperature of the dataset (PROTOCOL.md s. 6)
+    temperature: float  # whole-gallery softmax temperature of the dataset (docs/protocol.md s. 6)
     steps: int = 3  # adaptation steps per batch
     dataset_kind: str = "captions"
     n_queries: int = 0

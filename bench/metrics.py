@@ -3,7 +3,7 @@
 No full query x gallery score matrix is kept: each batch of similarity rows is
 reduced at once to the positions of its relevant gallery items.
 
-Tie rule (PROTOCOL.md section 3, ours): optimistic. A relevant item's position
+Tie rule (docs/protocol.md section 3, ours): optimistic. A relevant item's position
 is 1 + the number of *non-relevant* gallery items scoring strictly higher, plus
 the number of relevant items ranked before it. So a query's rank for Recall@K is
 1 + the number of gallery items scoring strictly higher than its best relevant

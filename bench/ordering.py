@@ -13,7 +13,7 @@ import pandas as pd
 import corruptions
 
 METHOD_ORDER = ("source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest")
-IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)  # protocol order (PROTOCOL.md section 4)
+IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)  # protocol order (docs/protocol.md section 4)
 TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
 DIVERSE_STREAMS = STREAM_ORDER[1:]
@@ -31,7 +31,7 @@ def method_key(name: str) -> tuple:
 
 
 def shift_key(name: str) -> tuple:
-    """clean, image shifts (PROTOCOL.md section 4 order), text shifts, then the others."""
+    """clean, image shifts (docs/protocol.md section 4 order), text shifts, then the others."""
     low = name.lower()
     if low == "clean":
         return (0, 0, "")

@@ -1,7 +1,12 @@
-"""Map a function over items in worker processes, in order, with a progress bar."""
+"""Map a function over items in worker processes, in order, with a progress bar.
+
+One pool of spawned workers is kept for the whole process and reused by every
+call (starting workers costs seconds: they import numpy, scikit-image, OpenCV).
+"""
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -9,6 +14,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from tqdm import tqdm
+
+_pool: ProcessPoolExecutor | None = None
+_pool_key: tuple | None = None
 
 
 def default_workers() -> int:
@@ -23,13 +31,36 @@ def _init_worker(plugins: Sequence[str]) -> None:
     import cv2
 
     cv2.setNumThreads(0)
-    from bench.registry import load_plugins
+    import bench.shifts  # noqa: F401  (registers the built-in shifts)
+    from bench._registry import load_plugin
 
-    load_plugins(list(plugins))
+    for spec in plugins:  # plugins may register shifts of their own
+        load_plugin(spec)
 
 
 def _run_chunk(fn: Callable, chunk: list) -> list:
     return [fn(item) for item in chunk]
+
+
+def _get_pool(workers: int, plugins: tuple[str, ...]) -> ProcessPoolExecutor:
+    global _pool, _pool_key
+    key = (workers, plugins)
+    if _pool is None or _pool_key != key:
+        shutdown_pool()
+        _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                    initializer=_init_worker, initargs=(plugins,))
+        _pool_key = key
+    return _pool
+
+
+def shutdown_pool() -> None:
+    global _pool, _pool_key
+    if _pool is not None:
+        _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _pool_key = None, None
+
+
+atexit.register(shutdown_pool)
 
 
 def pmap(fn: Callable[[Any], Any], items: Sequence[Any], workers: int = 1, desc: str = "",
@@ -37,8 +68,8 @@ def pmap(fn: Callable[[Any], Any], items: Sequence[Any], workers: int = 1, desc:
          chunk_size: int = 16) -> list[Any]:
     """``[fn(x) for x in items]``, in `workers` spawned processes when it pays.
 
-    `fn` must be a module-level function. Workers import bench's registries and
-    the given plugins, so plugin shifts work there too.
+    `fn` must be a module-level function. Workers import bench's shifts and the
+    given plugins, so plugin shifts work there too.
     """
     bar = tqdm(total=len(items), desc=desc, disable=quiet or not desc, leave=False,
                dynamic_ncols=True)
@@ -50,13 +81,11 @@ def pmap(fn: Callable[[Any], Any], items: Sequence[Any], workers: int = 1, desc:
                 bar.update(1)
             return out
         chunks = [list(items[i:i + chunk_size]) for i in range(0, len(items), chunk_size)]
-        ctx = mp.get_context("spawn")
+        pool = _get_pool(workers, tuple(plugins))
         out = []
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                                 initargs=(tuple(plugins),)) as pool:
-            for res in pool.map(_run_chunk, [fn] * len(chunks), chunks):
-                out.extend(res)
-                bar.update(len(res))
+        for res in pool.map(_run_chunk, [fn] * len(chunks), chunks):
+            out.extend(res)
+            bar.update(len(res))
         return out
     finally:
         bar.close()

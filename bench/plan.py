@@ -18,7 +18,7 @@ from bench.suites.base import CellSpec
 
 @dataclass(frozen=True)
 class Protocol:
-    """Settings of the online loop shared by all cells of a run (PROTOCOL.md s. 2)."""
+    """Settings of the online loop shared by all cells of a run (docs/protocol.md s. 2)."""
 
     batch_size: int = 64
     steps: int = 3

@@ -1,4 +1,4 @@
-"""One cell of the online query-shift protocol (PROTOCOL.md sections 2-3).
+"""One cell of the online query-shift protocol (docs/protocol.md sections 2-3).
 
 Source weights -> method.setup -> for each batch of the seeded stream,
 ``method.adapt`` returns the rows that are scored -> metrics (overall and per
@@ -22,7 +22,7 @@ from bench.models.openclip import RetrievalModel
 from bench.queries import QuerySet
 from bench.streams import StreamPlan
 
-# Whole-gallery softmax temperature per kind of data (PROTOCOL.md section 6).
+# Whole-gallery softmax temperature per kind of data (docs/protocol.md section 6).
 TEMPERATURE = {"captions": 0.01, "fashion": 0.001, "reid": 0.0001}
 
 

@@ -1,7 +1,7 @@
 """Model inputs for a cell: the clean gallery's embeddings and the shifted query stream.
 
 Image shifts are applied to the full-resolution image *before* the model's
-resize (PROTOCOL.md section 4), then the resized uint8 images are cached per
+resize (docs/protocol.md section 4), then the resized uint8 images are cached per
 (dataset, shift, severity, preprocessing), so every method and seed reuses them.
 """
 

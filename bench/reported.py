@@ -1,4 +1,4 @@
-"""Published reference points (PROTOCOL.md section 7), kept as data.
+"""Published reference points (docs/protocol.md section 7), kept as data.
 
 These are R@1 at maximum severity as printed in TCR's tables. They were
 transcribed by a third party and have not been checked against the PDF, so the

@@ -3,7 +3,7 @@
 A stream is built from segments, each a (shift, severity) applied to a
 disjoint part of the query set:
 
-* ``single``: one segment, all queries (PROTOCOL.md section 2).
+* ``single``: one segment, all queries (docs/protocol.md section 2).
 * ``mixed``: K segments, then all queries shuffled together: every batch mixes
   distributions (REST's diverse shift).
 * ``continual``: the same K segments one after another (each shuffled within).

@@ -1,4 +1,4 @@
-"""Caption normalisation applied to every caption before encoding (PROTOCOL.md s. 4)."""
+"""Caption normalisation applied to every caption before encoding (docs/protocol.md s. 4)."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def check_finite(loss: torch.Tensor) -> float:
 
 
 class GradientTTA(TTAMethod):
-    """The protocol's online loop for gradient methods (PROTOCOL.md section 2).
+    """The protocol's online loop for gradient methods (docs/protocol.md section 2).
 
     Per batch: ``steps`` times forward -> `loss` -> backward -> AdamW step on the
     query tower's LayerNorm parameters; the scored rows are the last step's
@@ -43,7 +43,7 @@ class GradientTTA(TTAMethod):
     class Config:
         lr: float = 3e-4
         weight_decay: float = 1e-4
-        temperature: float | None = None  # None: the dataset's value (PROTOCOL.md section 6)
+        temperature: float | None = None  # None: the dataset's value (docs/protocol.md section 6)
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)

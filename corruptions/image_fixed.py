@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-# (sigma, max_delta, iterations) per severity, as in imagecorruptions and PROTOCOL.md.
+# (sigma, max_delta, iterations) per severity, as in imagecorruptions and docs/protocol.md.
 GLASS_BLUR = ((0.7, 1, 2), (0.9, 2, 1), (1.0, 2, 3), (1.1, 3, 2), (1.5, 4, 2))
 # (fog strength, plasma wibble decay) per severity.
 FOG = ((1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4))
-# Zoom factors per severity. Severity 5 follows PROTOCOL.md / MM_Robustness
+# Zoom factors per severity. Severity 5 follows docs/protocol.md / MM_Robustness
 # (np.arange(1, 1.33, 0.03): 12 factors up to 1.33); imagecorruptions 1.1.2 has
 # np.arange(1, 1.31, 0.03) (11 factors up to 1.30). Severities 1-4 are identical.
 ZOOM_BLUR = (

@@ -1,6 +1,6 @@
 """REST (Li, Yang, Peng, "Toward Robust and Harmonious Adaptation for Cross-modal Retrieval",
 arXiv 2511.14416): a reconstruction from the paper's description. No official code is public
-and the paper's equations were not available; /work/shared/design/REST.md lists what the paper
+and the paper's equations were not available; docs/rest.md lists what the paper
 states and what is ours. Every component is a `REST.Config` switch, recorded in each result row.
 
 Per step, with q the (B, d) query embeddings, G the frozen gallery and tau = 0.02:
@@ -106,7 +106,7 @@ class REST(GradientTTA):
     """REST: TCR's refinement + QS-robust objective + gradient decoupling (reconstruction).
 
     A reconstruction from the paper's description (arXiv 2511.14416), with no official code;
-    see the module docstring for the loss and REST.md for what is ours.
+    see the module docstring for the loss and docs/rest.md for what is ours.
     """
 
     name = "rest"

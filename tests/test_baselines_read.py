@@ -31,7 +31,7 @@ def hand_read(logits: list[list[float]], gamma: float, balance_weight: float) ->
 def test_read_loss_matches_hand_computation():
     got = read_loss(torch.tensor(LOGITS)).item()
     assert got == pytest.approx(hand_read(LOGITS, math.exp(-1), 1.0), rel=1e-6)
-    # with gamma = e^-1 the robust term is -p_max log p_max (PROTOCOL.md's form)
+    # with gamma = e^-1 the robust term is -p_max log p_max (docs/protocol.md's form)
     pmax = [max(softmax(r)) for r in LOGITS]
     ra = sum(-p * math.log(p) for p in pmax) / 2
     bal = hand_read(LOGITS, math.exp(-1), 0.0) - hand_read(LOGITS, math.exp(-1), 1.0)

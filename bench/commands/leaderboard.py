@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output format (default md: Markdown)")
     parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
     parser.add_argument("--reported", action="store_true",
-                        help="add published reference rows (PROTOCOL.md section 7), unranked")
+                        help="add published reference rows (docs/protocol.md section 7), unranked")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -71,6 +71,8 @@ class RetrievalDataset:
 
     def fingerprint(self) -> str:
         """A content hash of the split (names, captions, links, file sizes) for caches."""
+        if getattr(self, "_fingerprint", None):
+            return self._fingerprint
         h = hashlib.sha256()
         h.update(f"{self.name}|{self.kind}|".encode())
         for p in self.image_paths:
@@ -83,7 +85,8 @@ class RetrievalDataset:
         h.update(self.caption_image.tobytes())
         if self.person_ids is not None:
             h.update(self.person_ids.tobytes())
-        return h.hexdigest()[:16]
+        self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
 
     def relevant_to_image(self) -> list[np.ndarray]:
         """For each image query (i2t), the caption indices that are relevant."""

@@ -2,7 +2,7 @@
 
 A web-trained CLIP has seen badly lit, hazy, noisy photos and captions with
 typos; a model trained only on clean synthetic data has not, and collapses
-under shifts that real CLIPs survive (ASSETS.md). These augmentations are
+under shifts that real CLIPs survive (README, "The embedded benchmark"). These augmentations are
 generic and deliberately milder than the benchmark's corruptions; they are not
 the benchmark's corruption functions.
 """

@@ -3,7 +3,7 @@
 Any open_clip architecture works, with a pretrained tag (downloaded by
 open_clip, so it needs network or a warm cache) or a local checkpoint path.
 The query tower's LayerNorm affine parameters are the only trainable ones
-(PROTOCOL.md section 2); the model is kept in eval mode.
+(docs/protocol.md section 2); the model is kept in eval mode.
 """
 
 from __future__ import annotations

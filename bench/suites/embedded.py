@@ -1,4 +1,4 @@
-"""Embedded suites: generated data and the shipped mini CLIPs, offline (SUITES.md)."""
+"""Embedded suites: generated data and the shipped mini CLIPs, offline (README, "Suites")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Suites on user-provided data under ``--data-root`` (SUITES.md, "Real").
+"""Suites on user-provided data under ``--data-root`` (README, "Real data").
 
 Expected layout (checked by `python -m bench doctor`)::
 

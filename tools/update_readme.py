@@ -1,0 +1,183 @@
+"""Regenerate the README's generated sections from the registries and the committed results.
+
+    python tools/update_readme.py          # rewrite README.md in place
+    python tools/update_readme.py --check  # exit 1 if README.md is not up to date
+
+A section sits between ``<!-- bench:NAME -->`` and ``<!-- /bench:NAME -->``; every
+number in it comes from `results/` or the model cards, never typed by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.commands.leaderboard import render  # noqa: E402
+from bench.leaderboard import build  # noqa: E402
+from bench.paths import package_assets  # noqa: E402
+from bench.registry import METHODS, SUITES, load_builtins  # noqa: E402
+from bench.store import ResultStore  # noqa: E402
+
+RESULTS = ROOT / "results"
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+
+
+def suites_block() -> str:
+    lines = ["| suite | kind | default model | cells (default) | what |", "|---|---|---|---:|---|"]
+    for name, s in SUITES.items():
+        kind = "embedded" if s.embedded else "needs `--data-root`"
+        model = s.default_model + (f" `{s.default_pretrained}`" if s.default_pretrained else "")
+        lines.append(f"| `{name}` v{s.version} | {kind} | {model} | {len(s.cells())} | "
+                     f"{s.description} |")
+    return "\n".join(lines)
+
+
+def methods_block() -> str:
+    from bench.ordering import method_key
+
+    lines = ["| method | what |", "|---|---|"]
+    for name, cls in sorted(METHODS.items(), key=lambda kv: method_key(kv[0])):
+        doc = _first_line(cls.__doc__ or sys.modules[cls.__module__].__doc__)
+        lines.append(f"| `{name}` | {doc} |")
+    return "\n".join(lines)
+
+
+def _card(model: str) -> dict:
+    path = package_assets() / "models" / f"{model}.card.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def _source_r1(df: pd.DataFrame, **where) -> pd.DataFrame:
+    sel = df[(df["method"] == "source") & (df["status"] == "ok") & (df["stream"] == "single")]
+    for k, v in where.items():
+        sel = sel[sel[k] == v]
+    return sel.groupby(["shift", "severity"])["r1"].mean().reset_index()
+
+
+def regime_lines(df: pd.DataFrame) -> list[str]:
+    """Source R@1 per shift at maximum severity, as % of clean (the benchmark's regime)."""
+    out = []
+    for direction, suite in (("i2t", "mini-c"), ("t2i", "mini-c")):
+        clean = _source_r1(df, suite="mini-clean", direction=direction)
+        shifted = _source_r1(df, suite=suite, direction=direction)
+        if clean.empty or shifted.empty:
+            continue
+        c = float(clean["r1"].iloc[0])
+        shifted["pct"] = 100 * shifted["r1"] / c
+        kind = "image" if direction == "i2t" else "text"
+        out.append(f"**{kind} shifts, {direction}** (source, maximum severity; clean R@1 "
+                   f"{c:.1f}): mean {shifted['r1'].mean():.1f} = {shifted['pct'].mean():.0f} % "
+                   f"of clean, lowest {shifted['pct'].min():.0f} % "
+                   f"({shifted.loc[shifted['pct'].idxmin(), 'shift']}).")
+        out.append("")
+        out.append("| " + " | ".join(shifted["shift"]) + " |")
+        out.append("|" + "---:|" * len(shifted))
+        out.append("| " + " | ".join(f"{r:.1f} ({p:.0f} %)" for r, p in
+                                     zip(shifted["r1"], shifted["pct"], strict=True)) + " |")
+        out.append("")
+    pedes = _source_r1(df, suite="mini-pedes", direction="t2i")
+    if len(pedes):
+        a = df[(df.suite == "mini-pedes") & (df.method == "source") & (df.dataset == "mini-pedes-a")]
+        b = df[(df.suite == "mini-pedes") & (df.method == "source") & (df.dataset == "mini-pedes-b")]
+        if len(a) and len(b):
+            ra, rb = float(a.r1.mean()), float(b.r1.mean())
+            out.append(f"**mini-pedes, t2i** (mini-reid, trained on style A): style A R@1 {ra:.1f}"
+                       f", style B R@1 {rb:.1f} (drop {ra - rb:.1f} points).")
+            out.append("")
+    return out
+
+
+def embedded_block() -> str:
+    lines = []
+    for model in ("mini-clip", "mini-reid"):
+        card = _card(model)
+        if not card:
+            lines.append(f"- `{model}`: no card (checkpoint not trained yet).")
+            continue
+        cfg = card["config"]
+        metrics = ", ".join(f"{d} R@1 {m['r1']:.1f} / R@5 {m['r5']:.1f} / R@10 {m['r10']:.1f}"
+                            for d, m in card["test_metrics"].items())
+        lines.append(f"- `{model}`: {cfg['steps']} steps x batch {cfg['batch_size']} on "
+                     f"{card['train_images']} training images ({card['train_wall_s'] / 60:.0f} "
+                     f"min on {card['threads']} CPU thread(s)); clean test: {metrics}; "
+                     f"checkpoint {card['checkpoint_mb']} MB.")
+    lines.append("")
+    if (RESULTS / "cells").exists():
+        lines += regime_lines(ResultStore(RESULTS).read())
+    if (RESULTS / "SEVERITY.md").exists():
+        lines.append("R@1 of `source` at every severity: [results/SEVERITY.md]"
+                     "(results/SEVERITY.md) (`python -m bench run --method source --suite mini-c "
+                     "--severity all`).")
+    return "\n".join(lines).strip()
+
+
+def leaderboard_block() -> str:
+    if not (RESULTS / "cells").exists():
+        return "(no committed results yet: run `make results`)"
+    df = ResultStore(RESULTS).read()
+    parts = ["Generated by `make results` (the commands are in the `Makefile`); all tables: "
+             "[results/LEADERBOARD.md](results/LEADERBOARD.md).", ""]
+    for suites, metric in ((["mini-c"], "r1"), (["mini-diverse"], "r1"),
+                           (["mini-diverse"], "retention_r1")):
+        present = [s for s in suites if s in set(df["suite"])]
+        if present:
+            board = build(df, metric, present)
+            board.tables = [t for t in board.tables if t.kind in ("main", "ranking")]
+            parts.append(render(board, "md").replace("\n# ", "\n### ").replace("\n## ", "\n#### ")
+                         .lstrip("# ").strip())
+            parts.append("")
+    if (RESULTS / "ABLATION.md").exists():
+        parts.append((RESULTS / "ABLATION.md").read_text().strip())
+        parts.append("")
+    fig = RESULTS / "figures"
+    pngs = sorted(fig.glob("*heatmap*mini-c*i2t*.png")) if fig.exists() else []
+    if pngs:
+        parts.append(f"![R@1 heatmap](results/figures/{pngs[0].name})")
+    return "\n".join(parts).strip()
+
+
+BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,
+          "leaderboard": leaderboard_block}
+
+
+def updated(text: str) -> str:
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- bench:{name} -->\n).*?(<!-- /bench:{name} -->)", re.S)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no block {name}")
+        body = make().strip()
+        text = pattern.sub(lambda m, b=body: f"{m.group(1)}{b}\n{m.group(2)}", text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    load_builtins()
+    readme = ROOT / "README.md"
+    current = readme.read_text(encoding="utf-8")
+    new = updated(current)
+    if args.check:
+        if new != current:
+            print("README.md is out of date: run `python tools/update_readme.py`")
+            return 1
+        return 0
+    readme.write_text(new, encoding="utf-8")
+    print("README.md updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
