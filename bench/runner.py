@@ -50,6 +50,9 @@ class RunOptions:
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
     image_size: tuple[int, int] | None = None  # override the model's input size
+    executor: str = "local"  # local | dask
+    scheduler: str | None = None  # dask scheduler address; None: a LocalCluster on 127.0.0.1
+    dask_workers: int | None = None  # LocalCluster size (default: --workers)
     cache: Cache = field(default_factory=Cache)
     log: Callable[[str], None] = print
 
@@ -274,11 +277,19 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
             seen_models.add((cell.model, cell.pretrained))
             res.model(cell)
     run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{provenance(device)['git_sha'][:8] or 'nogit'}"
+
+    def on_row(k: int, cell: Cell, row: dict) -> None:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        if not opts.quiet:
+            opts.log(_summary(k, len(todo), cell, row))
+
+    if opts.executor == "dask":
+        from bench.executors import run_dask
+        run_dask(todo, opts, run_id, on_row, opts.scheduler, opts.dask_workers)
+        return counts
     for k, cell in enumerate(todo, 1):
         row = execute_cell(cell, res, run_id, progress=not opts.quiet)
         trace = row.pop("_trace", None)
         store.write(row, trace)
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-        if not opts.quiet:
-            opts.log(_summary(k, len(todo), cell, row))
+        on_row(k, cell, row)
     return counts

@@ -39,6 +39,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for building shifted queries (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="run cells here, or as tasks on a dask.distributed cluster")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="dask scheduler (tcp://host:8786); default: a local cluster")
+    p.add_argument("--dask-workers", type=int, default=None,
+                   help="workers of the local dask cluster (default: --workers)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write caches")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-cell lines")
     add_plugin_argument(p)
@@ -69,6 +75,7 @@ def options_from_args(args: argparse.Namespace):
         workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
+        executor=args.executor, scheduler=args.scheduler, dask_workers=args.dask_workers,
         log=(lambda msg: None) if args.quiet else print)
 
 
