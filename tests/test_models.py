@@ -37,3 +37,14 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
     torch.save({"visual.proj": torch.zeros(3)}, path)
     with pytest.raises(WeightsError, match="lacks"):
         load_model("mini-clip", str(path))
+
+
+def test_trimmed_text_encoding_equals_full_context():
+    model = load_model("mini-clip", "random", seed=1)
+    tokens = model.tokenize(["a red circle", "a big blue striped square to the left of a small "
+                             "green star on a grey wooden background", ""])
+    with torch.no_grad():
+        full = model.model.encode_text(tokens, normalize=True)
+        trimmed = model.encode_texts(tokens)
+    assert trimmed.shape == full.shape
+    assert torch.allclose(trimmed, full, atol=1e-5)

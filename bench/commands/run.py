@@ -76,7 +76,7 @@ def options_from_args(args: argparse.Namespace):
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
         executor=args.executor, scheduler=args.scheduler, dask_workers=args.dask_workers,
-        log=(lambda msg: None) if args.quiet else print)
+        log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import open_clip
 import torch
+import torch.nn.functional as F
+from open_clip.transformer import text_global_pool
 from PIL import Image
 from torch import nn
 
@@ -92,7 +94,10 @@ class RetrievalModel:
         return self.model.encode_image(x.to(self.device), normalize=True)
 
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_text(tokens.to(self.device), normalize=True)
+        tokens = tokens.to(self.device)
+        if _can_trim(self.model):
+            return _encode_text_trimmed(self.model, tokens)
+        return self.model.encode_text(tokens, normalize=True)
 
     def encode(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
         """Encode a batch of queries of `direction` (images for i2t, tokens for t2i)."""
@@ -130,6 +135,33 @@ class RetrievalModel:
         return QueryTower(self, direction)
 
 
+def _can_trim(model: nn.Module) -> bool:
+    """open_clip's CLIP text tower: causal attention and pooling at the end-of-text token."""
+    return (isinstance(model, open_clip.CLIP) and getattr(model, "attn_mask", None) is not None
+            and getattr(model, "text_pool_type", "argmax") in ("argmax", "eos"))
+
+
+def _encode_text_trimmed(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """`CLIP.encode_text(normalize=True)` on the tokens up to the batch's longest caption.
+
+    Under the causal mask no position attends to the padding after it, so the pooled
+    end-of-text features are those of the full context (to float rounding), at a cost
+    that follows the captions' length instead of the context length (64 or 77).
+    """
+    length = int((tokens != 0).sum(dim=1).max().clamp(min=1))
+    text = tokens[:, :length]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(text).to(cast) + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = text_global_pool(x, text, model.text_pool_type,
+                         eos_token_id=getattr(model, "text_eos_id", None))
+    proj = model.text_projection
+    if proj is not None:
+        x = proj(x) if isinstance(proj, nn.Linear) else x @ proj
+    return F.normalize(x, dim=-1)
+
+
 class QueryTower:
     """The `QueryModel` a method adapts: one direction's tower, LayerNorms trainable."""
 
@@ -156,12 +188,16 @@ class QueryTower:
             frozen = copy.deepcopy(self.rm.model).eval()
             for p in frozen.parameters():
                 p.requires_grad_(False)
-            enc = frozen.encode_image if self.direction == "i2t" else frozen.encode_text
             device = self.rm.device
 
             @torch.no_grad()
             def encode(batch: torch.Tensor) -> torch.Tensor:
-                return enc(batch.to(device), normalize=True)
+                batch = batch.to(device)
+                if self.direction == "i2t":
+                    return frozen.encode_image(batch, normalize=True)
+                if _can_trim(frozen):
+                    return _encode_text_trimmed(frozen, batch)
+                return frozen.encode_text(batch, normalize=True)
 
             self._source = encode
         return self._source
