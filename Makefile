@@ -1,8 +1,8 @@
-# Regenerate the committed leaderboard of the embedded suites (results/) and the
+# Regenerate the committed leaderboard of the embedded suites (results/embedded/) and the
 # README's generated sections. `make results` runs every registered method on every
-# embedded suite (about N hours on 2 CPU cores; resumable: finished cells are kept).
+# embedded suite (about 1.5 hours on 2 CPU cores, measured 2026-11-27; resumable: finished cells are kept).
 PY ?= python
-RESULTS ?= results
+RESULTS ?= results/embedded
 METHODS ?= source,tent,eata,sar,read,deyo,tcr,rest
 SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 

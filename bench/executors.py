@@ -52,6 +52,8 @@ def _worker_run_cell(cell: Cell, settings: WorkerSettings, run_id: str) -> dict:
     load_plugins(list(settings.plugins))
     res = _worker_resources.get(settings)
     if res is None:
+        import torch
+        torch.set_num_threads(1)  # one worker process per core: no oversubscription
         opts = RunOptions(methods=[], suites=[], out=Path(settings.out),
                           data_root=None if settings.data_root is None else Path(settings.data_root),
                           device=settings.device, quiet=True, workers=1,

@@ -158,3 +158,16 @@ def test_pedes_missing_and_empty(tmp_path: Path) -> None:
 def _one_line_naming(err: DataError, path: Path, needle: str) -> None:
     text = str(err)
     assert "\n" not in text and str(path) in text and needle in text, text
+
+
+def test_first_captions_keeps_every_image_and_the_first_k_captions() -> None:
+    from bench.data.dataset import RetrievalDataset
+    ds = RetrievalDataset(name="toy", kind="captions", image_paths=[Path(f"{i}.png") for i in range(3)],
+                          captions=["a0", "b0", "a1", "c0", "b1", "a2"],
+                          caption_image=np.array([0, 1, 0, 2, 1, 0]))
+    one = ds.first_captions(1)
+    assert one.name == "toy-1cap" and one.n_images == 3
+    assert one.captions == ["a0", "b0", "c0"] and one.caption_image.tolist() == [0, 1, 2]
+    two = ds.first_captions(2)
+    assert two.captions == ["a0", "b0", "a1", "c0", "b1"]
+    assert one.fingerprint() != ds.fingerprint()

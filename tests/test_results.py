@@ -14,7 +14,7 @@ from bench.leaderboard import build
 from bench.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "results"
+RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)
 
 
 def _headings(markdown: str) -> list[str]:

@@ -2,6 +2,8 @@
 
 * ``perf build``: images/s for corrupting the 16 image shifts x 5 severities,
   serially vs over all cores (the work `bench build` and the query cache do).
+* ``perf run``: queries/s and peak memory of methods on a suite's cells (the
+  shifted queries are built first, so only adaptation is timed).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import time
 
 NAME = "perf"
-HELP = "speed benchmarks: `perf build` (corruption throughput, serial vs all cores)"
+HELP = "speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -19,6 +21,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="images/s building the 16 x 5 image shifts")
     b.add_argument("--images", type=int, default=16, help="mini-scenes test images to corrupt")
     b.add_argument("--workers", type=int, default=None, help="parallel processes (default: all)")
+    r = sub.add_parser("run", help="queries/s and peak memory per method on a suite")
+    r.add_argument("--method", default="source,tent,tcr,rest", help="comma list of methods")
+    r.add_argument("--suite", default="smoke")
+    r.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    r.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
 
 
 def _job(args) -> int:
@@ -34,6 +41,37 @@ def _job(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    return _perf_build(args) if args.what == "build" else _perf_run(args)
+
+
+def _perf_run(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from bench.registry import load_builtins
+    from bench.runner import RunOptions, execute, plan_run
+    from bench.store import ResultStore
+
+    load_builtins()
+    methods = [m for m in args.method.split(",") if m]
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = RunOptions(methods=["source"], suites=[args.suite], pretrained=args.pretrained,
+                          out=Path(tmp) / "warm", limit=args.limit, quiet=True,
+                          log=lambda msg: None)
+        execute(plan_run(opts), opts)  # builds and caches the shifted queries
+        print(f"{'method':<10} {'cells':>5} {'queries':>8} {'adapt s':>8} {'queries/s':>10} "
+              f"{'peak MB':>8}")
+        for method in methods:
+            opts.methods, opts.out = [method], Path(tmp) / method
+            execute(plan_run(opts), opts)
+            df = ResultStore(opts.out).read()
+            adapt_s = float((df.n_queries / df.queries_per_s).sum())
+            print(f"{method:<10} {len(df):>5} {int(df.n_queries.sum()):>8} {adapt_s:>8.1f} "
+                  f"{df.n_queries.sum() / adapt_s:>10.1f} {df.peak_mem_mb.max():>8.0f}")
+    return 0
+
+
+def _perf_build(args: argparse.Namespace) -> int:
     import corruptions
     from bench.data.synth import load_mini_scenes
     from bench.parallel import default_workers, pmap

@@ -110,6 +110,23 @@ class RetrievalDataset:
             return [groups[int(self.person_ids[i])] for i in self.caption_image]
         return [np.asarray([i], dtype=np.int64) for i in self.caption_image]
 
+    def first_captions(self, k: int = 1) -> RetrievalDataset:
+        """The dataset with only the first ``k`` captions of each image (all images kept).
+
+        For text-query (t2i) cells: the gallery is unchanged, so R@K means the same,
+        from fewer queries. Not for i2t, where the captions are the gallery.
+        """
+        seen: dict[int, int] = {}
+        keep = []
+        for c, i in enumerate(self.caption_image):
+            if seen.get(int(i), 0) < k:
+                seen[int(i)] = seen.get(int(i), 0) + 1
+                keep.append(c)
+        return RetrievalDataset(
+            name=f"{self.name}-{k}cap", kind=self.kind, image_paths=list(self.image_paths),
+            captions=[self.captions[c] for c in keep], caption_image=self.caption_image[keep],
+            person_ids=self.person_ids, meta=dict(self.meta))
+
     def subset_images(self, keep: np.ndarray) -> RetrievalDataset:
         """The dataset restricted to some images and their captions (for quick looks)."""
         keep = np.asarray(sorted(set(int(k) for k in keep)), dtype=np.int64)

@@ -19,7 +19,7 @@ from bench.data.synth import draw
 from bench.data.synth.pedes_figure import HAIR, SKIN, draw_figure
 
 # Bump on any change to sampling, rendering or descriptions: it names the output folders.
-GENERATOR_VERSION = {"a": "mini-pedes-a-v1", "b": "mini-pedes-b-v1"}
+GENERATOR_VERSION = {"a": "mini-pedes-a-v1", "b": "mini-pedes-b-v2"}
 HEIGHT, WIDTH = 256, 128
 STYLES = ("a", "b")
 HATS = ("none", "cap", "beanie", "hat")
@@ -128,10 +128,10 @@ def render_shot(shot: PedesShot) -> np.ndarray:
     rng = np.random.default_rng(shot.seed)
     b = shot.style == "b"
     # Style b: a wider, softer camera: smaller figures placed less centrally.
-    scale = rng.uniform(0.7, 0.82) if b else rng.uniform(0.84, 0.94)
+    scale = rng.uniform(0.8, 0.92) if b else rng.uniform(0.84, 0.94)
     fig_h = scale * HEIGHT
-    cx = WIDTH / 2 + rng.uniform(-0.12, 0.12 if b else 0.06) * WIDTH
-    feet = HEIGHT - (rng.uniform(0.03, 0.14) if b else rng.uniform(0.02, 0.05)) * HEIGHT
+    cx = WIDTH / 2 + rng.uniform(-0.08, 0.08 if b else 0.06) * WIDTH
+    feet = HEIGHT - (rng.uniform(0.02, 0.09) if b else rng.uniform(0.02, 0.05)) * HEIGHT
     img = _indoor(rng, feet) if b else _outdoor(rng, feet)
     _ground_shadow(img, cx, feet, fig_h)
 
@@ -151,10 +151,10 @@ def _light(img: np.ndarray, rng: np.random.Generator, b: bool) -> np.ndarray:
     if not b:
         tint = 1 + rng.uniform(-0.03, 0.03, size=3)
         return draw.blur(img * rng.uniform(0.92, 1.1) * tint, rng.uniform(0.0, 0.4))
-    cast = [(1.12, 0.98, 0.78), (0.84, 0.98, 1.12), (1.0, 1.05, 0.86)][int(rng.integers(3))]
-    img = img * rng.uniform(0.68, 0.88) * np.asarray(cast, np.float32)
-    img = 0.9 * img + 0.1 * img.mean()  # a little veiling glare lowers contrast
-    return draw.blur(img, rng.uniform(0.5, 0.9))
+    cast = [(1.08, 0.99, 0.86), (0.9, 0.99, 1.08), (1.0, 1.03, 0.9)][int(rng.integers(3))]
+    img = img * rng.uniform(0.76, 0.92) * np.asarray(cast, np.float32)
+    img = 0.93 * img + 0.07 * img.mean()  # a little veiling glare lowers contrast
+    return draw.blur(img, rng.uniform(0.4, 0.8))
 
 
 def _outdoor(rng: np.random.Generator, feet: float) -> np.ndarray:

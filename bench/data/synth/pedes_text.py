@@ -52,6 +52,10 @@ NOUNS: dict[str, V] = {
         "side": ("in profile", "shown from the side"),
     },
 }
+# Style b also uses style a's everyday nouns part of the time (ICFG-PEDES annotators
+# say "t-shirt" too): the shift is in wording and sentence form, not a new vocabulary.
+for _key, _words in NOUNS["a"].items():
+    NOUNS["b"][_key] = tuple(dict.fromkeys(NOUNS["b"][_key] + _words))
 COLOUR_WORDS = {"gray": ("gray", "grey"), "blonde": ("blonde", "blond")}
 PLURAL = ("trousers", "jeans", "shorts", "pants", "slacks", "denim pants", "short pants")
 
@@ -210,7 +214,8 @@ def _b5(s: _Say) -> str:
 
 TEMPLATES: dict[str, tuple[Callable[[_Say], str], ...]] = {
     "a": (_a1, _a2, _a3, _a4, _a5),
-    "b": (_b1, _b2, _b3, _b4, _b5),
+    # Four of style a's sentence forms recur in style b, worded with style b's nouns.
+    "b": (_b1, _b2, _b3, _b4, _b5, _a1, _a2, _a3, _a5),
 }
 
 
