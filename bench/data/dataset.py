@@ -116,11 +116,11 @@ class RetrievalDataset:
         For text-query (t2i) cells: the gallery is unchanged, so R@K means the same,
         from fewer queries. Not for i2t, where the captions are the gallery.
         """
-        seen: dict[int, int] = {}
+        taken: dict[int, int] = {}
         keep = []
-        for c, i in enumerate(self.caption_image):
-            if seen.get(int(i), 0) < k:
-                seen[int(i)] = seen.get(int(i), 0) + 1
+        for c, i in enumerate(self.caption_image.tolist()):
+            taken[i] = taken.get(i, 0) + 1
+            if taken[i] <= k:
                 keep.append(c)
         return RetrievalDataset(
             name=f"{self.name}-{k}cap", kind=self.kind, image_paths=list(self.image_paths),

@@ -94,10 +94,7 @@ class RetrievalModel:
         return self.model.encode_image(x.to(self.device), normalize=True)
 
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
-        tokens = tokens.to(self.device)
-        if _can_trim(self.model):
-            return _encode_text_trimmed(self.model, tokens)
-        return self.model.encode_text(tokens, normalize=True)
+        return _encode_text(self.model, tokens.to(self.device))
 
     def encode(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
         """Encode a batch of queries of `direction` (images for i2t, tokens for t2i)."""
@@ -133,6 +130,13 @@ class RetrievalModel:
 
     def query_model(self, direction: str) -> QueryTower:
         return QueryTower(self, direction)
+
+
+def _encode_text(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """Normalised text features: trimmed to the longest caption where that is exact."""
+    if _can_trim(model):
+        return _encode_text_trimmed(model, tokens)
+    return model.encode_text(tokens, normalize=True)
 
 
 def _can_trim(model: nn.Module) -> bool:
@@ -195,9 +199,7 @@ class QueryTower:
                 batch = batch.to(device)
                 if self.direction == "i2t":
                     return frozen.encode_image(batch, normalize=True)
-                if _can_trim(frozen):
-                    return _encode_text_trimmed(frozen, batch)
-                return frozen.encode_text(batch, normalize=True)
+                return _encode_text(frozen, batch)
 
             self._source = encode
         return self._source
