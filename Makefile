@@ -6,14 +6,23 @@ RESULTS ?= results/embedded
 METHODS ?= source,tent,eata,sar,read,deyo,tcr,rest
 SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 
-.PHONY: results tables readme test
+.PHONY: results similarity tables readme test
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --out $(RESULTS)
 	$(PY) -m bench run --method source --suite mini-c --severity all --out $(RESULTS)/severity
 	$(PY) -m bench ablate --method rest --suite mini-diverse --out $(RESULTS)/ablation \
 		--table $(RESULTS)/ABLATION.md
+	$(MAKE) similarity
 	$(MAKE) tables
+
+# Severity check: clean-vs-shifted embedding similarity per image shift and severity, on
+# the benchmark's own images and with one random draw shared by all severities (--paired).
+similarity:
+	$(PY) -m bench similarity --suite mini-c --quiet --out $(RESULTS)/SIMILARITY.md \
+		--csv $(RESULTS)/similarity.csv
+	$(PY) -m bench similarity --suite mini-c --paired --quiet \
+		--out $(RESULTS)/SIMILARITY_PAIRED.md --csv $(RESULTS)/similarity_paired.csv
 
 tables:
 	$(PY) -m bench leaderboard $(RESULTS) --out $(RESULTS)/LEADERBOARD.md

@@ -13,7 +13,8 @@ import sys
 from bench import __version__
 from bench.errors import BenchError
 
-COMMANDS = ("run", "list", "build", "leaderboard", "plot", "ablate", "mini", "perf", "doctor")
+COMMANDS = ("run", "list", "build", "leaderboard", "plot", "ablate", "similarity", "mini", "perf",
+            "doctor")
 
 
 def _load_commands() -> list:

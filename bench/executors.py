@@ -46,7 +46,7 @@ def _worker_run_cell(cell: Cell, settings: WorkerSettings, run_id: str) -> dict:
     from bench.cache import Cache
     from bench.provenance import resolve_device
     from bench.registry import load_plugins
-    from bench.runner import RunOptions, _Resources, execute_cell
+    from bench.runner import Resources, RunOptions, execute_cell
     from bench.store import ResultStore
 
     load_plugins(list(settings.plugins))
@@ -60,7 +60,7 @@ def _worker_run_cell(cell: Cell, settings: WorkerSettings, run_id: str) -> dict:
                           plugins=list(settings.plugins), retention=settings.retention,
                           cache=Cache(settings.cache_root, enabled=settings.cache_enabled),
                           log=lambda msg: None)
-        res = _Resources(opts, resolve_device(settings.device))
+        res = Resources(opts, resolve_device(settings.device))
         _worker_resources.clear()
         _worker_resources[settings] = res
     row = execute_cell(cell, res, run_id, progress=False)

@@ -39,6 +39,9 @@ class BuildOptions:
     plugins: tuple[str, ...] = ()
     corruption_seed: int = 0
     max_cache_mb: int = 1024  # larger query sets are recomputed rather than cached
+    # One random draw per (sample, shift) shared by all severities (common random numbers:
+    # `bench similarity --paired`); the benchmark itself seeds per severity too.
+    paired_severities: bool = False
 
 
 def image_sample_id(ds: RetrievalDataset, i: int) -> str:
@@ -89,12 +92,16 @@ def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: 
     parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
              "severity": severity, "seed": opt.corruption_seed, "preprocess": rm.preprocess_id,
              "ids": _ids_hash(ids)}
+    if opt.paired_severities:
+        parts["paired_severities"] = True
+    seed_level = 0 if opt.paired_severities else severity
     computed: dict[str, np.ndarray] = {}
 
     def compute() -> np.ndarray:
-        root = built_root(ds) if shift != CLEAN and opt.corruption_seed == 0 else None
+        own_seeds = opt.corruption_seed == 0 and not opt.paired_severities
+        root = built_root(ds) if shift != CLEAN and own_seeds else None
         jobs = [(str(ds.image_paths[i]), shift, severity,
-                 info.seed_for(image_sample_id(ds, i), shift, severity, opt.corruption_seed),
+                 info.seed_for(image_sample_id(ds, i), shift, seed_level, opt.corruption_seed),
                  rm._spatial,
                  None if root is None else str(built_image(root, shift, severity,
                                                            ds.image_paths[i])))
@@ -160,6 +167,13 @@ def _encode_all(encode, inputs: torch.Tensor) -> torch.Tensor:
     return torch.cat(out)
 
 
+@torch.no_grad()
+def encode_image_array(rm: RetrievalModel, images: np.ndarray) -> torch.Tensor:
+    """Embeddings (CPU, float) of model-size uint8 images (N x H x W x 3), in batches."""
+    return torch.cat([rm.encode_images(rm.image_tensor(images[i:i + ENCODE_BATCH])).float().cpu()
+                      for i in range(0, len(images), ENCODE_BATCH)])
+
+
 def gallery_embeddings(ds: RetrievalDataset, direction: str, rm: RetrievalModel,
                        opt: BuildOptions) -> torch.Tensor:
     """Clean gallery embeddings from the frozen source model (cached on disk)."""
@@ -177,9 +191,7 @@ def gallery_embeddings(ds: RetrievalDataset, direction: str, rm: RetrievalModel,
             first = ds.image_paths[int(np.nonzero(bad)[0][0])]
             raise DataError(f"gallery image {first} cannot be read "
                             f"({int(bad.sum())} unreadable in {ds.name})")
-        out = [rm.encode_images(rm.image_tensor(images[i:i + ENCODE_BATCH])).float().cpu()
-               for i in range(0, len(images), ENCODE_BATCH)]
-        return torch.cat(out)
+        return encode_image_array(rm, images)
 
     return opt.cache.tensor("gallery", parts, compute)
 

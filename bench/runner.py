@@ -122,7 +122,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
     return cells
 
 
-class _Resources:
+class Resources:
     """Models, datasets, galleries and query sets, each made once per run."""
 
     def __init__(self, opts: RunOptions, device: torch.device):
@@ -192,7 +192,7 @@ def _base_row(cell: Cell, device: torch.device) -> dict:
     }
 
 
-def execute_cell(cell: Cell, res: _Resources, run_id: str, progress: bool) -> dict:
+def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dict:
     """Run one cell; always returns a row (ok, failed, diverged or unavailable)."""
     row = _base_row(cell, res.device) | {"run_id": run_id}
     reason = _unavailable_reason(cell)
@@ -267,7 +267,7 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
         opts.log(f"{counts['skipped']} of {len(cells)} cells already in {opts.out}; "
                  f"running {len(todo)}")
     device = resolve_device(opts.device)
-    res = _Resources(opts, device)
+    res = Resources(opts, device)
     # Load every model and dataset first: bad input fails now, before any row is written.
     for cell in todo:
         res.dataset(cell)

@@ -108,3 +108,12 @@ def test_entry_point_plugin_installed_and_run(tmp_path):
 def test_quiet_prints_only_the_final_line(tmp_path):
     code, out, err = smoke_run(tmp_path, "--quiet", methods="source", limit=16)
     assert code == 0 and len(out.strip().splitlines()) == 1 and out.startswith("done:")
+
+
+def test_perf_build_reports_rounds_and_median():
+    code, out, _ = cli("perf", "build", "--images", "1", "--repeat", "2", "--workers", "2")
+    assert code == 0
+    assert "corrupting 80 images" in out
+    assert out.count("round ") == 2 and "median: serial" in out and "speed-up" in out
+    code, _, err = cli("perf", "build", "--repeat", "0")
+    assert code == 2 and "--repeat must be at least 1" in err

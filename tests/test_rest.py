@@ -142,7 +142,7 @@ def test_nan_raises_diverged(decouple):
 
 @pytest.fixture(scope="module")
 def smoke_cell():
-    from bench.runner import RunOptions, _Resources, plan_run
+    from bench.runner import Resources, RunOptions, plan_run
     from bench.streams import plan_stream
 
     threads = torch.get_num_threads()
@@ -150,7 +150,7 @@ def smoke_cell():
     opts = RunOptions(methods=["tcr"], suites=["smoke"], pretrained="random", limit=64,
                       workers=1, quiet=True, log=lambda msg: None)
     cell = next(c for c in plan_run(opts) if c.spec.shift == "contrast")
-    res = _Resources(opts, torch.device("cpu"))
+    res = Resources(opts, torch.device("cpu"))
     rm, ds = res.model(cell), res.dataset(cell)
     plan = plan_stream(ds.n_images, cell.spec.stream_segments(), "single", 0, 64)
     yield rm, ds.kind, res.gallery(cell), plan, res.queries(cell, plan)

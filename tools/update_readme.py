@@ -104,6 +104,26 @@ def regime_lines(df: pd.DataFrame) -> list[str]:
     return out
 
 
+def similarity_lines() -> list[str]:
+    """The severity check (`make similarity`): summary of both draws, the paired table."""
+    out = []
+    for name, label in (("similarity.csv", "the benchmark's own images (seeded per severity)"),
+                        ("similarity_paired.csv", "one random draw per image shared by all "
+                                                  "severities (`--paired`)")):
+        if not (RESULTS / name).exists():
+            continue
+        df = pd.read_csv(RESULTS / name)
+        wide = df.pivot(index="shift", columns="severity", values="cosine")
+        rises = [f"{shift} {a:.4f} -> {b:.4f} at {s} -> {s + 1}"
+                 for shift, row in wide.iterrows()
+                 for s, a, b in zip(wide.columns[:-1], row.iloc[:-1], row.iloc[1:], strict=True)
+                 if b >= a]
+        falls = len(wide) - len({r.split()[0] for r in rises})
+        out.append(f"- {label}: falls at every step for {falls} of {len(wide)} image shifts"
+                   + (f" (rises: {'; '.join(rises)})" if rises else "") + ".")
+    return out
+
+
 def embedded_block() -> str:
     lines = []
     for model in ("mini-clip", "mini-reid"):
@@ -125,6 +145,19 @@ def embedded_block() -> str:
         lines.append("R@1 of `source` at every severity: [results/embedded/SEVERITY.md]"
                      "(results/embedded/SEVERITY.md) (`python -m bench run --method source --suite mini-c "
                      "--severity all`).")
+    sim = similarity_lines()
+    if sim:
+        lines += ["", "**Severity check** (`make similarity`): mean cosine similarity of the mini "
+                  "CLIP's embeddings of each clean test image and the same image shifted "
+                  "(1,000 mini-scenes test images): "
+                  "[results/embedded/SIMILARITY.md](results/embedded/SIMILARITY.md), "
+                  "[results/embedded/SIMILARITY_PAIRED.md](results/embedded/SIMILARITY_PAIRED.md).",
+                  "", *sim]
+        paired = RESULTS / "SIMILARITY_PAIRED.md"
+        if paired.exists():
+            table = [ln for ln in paired.read_text().splitlines() if ln.startswith("|")]
+            lines += ["", "Paired draws (`python -m bench similarity --suite mini-c --paired`):",
+                      "", *table]
     return "\n".join(lines).strip()
 
 

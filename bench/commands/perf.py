@@ -1,7 +1,9 @@
 """`python -m bench perf ...`: speed benchmarks (not tests).
 
 * ``perf build``: images/s for corrupting the 16 image shifts x 5 severities,
-  serially vs over all cores (the work `bench build` and the query cache do).
+  serially (in this process, as `--workers 1` runs) vs over all cores (the work
+  `bench build` and the query cache do); interleaved rounds after an untimed
+  warm-up, medians reported.
 * ``perf run``: queries/s and peak memory of methods on a suite's cells (the
   shifted queries are built first, so only adaptation is timed).
 """
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import time
+
+BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
 NAME = "perf"
 HELP = "speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s)"
@@ -21,6 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     b = sub.add_parser("build", help="images/s building the 16 x 5 image shifts")
     b.add_argument("--images", type=int, default=16, help="mini-scenes test images to corrupt")
     b.add_argument("--workers", type=int, default=None, help="parallel processes (default: all)")
+    b.add_argument("--repeat", type=int, default=3,
+                   help="interleaved serial/parallel rounds; the medians are reported")
     r = sub.add_parser("run", help="queries/s and peak memory per method on a suite")
     r.add_argument("--method", default="source,tent,tcr,rest", help="comma list of methods")
     r.add_argument("--suite", default="smoke")
@@ -71,28 +77,47 @@ def _perf_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timed(jobs: list, workers: int) -> float:
+    from bench.parallel import pmap
+
+    start = time.perf_counter()
+    pmap(_job, jobs, workers=workers, min_parallel=1, chunk_size=BUILD_CHUNK)
+    return time.perf_counter() - start
+
+
 def _perf_build(args: argparse.Namespace) -> int:
+    import statistics
+
     import corruptions
     from bench.data.synth import load_mini_scenes
+    from bench.errors import ConfigError
     from bench.parallel import default_workers, pmap
     from bench.registry import load_builtins
 
+    if args.images < 1 or args.repeat < 1:
+        raise ConfigError("--images and --repeat must be at least 1")
     load_builtins()
     ds = load_mini_scenes(split="test")
     n = min(args.images, ds.n_images)
     jobs = [(str(ds.image_paths[i]), s, sev, corruptions.seed_for(i, s, sev))
             for s in corruptions.IMAGE_SHIFTS for sev in range(1, 6) for i in range(n)]
     workers = args.workers or default_workers()
-    pmap(_job, jobs[: 2 * workers], workers=workers, min_parallel=1)  # warm the workers' imports
-    times = {}
-    for label, w in (("serial", 1), (f"{workers} workers", workers)):
-        start = time.perf_counter()
-        pmap(_job, jobs, workers=w, min_parallel=1, chunk_size=8)
-        times[label] = time.perf_counter() - start
+    # Warm-up, untimed: every shift's one-time costs (lazy imports, frost textures) in this
+    # process and in each pool worker, so both sides time the steady state.
+    warm = [(str(ds.image_paths[0]), s, 1, 0) for s in corruptions.IMAGE_SHIFTS]
+    pmap(_job, warm, workers=1)
+    pmap(_job, warm * 2 * workers, workers=workers, min_parallel=1, chunk_size=1)
     size = f"{ds.load_image(0).shape[1]}x{ds.load_image(0).shape[0]}"
     print(f"corrupting {len(jobs)} images ({n} mini-scenes test images at {size} x 16 shifts "
-          "x 5 severities):")
-    base = times["serial"]
-    for label, t in times.items():
-        print(f"  {label:<12} {t:7.1f} s  {len(jobs) / t:7.1f} images/s  speed-up {base / t:.2f}x")
+          f"x 5 severities), serial vs {workers} workers, {args.repeat} interleaved round(s):")
+    serial, parallel = [], []
+    for k in range(1, args.repeat + 1):
+        serial.append(_timed(jobs, 1))
+        parallel.append(_timed(jobs, workers))
+        print(f"  round {k}: serial {serial[-1]:6.1f} s ({len(jobs) / serial[-1]:5.1f} images/s), "
+              f"{workers} workers {parallel[-1]:6.1f} s ({len(jobs) / parallel[-1]:5.1f} "
+              f"images/s), speed-up {serial[-1] / parallel[-1]:.2f}x")
+    ts, tp = statistics.median(serial), statistics.median(parallel)
+    print(f"median: serial {len(jobs) / ts:.1f} images/s, {workers} workers "
+          f"{len(jobs) / tp:.1f} images/s, speed-up {ts / tp:.2f}x")
     return 0
