@@ -69,9 +69,20 @@ def similarity_table(opts: RunOptions, device: torch.device, paired: bool = Fals
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def rises(values: list[float]) -> list[int]:
+    """The positions k where the step from values[k] to values[k + 1] does not lower it."""
+    return [k for k, (a, b) in enumerate(zip(values[:-1], values[1:], strict=True)) if b >= a]
+
+
 def monotone(values: list[float]) -> bool:
     """True when every step to a higher severity lowers the value (strictly)."""
-    return all(b < a for a, b in zip(values[:-1], values[1:], strict=True))
+    return not rises(values)
+
+
+def wide_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Shifts (rows, in first-seen order) x severities (columns) of the mean cosine."""
+    wide = df.pivot(index="shift", columns="severity", values="cosine")
+    return wide.reindex(list(dict.fromkeys(df["shift"])))
 
 
 def markdown(df: pd.DataFrame) -> str:
@@ -80,8 +91,7 @@ def markdown(df: pd.DataFrame) -> str:
     parts = []
     for (suite, dataset, model, paired), g in df.groupby(["suite", "dataset", "model", "paired"],
                                                         sort=False):
-        wide = g.pivot(index="shift", columns="severity", values="cosine")
-        wide = wide.reindex([s for s in dict.fromkeys(g["shift"])])
+        wide = wide_table(g)
         sevs = list(wide.columns)
         n = int(g["n_images"].min())
         draws = ("one random draw per image and shift, shared by all severities" if paired
@@ -90,14 +100,15 @@ def markdown(df: pd.DataFrame) -> str:
                      f"shifted query embeddings ({n} images; {draws})\n")
         parts.append("| shift | " + " | ".join(str(s) for s in sevs) + " | falls at every step |")
         parts.append("|---|" + "---:|" * len(sevs) + "---|")
+        falls = 0
         for shift, values in wide.iterrows():
             vals = list(values)
+            falls += monotone(vals)
             parts.append(f"| {shift} | " + " | ".join(f"{v:.4f}" for v in vals)
                          + f" | {'yes' if monotone(vals) else '**no**'} |")
         means = list(wide.mean(axis=0))
         parts.append("| mean | " + " | ".join(f"{v:.4f}" for v in means)
                      + f" | {'yes' if monotone(means) else '**no**'} |")
-        falls = sum(monotone(list(v)) for _, v in wide.iterrows())
         parts.append("")
         parts.append(f"- {falls} of {len(wide)} shifts fall at every severity step.")
         parts.append("")

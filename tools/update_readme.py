@@ -24,6 +24,7 @@ from bench.commands.leaderboard import render  # noqa: E402
 from bench.leaderboard import build  # noqa: E402
 from bench.paths import package_assets  # noqa: E402
 from bench.registry import METHODS, SUITES, load_builtins  # noqa: E402
+from bench.similarity import monotone, rises, wide_table  # noqa: E402
 from bench.store import ResultStore  # noqa: E402
 
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)
@@ -107,20 +108,20 @@ def regime_lines(df: pd.DataFrame) -> list[str]:
 def similarity_lines() -> list[str]:
     """The severity check (`make similarity`): summary of both draws, the paired table."""
     out = []
-    for name, label in (("similarity.csv", "the benchmark's own images (seeded per severity)"),
+    for name, label in (("similarity.csv", "the benchmark's own images, seeded per severity"),
                         ("similarity_paired.csv", "one random draw per image shared by all "
                                                   "severities (`--paired`)")):
         if not (RESULTS / name).exists():
             continue
         df = pd.read_csv(RESULTS / name)
-        wide = df.pivot(index="shift", columns="severity", values="cosine")
-        rises = [f"{shift} {a:.4f} -> {b:.4f} at {s} -> {s + 1}"
-                 for shift, row in wide.iterrows()
-                 for s, a, b in zip(wide.columns[:-1], row.iloc[:-1], row.iloc[1:], strict=True)
-                 if b >= a]
-        falls = len(wide) - len({r.split()[0] for r in rises})
-        out.append(f"- {label}: falls at every step for {falls} of {len(wide)} image shifts"
-                   + (f" (rises: {'; '.join(rises)})" if rises else "") + ".")
+        wide = wide_table(df)
+        sevs = list(wide.columns)
+        steps = [f"{shift} {row.iloc[k]:.4f} -> {row.iloc[k + 1]:.4f} at {sevs[k]} -> {sevs[k + 1]}"
+                 for shift, row in wide.iterrows() for k in rises(list(row))]
+        falls = sum(monotone(list(row)) for _, row in wide.iterrows())
+        out.append(f"- {label}, {int(df['n_images'].min()):,} mini-scenes test images: falls "
+                   f"at every step for {falls} of {len(wide)} image shifts"
+                   + (f" (rises: {'; '.join(steps)})" if steps else "") + ".")
     return out
 
 
@@ -148,8 +149,7 @@ def embedded_block() -> str:
     sim = similarity_lines()
     if sim:
         lines += ["", "**Severity check** (`make similarity`): mean cosine similarity of the mini "
-                  "CLIP's embeddings of each clean test image and the same image shifted "
-                  "(1,000 mini-scenes test images): "
+                  "CLIP's embeddings of each clean test image and the same image shifted: "
                   "[results/embedded/SIMILARITY.md](results/embedded/SIMILARITY.md), "
                   "[results/embedded/SIMILARITY_PAIRED.md](results/embedded/SIMILARITY_PAIRED.md).",
                   "", *sim]
