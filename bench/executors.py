@@ -65,7 +65,7 @@ def _worker_run_cell(cell: Cell, settings: WorkerSettings, run_id: str) -> dict:
         _worker_resources[settings] = res
     row = execute_cell(cell, res, run_id, progress=False)
     trace = row.pop("_trace", None)
-    ResultStore(settings.out).write(row, trace)
+    ResultStore(settings.out).write(row, trace, row.pop("_outcomes", None))
     return row
 
 

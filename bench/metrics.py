@@ -81,6 +81,10 @@ class RankAccumulator:
     def __len__(self) -> int:
         return len(self.best)
 
+    def best_ranks(self) -> np.ndarray:
+        """Each scored query's rank of its best relevant item, in scoring order (int64)."""
+        return np.asarray(self.best, dtype=np.int64)
+
     def summary(self, mask: np.ndarray | None = None) -> dict[str, float]:
         """r1, r5, r10, r_mean, map, minp (percent) over all (or masked) queries."""
         best = np.asarray(self.best)

@@ -34,6 +34,7 @@ class CellOutcome:
     trace: pd.DataFrame
     n_queries: int
     method_state: dict | None = None
+    outcomes: pd.DataFrame | None = None  # per query: position, query_id, batch, best_rank
 
 
 def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
@@ -59,6 +60,18 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
         scored.append(positions)
     scored = np.concatenate(scored) if scored else np.zeros(0, dtype=np.int64)
     return acc, pd.DataFrame(trace, columns=["batch", "n", "r1", "loss", "segment"]), scored
+
+
+def query_outcomes(acc: RankAccumulator, plan: StreamPlan, scored: np.ndarray,
+                   trace: pd.DataFrame) -> pd.DataFrame:
+    """One record per scored query (the store's OUTCOME_COLUMNS less cell_id)."""
+    sizes = trace["n"].to_numpy(dtype=np.int64)
+    return pd.DataFrame({
+        "position": scored.astype(np.int64),
+        "query_id": np.asarray(plan.query_ids, dtype=np.int64)[scored],
+        "batch": np.repeat(trace["batch"].to_numpy(dtype=np.int64), sizes),
+        "best_rank": acc.best_ranks(),
+    })
 
 
 @torch.no_grad()
@@ -107,7 +120,8 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
         retention_r1 = evaluate_frozen(rm, direction, gallery, clean_queries)["r1"]
     state = dict(getattr(method, "state", None) or {}) or None
     method.reset()
-    return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state)
+    return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state,
+                       query_outcomes(acc, plan, scored, trace))
 
 
 def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,

@@ -228,6 +228,7 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
                                         int((~queries.usable).sum())),
         }
         row["_trace"] = out.trace
+        row["_outcomes"] = out.outcomes
     except Diverged as err:
         row |= {"status": "diverged", "error": str(err)}
     except UnavailableError as err:
@@ -290,6 +291,6 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
     for k, cell in enumerate(todo, 1):
         row = execute_cell(cell, res, run_id, progress=not opts.quiet)
         trace = row.pop("_trace", None)
-        store.write(row, trace)
+        store.write(row, trace, row.pop("_outcomes", None))
         on_row(k, cell, row)
     return counts

@@ -4,9 +4,13 @@ Layout under the results folder::
 
     cells/<cell_id>.parquet    one row (RESULT_COLUMNS), the cell's whole record
     traces/<cell_id>.parquet   optional per-batch trace (TRACE_COLUMNS)
+    outcomes/<cell_id>.parquet optional per-query outcomes (OUTCOME_COLUMNS): each scored
+                               query's stream position, dataset id, batch and the rank of
+                               its best relevant item; every rank metric and every paired
+                               comparison (bench.stats) is recomputed from these
 
-A cell is either fully in the store or absent: the trace is written before the
-row, each through a temporary file and an atomic rename. Re-running skips cells
+A cell is either fully in the store or absent: the trace and the outcomes are
+written before the row, each through a temporary file and an atomic rename. Re-running skips cells
 whose row is finished (status ok / diverged / unavailable); a `failed` cell is
 tried again.
 """
@@ -78,6 +82,15 @@ TRACE_SCHEMA = pa.schema([
     ("segment", pa.string()),  # the batch's dominant segment in a diverse stream ('' otherwise)
 ])
 
+OUTCOME_SCHEMA = pa.schema([
+    ("cell_id", pa.string()),
+    ("position", pa.int64()),  # position in the seeded stream (the pairing key across methods)
+    ("query_id", pa.int64()),  # dataset index of the query
+    ("batch", pa.int64()),  # the batch it was scored in (as in the trace)
+    ("best_rank", pa.int64()),  # 1-based rank of its best relevant item (bench.metrics tie rule)
+])
+OUTCOME_COLUMNS = OUTCOME_SCHEMA.names
+
 
 def _atomic_write_table(table: pa.Table, path: Path) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
@@ -99,6 +112,7 @@ class ResultStore:
         self.root = Path(root)
         self.cells_dir = self.root / "cells"
         self.traces_dir = self.root / "traces"
+        self.outcomes_dir = self.root / "outcomes"
 
     def _row_path(self, cell_id: str) -> Path:
         return self.cells_dir / f"{cell_id}.parquet"
@@ -116,8 +130,9 @@ class ResultStore:
     def is_finished(self, cell_id: str) -> bool:
         return self.status(cell_id) in FINISHED
 
-    def write(self, row: dict, trace: pd.DataFrame | None = None) -> None:
-        """Write one cell's row (and its trace first), atomically."""
+    def write(self, row: dict, trace: pd.DataFrame | None = None,
+              outcomes: pd.DataFrame | None = None) -> None:
+        """Write one cell's row (its trace and per-query outcomes first), atomically."""
         missing = [c for c in ("cell_id", "status") if not row.get(c)]
         if missing:
             raise ValueError(f"result row lacks {missing}")
@@ -129,6 +144,11 @@ class ResultStore:
             tt = pa.Table.from_pandas(trace[TRACE_SCHEMA.names], schema=TRACE_SCHEMA,
                                       preserve_index=False)
             _atomic_write_table(tt, self.traces_dir / f"{cell_id}.parquet")
+        if outcomes is not None and len(outcomes):
+            outcomes = outcomes.assign(cell_id=cell_id)
+            ot = pa.Table.from_pandas(outcomes[OUTCOME_COLUMNS], schema=OUTCOME_SCHEMA,
+                                      preserve_index=False)
+            _atomic_write_table(ot, self.outcomes_dir / f"{cell_id}.parquet")
         record = {name: _clean(row.get(name)) for name in RESULT_COLUMNS}
         table = pa.Table.from_pylist([record], schema=RESULT_SCHEMA)
         _atomic_write_table(table, self._row_path(cell_id))
@@ -151,6 +171,20 @@ class ResultStore:
         if not files:
             return TRACE_SCHEMA.empty_table().to_pandas()
         return pa.concat_tables([pq.read_table(f, schema=TRACE_SCHEMA) for f in files]).to_pandas()
+
+    def read_outcomes(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
+        """Per-query outcomes of the given cells (all when None); cells without any (rows
+        written before outcomes were stored) are simply absent."""
+        if cell_ids is None:
+            files = sorted(self.outcomes_dir.glob("*.parquet")) \
+                if self.outcomes_dir.exists() else []
+        else:
+            files = [p for p in (self.outcomes_dir / f"{c}.parquet" for c in sorted(set(cell_ids)))
+                     if p.exists()]
+        if not files:
+            return OUTCOME_SCHEMA.empty_table().to_pandas()
+        return pa.concat_tables([pq.read_table(f, schema=OUTCOME_SCHEMA)
+                                 for f in files]).to_pandas()
 
 
 def read_results(path: str | Path) -> pd.DataFrame:

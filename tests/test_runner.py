@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from helpers_run import PLUGINS, smoke_run
 
 from bench.store import ResultStore
@@ -21,6 +22,16 @@ def test_run_writes_rows_and_second_run_does_nothing(tmp_path):
     assert '"batch_size": 64' in row.protocol and '"steps": 3' in row.protocol
     traces = ResultStore(tmp_path).read_traces()
     assert set(traces.cell_id) == set(df.cell_id)
+    # per-query outcomes: every scored query, and they recompute the row's metrics
+    outcomes = ResultStore(tmp_path).read_outcomes()
+    assert set(outcomes.cell_id) == set(df.cell_id)
+    for cell_id, o in outcomes.groupby("cell_id"):
+        r = df.set_index("cell_id").loc[cell_id]
+        assert len(o) == r.n_queries and o.position.is_unique
+        assert 100 * (o.best_rank <= 1).mean() == pytest.approx(r.r1)
+        assert 100 * (o.best_rank <= 5).mean() == pytest.approx(r.r5)
+        sizes = traces[traces.cell_id == cell_id].set_index("batch")["n"]
+        assert o.groupby("batch").size().equals(sizes.rename(None).rename_axis("batch"))
     code, out, _ = smoke_run(tmp_path)
     assert code == 0 and "nothing to do" in out
     assert len(ResultStore(tmp_path).read()) == 8

@@ -19,9 +19,15 @@ def test_write_read_and_status(tmp_path):
     assert df.set_index("cell_id").loc["a", "method_config"] == '{"lr": 0.001}'
     assert store.is_finished("a") and not store.is_finished("b")  # failed cells are retried
     assert len(store.read_traces()) == 1
+    assert store.read_outcomes().empty  # written before per-query outcomes: none, no error
+    outcomes = pd.DataFrame({"position": [0, 1], "query_id": [7, 3], "batch": [0, 0],
+                             "best_rank": [1, 4]})
+    store.write({"cell_id": "c", "status": "ok", "r1": 50.0}, trace, outcomes)
+    got = store.read_outcomes(["c", "a"])
+    assert list(got.cell_id) == ["c", "c"] and list(got.best_rank) == [1, 4]
     # rewriting a cell replaces its row: never a duplicate
     store.write({"cell_id": "b", "status": "ok", "r1": 1.0})
-    assert len(store.read()) == 2
+    assert len(store.read()) == 3
     assert not list(tmp_path.rglob("*.tmp*"))
 
 
