@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bench.preprocess import InputSpec
 from bench.suites.base import CellSpec
 
 
@@ -40,6 +41,10 @@ class Cell:
     seed: int
     protocol: Protocol
     image_size: tuple[int, int] | None = None  # model input size override (--image-size)
+    # Real-data cells: preprocessing, caption rule, activation and query source
+    # (bench/preprocess.py). None for embedded suites, whose ids predate it and stay as
+    # they were (their recipe is fixed by the suite version).
+    inputs: InputSpec | None = None
 
     def describe(self) -> dict[str, Any]:
         """The canonical description hashed into the cell id."""
@@ -49,6 +54,7 @@ class Cell:
             "method": self.method, "config": dataclasses.asdict(self.config),
             "model": self.model, "weights": self.weights_id, "seed": self.seed,
             **({"image_size": list(self.image_size)} if self.image_size else {}),
+            **({"inputs": self.inputs.record()} if self.inputs is not None else {}),
             "protocol": dataclasses.asdict(self.protocol),
         }
 

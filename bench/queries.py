@@ -23,10 +23,10 @@ from bench.data.dataset import RetrievalDataset
 from bench.errors import DataError
 from bench.models.openclip import RetrievalModel
 from bench.parallel import pmap
+from bench.preprocess import PRE_CAPTION, apply_caption_rule, caption_cache_tag
 from bench.registry import SHIFTS
 from bench.shifts import CLEAN
 from bench.streams import StreamPlan
-from bench.text import normalize_caption
 
 ENCODE_BATCH = 256
 
@@ -137,10 +137,11 @@ def _fits(n: int, rm: RetrievalModel, opt: BuildOptions) -> bool:
 
 
 def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: int,
-                     opt: BuildOptions) -> list[str]:
-    """The normalised captions `ids` under a text shift (cached)."""
+                     opt: BuildOptions, caption_rule: str = PRE_CAPTION) -> list[str]:
+    """The captions `ids` under a text shift (cached), then the caption rule of the data
+    (bench/preprocess.py: BLIP's pre_caption, or raw for person search)."""
     if shift == CLEAN:
-        return [normalize_caption(ds.captions[int(i)]) for i in ids]
+        return [apply_caption_rule(caption_rule, ds.captions[int(i)]) for i in ids]
     info = SHIFTS.get(shift)
     sample_ids = caption_sample_ids(ds)
     parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
@@ -157,7 +158,8 @@ def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity
                     desc=f"{ds.name} captions {shift}@{severity}", plugins=opt.plugins,
                     min_parallel=2000)
 
-    return [normalize_caption(t) for t in opt.cache.json("captions", parts, compute)]
+    return [apply_caption_rule(caption_rule, t)
+            for t in opt.cache.json("captions", parts, compute)]
 
 
 @torch.no_grad()
@@ -175,15 +177,18 @@ def encode_image_array(rm: RetrievalModel, images: np.ndarray) -> torch.Tensor:
 
 
 def gallery_embeddings(ds: RetrievalDataset, direction: str, rm: RetrievalModel,
-                       opt: BuildOptions) -> torch.Tensor:
+                       opt: BuildOptions, caption_rule: str = PRE_CAPTION) -> torch.Tensor:
     """Clean gallery embeddings from the frozen source model (cached on disk)."""
     parts = {"model": rm.name, "weights": rm.weights_id, "dataset": ds.fingerprint(),
-             "direction": direction, "preprocess": rm.preprocess_id, "text": "normalize-v1"}
+             "direction": direction, "preprocess": rm.preprocess_id,
+             "text": caption_cache_tag(caption_rule)}
+    if rm.activation != "gelu":  # GELU models' (embedded) cache keys predate the field
+        parts["activation"] = rm.activation
 
     def compute() -> torch.Tensor:
         rm.restore_source()
         if direction == "i2t":
-            texts = [normalize_caption(c) for c in ds.captions]
+            texts = [apply_caption_rule(caption_rule, c) for c in ds.captions]
             return _encode_all(rm.encode_texts, rm.tokenize(texts))
         ids = np.arange(ds.n_images)
         images, bad = resized_images(ds, ids, CLEAN, 0, rm, opt)
@@ -212,7 +217,8 @@ class QuerySet:
 
 
 def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: RetrievalModel,
-                  opt: BuildOptions, clean: bool = False) -> QuerySet:
+                  opt: BuildOptions, clean: bool = False,
+                  caption_rule: str = PRE_CAPTION) -> QuerySet:
     """The shifted (or, with ``clean=True``, clean) inputs of every position of `plan`."""
     relevant_all = ds.relevant_to_image() if direction == "i2t" else ds.relevant_to_caption()
     relevant = [relevant_all[int(i)] for i in plan.query_ids]
@@ -226,7 +232,7 @@ def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: Re
             part, bad = resized_images(ds, ids, shift, sev, rm, opt)
             usable[pos] = ~bad
         else:
-            part = rm.tokenize(shifted_captions(ds, ids, shift, sev, opt)).numpy()
+            part = rm.tokenize(shifted_captions(ds, ids, shift, sev, opt, caption_rule)).numpy()
         if raw is None:
             raw = np.zeros((len(plan.query_ids), *part.shape[1:]), dtype=part.dtype)
         raw[pos] = part

@@ -15,11 +15,13 @@ from bench.cache import Cache
 from bench.data.dataset import RetrievalDataset
 from bench.errors import BenchError, UnavailableError
 from bench.methods_config import config_label, make_config
+from bench.models.activation import activation_for
 from bench.models.openclip import RANDOM, RetrievalModel
-from bench.models.registered import resolve_model
+from bench.models.registered import architecture, native_input_size, resolve_model
 from bench.models.weights import file_sha256
 from bench.parallel import default_workers
 from bench.plan import Cell, Protocol
+from bench.preprocess import PRE_CAPTION, InputSpec, recipe_for
 from bench.protocol import TEMPERATURE, protocol_record, run_cell
 from bench.provenance import peak_memory_mb, provenance, resolve_device
 from bench.queries import BuildOptions, QuerySet, build_queries, gallery_embeddings
@@ -50,6 +52,8 @@ class RunOptions:
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
     image_size: tuple[int, int] | None = None  # override the model's input size
+    activation: str | None = None  # quick_gelu | gelu; None: the rule of bench.models.activation
+    queries: str = "bench"  # bench | released (TCR's pre-built COCO-C / Flickr-C files)
     executor: str = "local"  # local | dask
     scheduler: str | None = None  # dask scheduler address; None: a LocalCluster on 127.0.0.1
     dask_workers: int | None = None  # LocalCluster size (default: --workers)
@@ -86,6 +90,17 @@ def _weights_missing(model: str, pretrained: str | None) -> str | None:
     return None
 
 
+def input_spec(suite: Suite, spec, model: str, pretrained: str | None,
+               opts: RunOptions) -> InputSpec | None:
+    """What a real-data cell feeds the model (bench/preprocess.py); None for embedded suites."""
+    if suite.embedded:
+        return None
+    recipe = recipe_for(suite.dataset_kind(spec.dataset))
+    size = opts.image_size or recipe.image.size or native_input_size(model)
+    activation = activation_for(architecture(model), pretrained, opts.activation)
+    return InputSpec(recipe.image.at(size), recipe.caption_rule, activation, opts.queries)
+
+
 def plan_run(opts: RunOptions) -> list[Cell]:
     """Expand suites x methods x seeds into cells; skipped suites are reported on one line."""
     for m in opts.methods:
@@ -118,7 +133,8 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         weights_id=weights_identity(model, pretrained, seed),
                         protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
                                           limit=opts.limit),
-                        image_size=opts.image_size))
+                        image_size=opts.image_size,
+                        inputs=input_spec(suite, spec, model, pretrained, opts)))
     return cells
 
 
@@ -136,14 +152,17 @@ class Resources:
         self._queries: dict[tuple, QuerySet] = {}
 
     def model(self, cell: Cell) -> RetrievalModel:
+        inputs = cell.inputs
         key = (cell.model, cell.pretrained, cell.seed if cell.pretrained == RANDOM else 0,
-               cell.image_size)
+               cell.image_size, inputs and inputs.image, inputs and inputs.activation)
         if key not in self._models:
             self._models.clear()  # one model in memory at a time
             self._galleries.clear()
             self._queries.clear()
-            self._models[key] = resolve_model(cell.model, cell.pretrained or None, self.device,
-                                              seed=key[2], image_size=cell.image_size)
+            self._models[key] = resolve_model(
+                cell.model, cell.pretrained or None, self.device, seed=key[2],
+                image_size=cell.image_size, prep=inputs and inputs.image,
+                activation=inputs and inputs.activation)
         return self._models[key]
 
     def dataset(self, cell: Cell) -> RetrievalDataset:
@@ -158,7 +177,8 @@ class Resources:
         key = (cell.suite, cell.spec.dataset, cell.spec.direction)
         if key not in self._galleries:
             self._galleries[key] = gallery_embeddings(self.dataset(cell), cell.spec.direction,
-                                                      self.model(cell), self.build)
+                                                      self.model(cell), self.build,
+                                                      caption_rule=_caption_rule(cell))
         return self._galleries[key]
 
     def queries(self, cell: Cell, plan, clean: bool = False) -> QuerySet:
@@ -167,8 +187,13 @@ class Resources:
                cell.protocol.limit, clean)
         if key not in self._queries:
             self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,
-                                               self.model(cell), self.build, clean=clean)
+                                               self.model(cell), self.build, clean=clean,
+                                               caption_rule=_caption_rule(cell))
         return self._queries[key]
+
+
+def _caption_rule(cell: Cell) -> str:
+    return cell.inputs.caption_rule if cell.inputs is not None else PRE_CAPTION
 
 
 def _unavailable_reason(cell: Cell) -> str | None:
@@ -188,6 +213,7 @@ def _base_row(cell: Cell, device: torch.device) -> dict:
         "method_config": METHODS.get(cell.method).config_dict(cell.config),
         "method_note": METHODS.get(cell.method).note, "model": cell.model,
         "pretrained": cell.pretrained or "shipped", "seed": cell.seed,
+        "inputs": None if cell.inputs is None else cell.inputs.record(),
         **provenance(device),
     }
 

@@ -49,6 +49,7 @@ RESULT_SCHEMA = pa.schema([
     ("model", pa.string()),
     ("pretrained", pa.string()),
     ("seed", pa.int64()),
+    ("inputs", pa.string()),  # JSON (real data): preprocessing, caption rule, activation, queries
     ("n_queries", pa.int64()),
     ("n_gallery", pa.int64()),
     ("r1", pa.float64()),

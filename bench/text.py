@@ -1,16 +1,11 @@
-"""Caption normalisation applied to every caption before encoding (docs/protocol.md s. 4)."""
+"""Caption normalisation (BLIP's ``pre_caption``): kept here under its older name.
+
+The caption rules and where each applies live in bench/preprocess.py.
+"""
 
 from __future__ import annotations
 
-import re
+from bench.preprocess import PRE_CAPTION_WORDS as MAX_WORDS
+from bench.preprocess import pre_caption as normalize_caption
 
-_STRIP = re.compile(r"[.!\"()*#:;~]")
-_SPACES = re.compile(r"\s+")
-MAX_WORDS = 30
-
-
-def normalize_caption(text: str, max_words: int = MAX_WORDS) -> str:
-    """Lower-case, strip . ! " ( ) * # : ; ~, collapse spaces, keep at most 30 words."""
-    text = _STRIP.sub(" ", text.lower())
-    words = _SPACES.sub(" ", text).strip().split(" ")
-    return " ".join(words[:max_words])
+__all__ = ["MAX_WORDS", "normalize_caption"]

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                         "('random' = untrained, for tests only)")
     p.add_argument("--image-size", type=int_list, default=None, metavar="H,W",
                    help="override the model's input size, e.g. 384,128 for IRRA person search")
+    p.add_argument("--activation", choices=("quick_gelu", "gelu"), default=None,
+                   help="MLP activation of the model (default: by the weights: QuickGELU for "
+                        "OpenAI and IRRA weights, README 'Real data')")
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
@@ -75,7 +78,8 @@ def options_from_args(args: argparse.Namespace):
         workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
-        executor=args.executor, scheduler=args.scheduler, dask_workers=args.dask_workers,
+        activation=args.activation, executor=args.executor, scheduler=args.scheduler,
+        dask_workers=args.dask_workers,
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
 
 

@@ -24,8 +24,17 @@ from PIL import Image
 from torch import nn
 
 from bench.errors import ConfigError, UnknownNameError, WeightsError
+from bench.models.activation import (
+    GELU,
+    QUICK_GELU,
+    activation_for,
+    arch_quick_gelu,
+    built_activation,
+)
+from bench.models.checkpoint import load_local
 from bench.models.weights import file_sha256
 from bench.paths import package_assets
+from bench.preprocess import ImagePrep
 
 RANDOM = "random"  # --pretrained random: untrained weights, for tests only
 _configs_added = False
@@ -43,7 +52,7 @@ class RetrievalModel:
     """Two towers of a contrastive model, with preprocessing and tokenizer."""
 
     def __init__(self, model: nn.Module, preprocess, tokenizer, name: str, pretrained: str,
-                 weights_id: str, device: torch.device):
+                 weights_id: str, device: torch.device, prep: ImagePrep | None = None):
         self.model = model.to(device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -57,12 +66,20 @@ class RetrievalModel:
         cut = next(i for i, t in enumerate(steps) if "ToTensor" in type(t).__name__)
         self._spatial = steps[:cut]
         self._to_tensor = steps[cut:]
+        # prep: the official recipe of the data (bench/preprocess.py) instead of open_clip's
+        # own resize + centre crop (kept for the embedded suites, prep=None)
+        self.prep = prep.at(self.input_size) if prep is not None else None
+        if self.prep is not None:
+            self._spatial = self.prep.spatial()
+        self.activation = built_activation(self.model)
         self._source_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     # ---- preprocessing -------------------------------------------------------------------
     @property
     def preprocess_id(self) -> str:
         """Describes the spatial preprocessing (resize/crop), part of cache keys."""
+        if self.prep is not None:
+            return self.prep.label
         return " | ".join(repr(t).replace("\n", " ") for t in self._spatial)
 
     @property
@@ -246,55 +263,34 @@ def _weights_id(name: str, pretrained: str, seed: int) -> str:
     return f"tag:{name}:{pretrained}:open_clip-{open_clip.__version__}"
 
 
-def _unwrap_state_dict(obj) -> dict | None:
-    """CLIP weights inside a training checkpoint: a 'state_dict'/'model' entry, with
-    'module.' (DDP) and 'base_model.' (IRRA) prefixes removed."""
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model"):
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-    if not isinstance(obj, dict) or not all(torch.is_tensor(v) for v in obj.values()):
-        return None
-    out = {}
-    for key, value in obj.items():
-        for prefix in ("module.", "base_model."):
-            key = key.removeprefix(prefix)
-        out[key] = value
-    return out
-
-
-def _load_local(model: nn.Module, name: str, path: Path) -> None:
-    """A local checkpoint: open_clip's loader first, then wrapped checkpoints (e.g. IRRA)."""
-    try:
-        open_clip.load_checkpoint(model, str(path))
-        return
-    except Exception as err:
-        first = f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
-    try:
-        state = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except Exception:
-        state = None
-    if state is None:
-        raise WeightsError(f"unreadable checkpoint {path} for model {name}: {first}")
-    own = model.state_dict()
-    state = {k: v for k, v in state.items() if k in own}
-    missing = [k for k in own if k not in state]
-    if missing:
-        raise WeightsError(f"checkpoint {path} lacks {len(missing)} weights of model {name} "
-                           f"(e.g. {missing[0]})", "is it the right --model?")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise WeightsError(f"checkpoint {path} does not fit model {name}: "
-                           f"{str(err).splitlines()[-1].strip()[:160]}",
-                           "a different input size? pass --image-size H,W") from err
+def _build_kwargs(name: str, image_size: tuple[int, int] | None, prep: ImagePrep | None,
+                  activation: str | None) -> dict:
+    """open_clip overrides: input size (override, else the recipe's) and QuickGELU."""
+    kwargs: dict = {}
+    size = image_size or (prep.size if prep is not None else None)
+    if size:
+        native = (open_clip.get_model_config(name) or {}).get("vision_cfg", {}).get("image_size")
+        native = (native, native) if isinstance(native, int) else tuple(native or ())
+        if tuple(size) != native:
+            kwargs["force_image_size"] = tuple(size)
+    if activation == QUICK_GELU and not arch_quick_gelu(name):
+        kwargs["force_quick_gelu"] = True
+    elif activation == GELU and arch_quick_gelu(name):
+        raise ConfigError(f"model {name} is a QuickGELU architecture: --activation gelu "
+                          "does not apply", "use the architecture without -quickgelu")
+    return kwargs
 
 
 def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
-               seed: int = 0, image_size: tuple[int, int] | None = None) -> RetrievalModel:
+               seed: int = 0, image_size: tuple[int, int] | None = None,
+               prep: ImagePrep | None = None, activation: str | None = None) -> RetrievalModel:
     """An open_clip model by architecture name and weights (tag, local path or 'random').
 
-    `image_size` overrides the architecture's input size (e.g. (384, 128) for person search).
+    `image_size` overrides the architecture's input size (e.g. (384, 128) for person search);
+    `prep` replaces open_clip's resize + crop by a recipe of bench/preprocess.py (its size,
+    when set, is the model's input size unless `image_size` is given); `activation`
+    (quick_gelu | gelu; None: the rule of bench.models.activation) builds the matching
+    MLP activation.
     """
     _add_bench_configs()
     if name not in open_clip.list_models():
@@ -306,7 +302,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     root_level = logging.getLogger().level
     logging.getLogger().setLevel(logging.CRITICAL)  # open_clip logs its own version of our error
     try:
-        size = {"force_image_size": tuple(image_size)} if image_size else {}
+        size = _build_kwargs(name, image_size, prep, activation or activation_for(name, pretrained))
         if pretrained == RANDOM:
             torch.manual_seed(seed)
             model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None,
@@ -314,7 +310,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
         elif path.is_file():
             model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=None,
                                                                          **size)
-            _load_local(model, name, path)
+            load_local(model, name, path)
         elif looks_like_path:
             raise WeightsError(f"checkpoint {path} not found", "pass an existing file to --pretrained")
         else:
@@ -335,4 +331,5 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     weights = _weights_id(name, pretrained, seed)
     if image_size:
         weights += f"@{image_size[0]}x{image_size[1]}"
-    return RetrievalModel(model, preprocess, tokenizer, name, pretrained, weights, device)
+    return RetrievalModel(model, preprocess, tokenizer, name, pretrained, weights, device,
+                          prep=prep)

@@ -15,6 +15,7 @@ import torch
 from bench.errors import WeightsError
 from bench.models.openclip import RetrievalModel, load_model
 from bench.paths import package_assets
+from bench.preprocess import ImagePrep
 from bench.registry import MODELS
 
 
@@ -44,12 +45,14 @@ class RegisteredModel:
         return None
 
     def load(self, pretrained: str | None, device: str | torch.device,
-             seed: int = 0) -> RetrievalModel:
+             seed: int = 0, prep: ImagePrep | None = None,
+             activation: str | None = None) -> RetrievalModel:
         reason = self.missing(pretrained)
         if reason:
             raise WeightsError(reason)
         weights = pretrained or str(self.default_weights())
-        rm = load_model(self.arch, weights, device=device, seed=seed)
+        rm = load_model(self.arch, weights, device=device, seed=seed, prep=prep,
+                        activation=activation)
         rm.name = self.name
         return rm
 
@@ -66,12 +69,32 @@ MODELS.add("mini-reid", RegisteredModel(
 
 
 def resolve_model(name: str, pretrained: str | None, device: str | torch.device,
-                  seed: int = 0, image_size: tuple[int, int] | None = None) -> RetrievalModel:
-    """A registered model by name, else any open_clip architecture."""
+                  seed: int = 0, image_size: tuple[int, int] | None = None,
+                  prep: ImagePrep | None = None, activation: str | None = None) -> RetrievalModel:
+    """A registered model by name, else any open_clip architecture (`prep`, `activation`:
+    the real-data recipe, bench/preprocess.py and bench/models/activation.py)."""
     if name in MODELS:
         if image_size:
             raise WeightsError(f"--image-size does not apply to the registered model {name}")
-        return MODELS.get(name).load(pretrained, device, seed)
+        return MODELS.get(name).load(pretrained, device, seed, prep=prep, activation=activation)
     if not pretrained:
         raise WeightsError(f"model {name} needs weights", "pass --pretrained TAG or PATH")
-    return load_model(name, pretrained, device=device, seed=seed, image_size=image_size)
+    return load_model(name, pretrained, device=device, seed=seed, image_size=image_size,
+                      prep=prep, activation=activation)
+
+
+def architecture(name: str) -> str:
+    """The open_clip architecture behind a model name (registered or not)."""
+    return MODELS.get(name).arch if name in MODELS else name
+
+
+def native_input_size(name: str) -> tuple[int, int]:
+    """(H, W) of an architecture's own input, without building it."""
+    import open_clip
+
+    from bench.models.openclip import _add_bench_configs
+
+    _add_bench_configs()
+    size = (open_clip.get_model_config(architecture(name)) or {}).get("vision_cfg", {}).get(
+        "image_size", 224)
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))

@@ -62,6 +62,9 @@ class Suite:
     default_pretrained: str | None = "openai"
     embedded: bool = False
     temperature: dict[str, float] = field(default_factory=dict)  # per dataset key, optional
+    # dataset key -> kind (captions | reid | fashion): picks the recipe of bench/preprocess.py
+    # for real-data suites before any data is loaded
+    dataset_kinds: dict[str, str] = field(default_factory=dict)
 
     def cells(self, severities: Severities = None) -> list[CellSpec]:
         return self.make_cells(severities)
@@ -69,6 +72,12 @@ class Suite:
     def missing(self, ctx: SuiteContext) -> str | None:
         """None when the suite's data can be had, else what is missing and how to get it."""
         return self.requires(ctx)
+
+    def dataset_kind(self, key: str) -> str:
+        if key not in self.dataset_kinds:
+            raise ConfigError(f"suite {self.name}: dataset '{key}' has no declared kind",
+                              "set Suite.dataset_kinds (captions, reid or fashion)")
+        return self.dataset_kinds[key]
 
     def load(self, key: str, ctx: SuiteContext) -> RetrievalDataset:
         return self.loaders[key](ctx)

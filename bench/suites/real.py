@@ -32,6 +32,10 @@ ANNOTATIONS = {
 }
 
 
+KINDS = {"coco": "captions", "flickr30k": "captions", "cuhk-pedes": "reid",
+         "icfg-pedes": "reid", "rstpreid": "reid"}
+
+
 def _root(ctx: SuiteContext) -> Path:
     return Path(ctx.data_root)
 
@@ -69,7 +73,8 @@ def _real(name: str, description: str, keys: tuple[str, ...], make_cells,
     SUITES.add(name, Suite(
         name=name, version=VERSION, description=description,
         loaders={k: _load(k) for k in keys}, make_cells=make_cells,
-        requires=_requires(*keys), default_model=model, default_pretrained=pretrained))
+        requires=_requires(*keys), default_model=model, default_pretrained=pretrained,
+        dataset_kinds={k: KINDS[k] for k in keys}))
 
 
 for _key, _label in (("coco", "COCO Karpathy 5K test"), ("flickr30k", "Flickr30K 1K test")):
