@@ -6,6 +6,8 @@ always come out in the same order, whatever order the cells finished in.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -18,7 +20,13 @@ TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
 DIVERSE_STREAMS = STREAM_ORDER[1:]
 NOT_OK = ("failed", "diverged", "unavailable")
-ROW_KEYS = ["method", "model", "method_config"]  # one table row each
+# One table row each: rows that differ in any of these are never averaged together.
+# `identity` (made by `prepare`) holds the weights, the protocol (steps, batch size, limit,
+# temperature, corruption seed, tie rule) and any preprocessing / activation / weights columns.
+ROW_KEYS = ["method", "model", "method_config", "identity"]
+# protocol fields that describe the data a cell met, not how the method was run
+_NOT_IDENTITY = ("queries_left_out",)
+_EXTRA_IDENTITY = re.compile(r"^(preproc|activation|weights|checkpoint|precision|dtype)")
 _TEXT_COLUMNS = ("suite", "suite_version", "dataset", "direction", "shift", "stream", "method",
                  "method_config", "method_note", "model", "pretrained", "status", "segment_r1")
 
@@ -66,25 +74,74 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
             df[col] = df[col].fillna("").astype(str)
     df["stream"] = df["stream"].replace("", "single")
     df["severity"] = df["severity"].fillna(0).astype(int)
+    df["identity"] = _identities(df)
     return df
 
 
-def row_labels(df: pd.DataFrame) -> dict[tuple[str, str, str], str]:
-    """A unique label per (method, model, method_config), in method order.
+def protocol_fields(text) -> dict:
+    """The identity part of a row's protocol JSON ({} when absent or unreadable)."""
+    try:
+        proto = json.loads(text) if isinstance(text, str) and text else {}
+    except ValueError:
+        return {}
+    return {k: v for k, v in sorted(proto.items()) if k not in _NOT_IDENTITY} \
+        if isinstance(proto, dict) else {}
+
+
+def _identities(df: pd.DataFrame) -> list[str]:
+    """Each row's identity (JSON). A row without a protocol (a failed cell records none)
+    takes the identity of its method's other rows when they all share one."""
+    extra = sorted(c for c in df.columns if _EXTRA_IDENTITY.match(c))
+    base = [{"pretrained": "" if pd.isna(r.get("pretrained")) else str(r.get("pretrained"))}
+            | {c: "" if pd.isna(r.get(c)) else str(r.get(c)) for c in extra}
+            for r in df.to_dict("records")]
+    protos = [protocol_fields(p) for p in df.get("protocol", pd.Series([""] * len(df)))]
+    owner = [(r.get("suite"), r.get("method"), r.get("model"), r.get("method_config"),
+              json.dumps(b, sort_keys=True)) for r, b in zip(df.to_dict("records"), base,
+                                                             strict=True)]
+    known: dict[tuple, set] = {}
+    for o, p in zip(owner, protos, strict=True):
+        if p:
+            known.setdefault(o, set()).add(json.dumps(p, sort_keys=True))
+    out = []
+    for o, b, p in zip(owner, base, protos, strict=True):
+        if not p and len(known.get(o, ())) == 1:
+            p = json.loads(next(iter(known[o])))
+        out.append(json.dumps(b | {f"protocol.{k}": v for k, v in p.items()}, sort_keys=True))
+    return out
+
+
+def describe_identity(identity: str) -> str:
+    """A row identity in words: `pretrained shipped, steps 3, batch_size 64, limit 32`."""
+    fields = json.loads(identity) if identity else {}
+    return ", ".join(f"{k.removeprefix('protocol.')} {v}" for k, v in fields.items()
+                     if k != "protocol.tie_rule" and v not in ("", None))
+
+
+def limits(df: pd.DataFrame) -> list[int]:
+    """The --limit values of the rows (empty when every row ran the whole stream)."""
+    values = {json.loads(i).get("protocol.limit") for i in df["identity"]}
+    return sorted(int(v) for v in values if v is not None)
+
+
+def row_labels(df: pd.DataFrame) -> dict[tuple[str, str, str, str], str]:
+    """A unique label per row key (ROW_KEYS), in method order.
 
     The model joins the label only when the rows hold several models; a method run
-    with several configs gets `#k` so that different settings are never averaged.
+    with several configs, weights or protocols gets `#k` so that different settings
+    are never averaged.
     """
     keys = sorted(set(df[ROW_KEYS].itertuples(index=False, name=None)),
-                  key=lambda k: (method_key(k[0]), k[1], k[2]))
+                  key=lambda k: (method_key(k[0]), *k[1:]))
     many_models = df["model"].nunique() > 1
     labels = {}
-    for method, model, config in keys:
+    for key in keys:
+        method, model = key[:2]
         label = f"{method} ({model})" if many_models else method
         variants = [k for k in keys if k[:2] == (method, model)]
         if len(variants) > 1:
-            label += f" #{variants.index((method, model, config)) + 1}"
-        labels[(method, model, config)] = label
+            label += f" #{variants.index(key) + 1}"
+        labels[key] = label
     return labels
 
 

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from bench.leaderboard import METRIC_LABELS, METRICS, Cell, Leaderboard, Table, build
-from bench.store import read_results
+from bench.significance import BETTER, WORSE
+from bench.store import ResultStore, read_results
 
 NAME = "leaderboard"
 HELP = "Tables of a results folder: methods x shifts at maximum severity, ranks."
@@ -29,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     df = read_results(args.results)
     suites = [s for s in args.suite.split(",") if s]
-    board = build(df, args.metric, suites or None, reported=args.reported)
+    board = build(df, args.metric, suites or None, reported=args.reported,
+                  outcomes=ResultStore(args.results).read_outcomes())
     for line in board.messages:
         print(line, file=sys.stderr)
     text = render(board, args.format)
@@ -42,13 +44,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cell_text(cell: Cell) -> str:
-    """A cell as plain text, 1 decimal; the format adds the best marker."""
+def cell_text(cell: Cell, interval: bool = True) -> str:
+    """A cell as plain text, 1 decimal: `54.3 ± 0.9↑` (value ± half-width of its 95 %
+    interval, marker vs source); the format adds the best / tied marks."""
     if cell.text:
         return cell.text
     if cell.status == "ok":
-        std = f"±{cell.std:.1f}" if cell.seeds > 1 and cell.std == cell.std else ""
-        return f"{cell.value:.1f}{std}{cell.mark}"
+        value = f"{cell.value:+.1f}" if cell.signed else f"{cell.value:.1f}"
+        spread = ""
+        if interval and cell.has_interval:
+            spread = f" ± {(cell.hi - cell.lo) / 2:.1f}"
+        elif not cell.has_interval and cell.seeds > 1 and cell.std == cell.std:
+            spread = f" (sd {cell.std:.1f})"
+        arrow = BETTER if cell.sig > 0 else WORSE if cell.sig < 0 else ""
+        return f"{value}{spread}{arrow}{cell.mark}"
     return {"missing": "–", "blank": ""}.get(cell.status, cell.status)
 
 
@@ -60,7 +69,7 @@ def render(board: Leaderboard, fmt: str) -> str:
 def _markdown(board: Leaderboard) -> str:
     out = [f"# Leaderboard: {METRIC_LABELS[board.metric]} (%)", ""]
     for t in board.tables:
-        level = "##" if t.kind in ("main", "ranking") else "###"
+        level = "##" if t.kind in ("main", "ranking", "compare") else "###"
         out += [f"{level} {t.title}", ""]
 
         def row(items: list[str]) -> str:
@@ -69,18 +78,22 @@ def _markdown(board: Leaderboard) -> str:
         out.append(row(["method"] + t.columns))
         out.append("|" + "---|" + "---:|" * len(t.columns))
         for label, line in zip(t.rows, t.cells, strict=True):
-            out.append(row([label] + [_bold(c, "**{}**") for c in line]))
+            out.append(row([label] + [_bold(c, "**{}**", tied="*{}*") for c in line]))
         out += [""] + [f"- {n}" for n in t.notes] + ([""] if t.notes else [])
     return "\n".join(out)
 
 
-def _bold(cell: Cell, pattern: str, escape=lambda s: s) -> str:
-    text = escape(cell_text(cell))
-    return pattern.format(text) if cell.best and text else text
+def _bold(cell: Cell, pattern: str, escape=lambda s: s, tied: str = "{}",
+          interval: bool = True) -> str:
+    text = escape(cell_text(cell, interval))
+    if not text:
+        return text
+    return pattern.format(text) if cell.best else tied.format(text) if cell.tied else text
 
 
 def _csv(board: Leaderboard) -> str:
-    # several tables in one file: each starts with a '# title' line; '*' marks the best
+    # several tables in one file: each starts with a '# title' line; '*' marks the best,
+    # '~' the tied group; a table with intervals has '<column> lo' / '<column> hi' columns
     import csv
     import io
 
@@ -88,9 +101,18 @@ def _csv(board: Leaderboard) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     for t in board.tables:
         buf.write(f"# {t.title}\n")
-        writer.writerow(["method"] + t.columns)
+        with_iv = [j for j in range(len(t.columns)) if any(line[j].has_interval for line in t.cells)]
+        head = ["method"]
+        for j, col in enumerate(t.columns):
+            head += [col] + ([f"{col} lo", f"{col} hi"] if j in with_iv else [])
+        writer.writerow(head)
         for label, line in zip(t.rows, t.cells, strict=True):
-            writer.writerow([label] + [_bold(c, "{}*") for c in line])
+            items = [label]
+            for j, c in enumerate(line):
+                items.append(_bold(c, "{}*", tied="{}~", interval=False))
+                if j in with_iv:
+                    items += [f"{c.lo:.2f}", f"{c.hi:.2f}"] if c.has_interval else ["", ""]
+            writer.writerow(items)
         for note in t.notes:
             buf.write(f"# {note}\n")
         buf.write("\n")
@@ -105,12 +127,12 @@ def _html(board: Leaderboard) -> str:
            "tr.reported{font-style:italic;color:#555}</style></head><body>",
            f"<h1>Leaderboard: {esc(METRIC_LABELS[board.metric])} (%)</h1>"]
     for t in board.tables:
-        tag = "h2" if t.kind in ("main", "ranking") else "h3"
+        tag = "h2" if t.kind in ("main", "ranking", "compare") else "h3"
         out += [f"<{tag}>{esc(t.title)}</{tag}>", "<table>",
                 "<tr><th>method</th>" + "".join(f"<th>{esc(c)}</th>" for c in t.columns) + "</tr>"]
         for label, line, rep in zip(t.rows, t.cells, t.reported, strict=True):
             cls = ' class="reported"' if rep else ""
-            tds = "".join(f"<td>{_bold(c, '<b>{}</b>', esc)}</td>" for c in line)
+            tds = "".join(f"<td>{_bold(c, '<b>{}</b>', esc, '<i>{}</i>')}</td>" for c in line)
             out.append(f"<tr{cls}><td>{esc(label)}</td>{tds}</tr>")
         out.append("</table>")
         out += [f"<p><small>{esc(n)}</small></p>" for n in t.notes]
@@ -121,7 +143,8 @@ def _html(board: Leaderboard) -> str:
 _LATEX = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "$": r"\$", "{": r"\{", "}": r"\}",
           "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
           "±": r"$\pm$", "†": r"$^\dagger$", "‡": r"$^\ddagger$", "§": r"\S{}", "¶": r"\P{}",
-          "°": r"$^\circ$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$"}
+          "°": r"$^\circ$", "–": "--", "—": "---", "·": r"$\cdot$", "×": r"$\times$",
+          "↑": r"$\uparrow$", "↓": r"$\downarrow$", "Δ": r"$\Delta$"}
 
 
 def latex_escape(text: str) -> str:
@@ -143,7 +166,7 @@ def _latex_table(t: Table) -> list[str]:
            rf"\begin{{tabular}}{{l{'r' * len(t.columns)}}}", r"\toprule", head + r" \\",
            r"\midrule"]
     for label, line, rep in zip(t.rows, t.cells, t.reported, strict=True):
-        cells = [_bold(c, r"\textbf{{{}}}", latex_escape) for c in line]
+        cells = [_bold(c, r"\textbf{{{}}}", latex_escape, r"\textit{{{}}}") for c in line]
         name = latex_escape(label)
         out.append(" & ".join([rf"\textit{{{name}}}" if rep else name] + cells) + r" \\")
     out += [r"\bottomrule", r"\end{tabular}"]

@@ -1,0 +1,184 @@
+"""Leaderboard with per-query outcomes: intervals, markers vs source, honest bold, ties,
+grouping by identity, seeds, Δ tables, MDD, and every format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers_results import make_row
+
+from bench.cli import main
+from bench.commands.leaderboard import render
+from bench.leaderboard import build
+from bench.store import ResultStore
+
+N = 1000
+SHIFTS = ("gaussian_noise", "fog")
+PROTOCOL = {"batch_size": 64, "steps": 3, "limit": None, "queries_left_out": 0}
+
+
+def _flip(hits: np.ndarray, rng, gain: int, loss: int) -> np.ndarray:
+    """Fix `gain` of the misses and break `loss` of the hits (a planted difference)."""
+    out = hits.copy()
+    out[rng.choice(np.nonzero(hits == 0)[0], gain, replace=False)] = 1
+    out[rng.choice(np.nonzero(hits == 1)[0], loss, replace=False)] = 0
+    return out
+
+
+# method -> how its hits derive from source's on the same queries
+PLANTED = {
+    "source": lambda h, rng: h,
+    "tent": lambda h, rng: _flip(h, rng, 60, 20),  # +4 points: better
+    "sar": lambda h, rng: _flip(h, rng, 60, 20),  # the same size as tent: tied with it
+    "eata": lambda h, rng: h.copy(),  # identical to source
+    "tcr": lambda h, rng: _flip(h, rng, 10, 40),  # -3 points: worse
+}
+
+
+def write_store(root, methods=PLANTED, seeds=(0, 1, 2), extra=None, n=N) -> ResultStore:
+    """A results folder whose rows and per-query outcomes agree exactly."""
+    store, k = ResultStore(root), 0
+    for seed in seeds:
+        for shift in SHIFTS:
+            rng = np.random.default_rng([seed, SHIFTS.index(shift)])
+            source = (rng.random(n) < 0.5).astype(int)
+            for method, derive in methods.items():
+                hits = derive(source, rng)
+                best = np.where(hits == 1, 1, 3 + np.arange(n) % 5)
+                k += 1
+                fields = {"protocol": json.dumps(PROTOCOL)} | (extra or {}).get(method, {})
+                row = make_row(k, method=method, shift=shift, severity=5, seed=seed,
+                               n_queries=n, r1=100 * hits.mean(), r5=100 * (best <= 5).mean(),
+                               r10=100.0, **fields)
+                outcomes = pd.DataFrame({"position": np.arange(n), "query_id": np.arange(n),
+                                         "batch": np.arange(n) // 64, "best_rank": best})
+                store.write(row, None, outcomes)
+    return store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return write_store(tmp_path_factory.mktemp("sig"))
+
+
+@pytest.fixture(scope="module")
+def board(store):
+    return build(store.read(), outcomes=store.read_outcomes())
+
+
+def _main(board):
+    return next(t for t in board.tables if t.kind == "main")
+
+
+def test_cells_carry_intervals_and_seed_means(store, board):
+    table = _main(board)
+    assert "3 seeds per cell (seeds 0, 1, 2), mean over seeds" in table.title
+    assert "95 % bootstrap intervals" in table.title
+    df = store.read()
+    for row in table.rows:
+        for col in (*SHIFTS, "Avg."):
+            c = table.cell(row, col)
+            assert c.lo < c.value < c.hi and c.hi - c.lo < 6  # 3 x 1000 queries: about ±1.8
+    fog = df[(df.method == "tent") & (df["shift"] == "fog")].r1.mean()
+    assert table.cell("tent", "fog").value == pytest.approx(fog)
+    assert re.search(r"\| source \| \d+\.\d ± \d\.\d \|", render(board, "md"))
+
+
+def test_markers_vs_source_with_holm(board):
+    table = _main(board)
+    assert table.cell("tent", "Avg.").sig == 1 and table.cell("sar", "fog").sig == 1
+    assert table.cell("tcr", "Avg.").sig == -1
+    assert table.cell("eata", "Avg.").sig == 0 and table.cell("source", "Avg.").sig == 0
+    md = render(board, "md")
+    assert "↑" in md and "↓" in md
+
+
+def test_bold_only_when_significantly_better_than_runner_up(tmp_path, board):
+    # tent and sar are equally good: neither is bold, both are marked as the tied group
+    table = _main(board)
+    tied = [r for r in table.rows if table.cell(r, "Avg.").tied]
+    assert sorted(tied) == ["sar", "tent"]
+    assert not any(table.cell(r, "Avg.").best for r in table.rows)
+    # without sar, tent is significantly better than the runner-up: bold, alone
+    alone = write_store(tmp_path, {m: f for m, f in PLANTED.items() if m != "sar"}, seeds=(0,))
+    t2 = _main(build(alone.read(), outcomes=alone.read_outcomes()))
+    assert [r for r in t2.rows if t2.cell(r, "Avg.").best] == ["tent"]
+    assert not any(t2.cell(r, "Avg.").tied for r in t2.rows)
+
+
+def test_delta_table_and_minimum_detectable_difference(board):
+    delta = next(t for t in board.tables if t.kind == "delta")
+    assert delta.rows == ["tent", "eata", "sar", "tcr"]  # every method but source
+    assert delta.cell("tent", "Avg.").value == pytest.approx(4.0)
+    assert delta.cell("tcr", "fog").value == pytest.approx(-3.0)
+    assert delta.cell("eata", "fog").value == 0 and delta.cell("eata", "fog").hi == 0
+    md = render(board, "md")
+    assert "| tent | +4.0 ± " in md
+    mdd = [n for n in _main(board).notes if n.startswith("minimum detectable difference")]
+    assert len(mdd) == 1 and "points on one column" in mdd[0] and "Avg." in mdd[0]
+
+
+def test_ranking_ties_share_a_place(board):
+    rank = board.tables[-1]
+    assert rank.kind == "ranking"
+    place = {r: rank.cell(r, "place").text for r in rank.rows}
+    assert place["tent"] == place["sar"] == "1="
+    assert place["source"] == place["eata"] == "3="
+    assert place["tcr"] == "5"
+    assert not rank.cell("tent", "place").best  # a shared first place is not bold
+    assert rank.cell("tent", "mean rank").value == rank.cell("sar", "mean rank").value == 1.5
+
+
+def test_rows_with_different_weights_or_limits_are_never_merged(tmp_path):
+    methods = {"source": PLANTED["source"], "tent": PLANTED["tent"]}
+    store = write_store(tmp_path, methods, seeds=(0,))
+    # the same method again with other weights, and once with --limit
+    other = {"tent": {"pretrained": "other-ckpt", "cell_id": "x"}}
+    k = 1000
+    for fields in (other["tent"], {"protocol": json.dumps(PROTOCOL | {"limit": 32})}):
+        for shift in SHIFTS:
+            k += 1
+            store.write(make_row(k, method="tent", shift=shift, severity=5, r1=10.0,
+                                 **{"protocol": json.dumps(PROTOCOL)} | fields | {
+                                     "cell_id": f"cell{k:04d}"}))
+    board = build(store.read(), outcomes=store.read_outcomes())
+    table = _main(board)
+    assert table.rows == ["source", "tent #1", "tent #2", "tent #3"]
+    assert "LIMITED RUN (--limit 32" in table.title
+    values = {r: table.cell(r, "fog").value for r in table.rows}
+    assert sorted(v for r, v in values.items() if r != "source")[:2] == [10.0, 10.0]
+    assert any("tent #" in n and "pretrained other-ckpt" in n for n in table.notes)
+    assert any("limit 32" in n for n in table.notes)
+    # only the variant with source's identity is paired with it
+    delta = next(t for t in board.tables if t.kind == "delta")
+    assert len(delta.rows) == 1
+
+
+def test_formats_show_intervals(board):
+    text = render(board, "csv")
+    rows = list(csv.reader(io.StringIO(text)))
+    head = next(r for r in rows if r and r[0] == "method")
+    assert head[1:4] == ["gaussian_noise", "gaussian_noise lo", "gaussian_noise hi"]
+    tent = next(r for r in rows if r and r[0] == "tent")
+    assert float(tent[2]) < float(tent[1].rstrip("↑~*")) < float(tent[3])
+    latex = render(board, "latex")
+    assert r"$\pm$" in latex and r"$\uparrow$" in latex and r"\textit{" in latex
+    html = render(board, "html")
+    assert "<i>" in html and "±" in html
+
+
+def test_reproducible(store, board):
+    again = build(store.read(), outcomes=store.read_outcomes())
+    assert render(again, "md") == render(board, "md")
+
+
+def test_cli_reads_outcomes(store, capsys):
+    assert main(["leaderboard", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "±" in out and "minimum detectable difference" in out
