@@ -22,11 +22,12 @@ DIVERSE_STREAMS = STREAM_ORDER[1:]
 NOT_OK = ("failed", "diverged", "unavailable")
 # One table row each: rows that differ in any of these are never averaged together.
 # `identity` (made by `prepare`) holds the weights, the protocol (steps, batch size, limit,
-# temperature, corruption seed, tie rule) and any preprocessing / activation / weights columns.
+# temperature, corruption seed, tie rule) and the inputs (preprocessing, caption rule,
+# activation: `inputs`) or any other preprocessing / activation / weights column.
 ROW_KEYS = ["method", "model", "method_config", "identity"]
 # protocol fields that describe the data a cell met, not how the method was run
 _NOT_IDENTITY = ("queries_left_out",)
-_EXTRA_IDENTITY = re.compile(r"^(preproc|activation|weights|checkpoint|precision|dtype)")
+_EXTRA_IDENTITY = re.compile(r"^(inputs|preproc|activation|weights|checkpoint|precision|dtype)")
 _TEXT_COLUMNS = ("suite", "suite_version", "dataset", "direction", "shift", "stream", "method",
                  "method_config", "method_note", "model", "pretrained", "status", "segment_r1")
 

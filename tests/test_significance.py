@@ -141,7 +141,8 @@ def test_rows_with_different_weights_or_limits_are_never_merged(tmp_path):
     # the same method again with other weights, and once with --limit
     other = {"tent": {"pretrained": "other-ckpt", "cell_id": "x"}}
     k = 1000
-    for fields in (other["tent"], {"protocol": json.dumps(PROTOCOL | {"limit": 32})}):
+    for fields in (other["tent"], {"protocol": json.dumps(PROTOCOL | {"limit": 32})},
+                   {"inputs": json.dumps({"activation": "gelu"})}):
         for shift in SHIFTS:
             k += 1
             store.write(make_row(k, method="tent", shift=shift, severity=5, r1=10.0,
@@ -149,12 +150,13 @@ def test_rows_with_different_weights_or_limits_are_never_merged(tmp_path):
                                      "cell_id": f"cell{k:04d}"}))
     board = build(store.read(), outcomes=store.read_outcomes())
     table = _main(board)
-    assert table.rows == ["source", "tent #1", "tent #2", "tent #3"]
+    assert table.rows == ["source", "tent #1", "tent #2", "tent #3", "tent #4"]
     assert "LIMITED RUN (--limit 32" in table.title
     values = {r: table.cell(r, "fog").value for r in table.rows}
-    assert sorted(v for r, v in values.items() if r != "source")[:2] == [10.0, 10.0]
+    assert sorted(v for r, v in values.items() if r != "source")[:3] == [10.0] * 3
     assert any("tent #" in n and "pretrained other-ckpt" in n for n in table.notes)
     assert any("limit 32" in n for n in table.notes)
+    assert any("gelu" in n for n in table.notes)
     # only the variant with source's identity is paired with it
     delta = next(t for t in board.tables if t.kind == "delta")
     assert len(delta.rows) == 1
