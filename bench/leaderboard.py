@@ -77,11 +77,13 @@ def _heading(key: tuple, group: pd.DataFrame, metric: str, what: str) -> str:
     versions = sorted(v for v in set(group["suite_version"]) if v)
     suite_txt = f"{suite} v{'/'.join(versions)}" if versions else suite
     limited = limits(group)
+    skipped = _images_skipped(group)
     flag = (f"LIMITED RUN (--limit {', '.join(map(str, limited))}: first queries only, not "
             "comparable with full runs); ") if limited else ""
     return (f"{suite_txt} · {dataset} · {direction} · {stream or 'single'} — "
             f"{METRIC_LABELS[metric]} (%) {what}; {flag}model {', '.join(models) or '?'}; "
-            f"{group['method'].nunique()} methods, {len(group)} result rows, {_seeds(group)}")
+            f"{group['method'].nunique()} methods, {len(group)} result rows, {_seeds(group)}"
+            + (f"; {skipped} unreadable images left out (--skip-unreadable)" if skipped else ""))
 
 
 def _seeds(group: pd.DataFrame) -> str:
@@ -107,6 +109,13 @@ def _outcome_clause(table: Table) -> None:
                         f"{len(cells)} values)")
     elif cells:
         table.title += "; 95 % bootstrap intervals (queries resampled per shift and seed)"
+
+
+def _images_skipped(group: pd.DataFrame) -> int:
+    """The most images any row of `group` left out as unreadable (protocol JSON)."""
+    counts = [json.loads(p).get("images_skipped", 0) for p in group.get("protocol", [])
+              if isinstance(p, str) and p.startswith("{")]
+    return max(counts, default=0)
 
 
 def _row_notes(table: Table, keys: Iterable[tuple], labels: dict, notes: dict) -> None:

@@ -154,8 +154,12 @@ class InputSpec:
     caption_rule: str
     activation: str  # quick_gelu | gelu
     queries: str = "bench"  # bench: bench's own corruption; released: TCR's pre-built files
+    skip_unreadable: bool = False  # --skip-unreadable: leave unreadable images out
 
     def record(self) -> dict:
-        return {"preprocess": self.image.record(), "preprocess_label": self.image.label,
-                "caption_rule": self.caption_rule, "activation": self.activation,
-                "queries": self.queries}
+        out = {"preprocess": self.image.record(), "preprocess_label": self.image.label,
+               "caption_rule": self.caption_rule, "activation": self.activation,
+               "queries": self.queries}
+        if self.skip_unreadable:
+            out["skip_unreadable"] = True
+        return out

@@ -45,17 +45,18 @@ class BuildOptions:
 
 
 def image_sample_id(ds: RetrievalDataset, i: int) -> str:
-    return ds.image_paths[i].name
+    """The image's path relative to the image folder (RetrievalDataset.sample_id)."""
+    return ds.sample_id(i)
 
 
 def caption_sample_ids(ds: RetrievalDataset) -> list[str]:
-    """'<image file>#<k>' for the k-th caption of an image: stable under subsetting."""
+    """'<image id>#<k>' for the k-th caption of an image: stable under subsetting."""
     seen: dict[int, int] = {}
     out = []
     for img in ds.caption_image:
         k = seen.get(int(img), 0)
         seen[int(img)] = k + 1
-        out.append(f"{ds.image_paths[int(img)].name}#{k}")
+        out.append(f"{ds.sample_id(int(img))}#{k}")
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -12,13 +13,14 @@ import torch
 
 from bench.api import Diverged
 from bench.cache import Cache
+from bench.data.check import checked
 from bench.data.dataset import RetrievalDataset
 from bench.errors import BenchError, UnavailableError
 from bench.methods_config import config_label, make_config
 from bench.models.activation import activation_for
 from bench.models.openclip import RANDOM, RetrievalModel
 from bench.models.registered import architecture, native_input_size, resolve_model
-from bench.models.weights import file_sha256
+from bench.models.weights import file_sha256, tag_missing
 from bench.parallel import default_workers
 from bench.plan import Cell, Protocol
 from bench.preprocess import PRE_CAPTION, InputSpec, recipe_for
@@ -54,6 +56,7 @@ class RunOptions:
     image_size: tuple[int, int] | None = None  # override the model's input size
     activation: str | None = None  # quick_gelu | gelu; None: the rule of bench.models.activation
     queries: str = "bench"  # bench | released (TCR's pre-built COCO-C / Flickr-C files)
+    skip_unreadable: bool = False  # leave unreadable images out instead of stopping (exit 2)
     executor: str = "local"  # local | dask
     scheduler: str | None = None  # dask scheduler address; None: a LocalCluster on 127.0.0.1
     dask_workers: int | None = None  # LocalCluster size (default: --workers)
@@ -83,11 +86,17 @@ def _suite_model(suite: Suite, opts: RunOptions) -> tuple[str, str | None]:
 
 
 def _weights_missing(model: str, pretrained: str | None) -> str | None:
+    """Why the weights cannot be had (the same answer for `doctor` and `run`), or None."""
     if model in MODELS:
         return MODELS.get(model).missing(pretrained)
     if not pretrained:
         return f"model {model} needs weights: pass --pretrained TAG or PATH"
-    return None
+    path = Path(pretrained).expanduser()
+    if pretrained == RANDOM or path.is_file():
+        return None
+    if path.suffix in (".pt", ".pth", ".bin", ".safetensors", ".ckpt") or "/" in pretrained:
+        return f"checkpoint {path} not found"
+    return tag_missing(model, pretrained)
 
 
 def input_spec(suite: Suite, spec, model: str, pretrained: str | None,
@@ -98,7 +107,8 @@ def input_spec(suite: Suite, spec, model: str, pretrained: str | None,
     recipe = recipe_for(suite.dataset_kind(spec.dataset))
     size = opts.image_size or recipe.image.size or native_input_size(model)
     activation = activation_for(architecture(model), pretrained, opts.activation)
-    return InputSpec(recipe.image.at(size), recipe.caption_rule, activation, opts.queries)
+    return InputSpec(recipe.image.at(size), recipe.caption_rule, activation, opts.queries,
+                     opts.skip_unreadable)
 
 
 def plan_run(opts: RunOptions) -> list[Cell]:
@@ -150,6 +160,7 @@ class Resources:
         self._datasets: dict[tuple, RetrievalDataset] = {}
         self._galleries: dict[tuple, torch.Tensor] = {}
         self._queries: dict[tuple, QuerySet] = {}
+        self.images_skipped: dict[tuple, int] = {}  # (suite, dataset) -> images left out
 
     def model(self, cell: Cell) -> RetrievalModel:
         inputs = cell.inputs
@@ -169,8 +180,10 @@ class Resources:
         key = (cell.suite, cell.spec.dataset)
         if key not in self._datasets:
             suite = SUITES.get(cell.suite)
-            self._datasets[key] = suite.load(cell.spec.dataset,
-                                             SuiteContext(data_root=self.opts.data_root))
+            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.opts.data_root))
+            if cell.inputs is not None:  # real data: every image opens, or exit 2 / skip
+                ds, self.images_skipped[key] = checked(ds, cell.inputs.skip_unreadable)
+            self._datasets[key] = ds
         return self._datasets[key]
 
     def gallery(self, cell: Cell) -> torch.Tensor:
@@ -253,6 +266,10 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
                                         cell.protocol.corruption_seed,
                                         int((~queries.usable).sum())),
         }
+        if cell.inputs is not None and cell.inputs.skip_unreadable:
+            record = json.loads(row["protocol"])
+            record["images_skipped"] = res.images_skipped.get((cell.suite, s.dataset), 0)
+            row["protocol"] = json.dumps(record, sort_keys=True)
         row["_trace"] = out.trace
         row["_outcomes"] = out.outcomes
     except Diverged as err:

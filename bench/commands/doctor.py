@@ -12,32 +12,40 @@ HELP = "check the installation, the embedded assets and a --data-root layout"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
     p.add_argument("--load", action="store_true",
-                   help="also parse each annotation file found and open its first image")
+                   help="also parse each annotation file found and open every image's header "
+                        "(what `run` checks before its first cell)")
+    p.add_argument("--model", help="check the suites with this model (as `run --model`)")
+    p.add_argument("--pretrained", help="check the suites with these weights (as `run "
+                                        "--pretrained`): a tag's presence, a file's existence")
 
 
-def _check_real(root: Path, load: bool) -> list[str]:
+def _check_real(root: Path, load: bool) -> tuple[list[str], dict[str, str]]:
+    """One line per real dataset, and {dataset key: why a run on it stops} (with --load)."""
+    from bench.data.check import describe_unreadable, unreadable_images
+    from bench.data.layouts import LAYOUTS, find_layout, load_layout, missing_reason
     from bench.errors import BenchError
-    from bench.registry import SUITES
-    from bench.suites.base import SuiteContext
-    from bench.suites.real import ANNOTATIONS
 
-    lines = []
-    for key, rel in ANNOTATIONS.items():
-        path = root / rel
-        if not path.is_file():
-            lines.append(f"  {key:<11} missing {path}")
+    lines, broken = [], {}
+    for key in LAYOUTS:
+        lay = find_layout(key, root)
+        if lay is None:
+            lines.append(f"  {key:<11} missing: {missing_reason(key, root)}")
             continue
         state = "found"
         if load:
-            suite = next(s for _, s in SUITES.items() if key in s.loaders)
             try:
-                ds = suite.load(key, SuiteContext(data_root=root))
-                ds.load_image(0)
+                ds = load_layout(key, root)
+                bad = unreadable_images(ds)
                 state = f"ok: {ds.n_images} test images, {ds.n_captions} captions"
+                if bad:
+                    broken[key] = (f"{describe_unreadable(ds, bad)} (run stops with exit 2; "
+                                   "--skip-unreadable leaves them out)")
+                    state = f"BROKEN: {broken[key]}"
             except BenchError as err:
+                broken[key] = str(err)
                 state = f"BROKEN: {err}"
-        lines.append(f"  {key:<11} {state} ({path})")
-    return lines
+        lines.append(f"  {key:<11} {state} ({root / lay.annotation})")
+    return lines, broken
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,16 +67,21 @@ def run(args: argparse.Namespace) -> int:
           f"{len(unavailable)} unavailable")
     for name, reason in unavailable:
         print(f"  {name:<10} {reason}")
+    broken: dict[str, str] = {}
     if args.data_root:
         print(f"data root {args.data_root}:")
-        print("\n".join(_check_real(args.data_root, args.load)))
-    from bench.runner import _weights_missing
+        lines, broken = _check_real(args.data_root, args.load)
+        print("\n".join(lines))
+    from bench.runner import RunOptions, _suite_model, _weights_missing
     from bench.suites.base import SuiteContext
 
     ctx = SuiteContext(data_root=args.data_root)
+    opts = RunOptions(methods=[], suites=[], model=args.model, pretrained=args.pretrained)
     for name, suite in SUITES.items():
-        model = suite.default_model
-        reason = suite.missing(ctx) or _weights_missing(
-            model, None if model in MODELS else suite.default_pretrained)
-        print(f"suite {name:<14} {'ready' if not reason else reason}")
+        reasons = [suite.missing(ctx), _weights_missing(*_suite_model(suite, opts))]
+        reasons += [f"{k}: {broken[k]}" for k in suite.loaders if k in broken]
+        reason = "; ".join(r for r in reasons if r)
+        print(f"suite {name:<14} {'ready' if not reason else 'not ready: ' + reason}")
+    if args.data_root and not args.load:
+        print("(images not opened: --load checks every image as `run` does)")
     return 0

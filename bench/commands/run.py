@@ -26,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="MLP activation of the model (default: by the weights: QuickGELU for "
                         "OpenAI and IRRA weights, README 'Real data')")
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--skip-unreadable", action="store_true",
+                   help="leave missing or unreadable images out (the count is recorded in the "
+                        "rows) instead of stopping with exit 2")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
@@ -78,7 +81,8 @@ def options_from_args(args: argparse.Namespace):
         workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
-        activation=args.activation, executor=args.executor, scheduler=args.scheduler,
+        activation=args.activation, skip_unreadable=args.skip_unreadable,
+        executor=args.executor, scheduler=args.scheduler,
         dask_workers=args.dask_workers,
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,31 @@ def caption_list(value: Any, path: Path, index: int, where: str = "captions") ->
             raise DataError(f"{path}: record {index} caption {k} is not a string")
         out.append(cap.strip())
     return out
+
+
+def inside(root: Path, rel: str, path: Path, index: int) -> Path:
+    """``root / rel``, refused when `rel` leads outside `root` (``..``, an absolute path, a
+    link out): an annotation must not make bench read or write elsewhere."""
+    target = Path(root) / rel
+    base = Path(root).resolve()
+    resolved = target.resolve()
+    if Path(rel).is_absolute() or not resolved.is_relative_to(base):
+        raise DataError(f"{path}: record {index} image path '{rel}' leads outside the image "
+                        f"folder {root}", "annotation paths must stay inside their data folder")
+    return target
+
+
+def pick_image_root(candidates: Path | Sequence[Path], rel: str, json_path: Path,
+                    layout: str) -> Path:
+    """The first candidate image folder holding the first record's image `rel`."""
+    roots = [Path(candidates)] if isinstance(candidates, (str, Path)) else list(candidates)
+    for root in roots:
+        if (root / rel).is_file():
+            return root
+    where = ", ".join(f"{r}/" for r in roots)
+    hint = (f"expected {layout}" if len(roots) == 1 else
+            f"move the images so that {roots[0] / rel} exists")
+    raise DataError(f"image not found: {rel} (first record of {json_path}) under {where}", hint)
 
 
 def split_names(split: str) -> set[str]:

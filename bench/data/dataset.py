@@ -60,6 +60,21 @@ class RetrievalDataset:
     def n_captions(self) -> int:
         return len(self.captions)
 
+    def sample_id(self, index: int) -> str:
+        """The image's id for corruption seeds and built files: its path relative to the
+        image folder (``meta["image_root"]``), so that ``cam_a/0001.jpg`` and
+        ``cam_b/0001.jpg`` stay two samples. **[bench]** The embedded data (``meta`` has a
+        ``generator``) keeps its file names, unique by construction, so that its committed
+        results stay reproducible."""
+        path = Path(self.image_paths[index])
+        root = self.meta.get("image_root")
+        if root and not self.meta.get("generator"):
+            try:
+                return path.relative_to(root).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
     def load_image(self, index: int) -> np.ndarray:
         """The image at native resolution as an HxWx3 uint8 array (RGB)."""
         path = self.image_paths[index]
@@ -75,10 +90,10 @@ class RetrievalDataset:
             return self._fingerprint
         h = hashlib.sha256()
         h.update(f"{self.name}|{self.kind}|".encode())
-        for p in self.image_paths:
+        for i, p in enumerate(self.image_paths):
             p = Path(p)
             size = p.stat().st_size if p.exists() else -1
-            h.update(f"{p.name}:{size};".encode())
+            h.update(f"{self.sample_id(i)}:{size};".encode())
         for c in self.captions:
             h.update(c.encode())
             h.update(b"\x00")

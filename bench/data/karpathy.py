@@ -8,11 +8,21 @@ the image root.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from bench.data._annot import caption_list, field, read_json, require_dir, require_file, split_names
+from bench.data._annot import (
+    caption_list,
+    field,
+    inside,
+    pick_image_root,
+    read_json,
+    require_dir,
+    require_file,
+    split_names,
+)
 from bench.data.dataset import RetrievalDataset
 from bench.errors import DataError
 
@@ -20,50 +30,54 @@ LAYOUT = ("a Karpathy-split JSON (like dataset_coco.json) with an 'images' list,
           "at <image_root>/<filepath>/<filename> (COCO) or <image_root>/<filename> (Flickr30K)")
 
 
-def load_karpathy(json_path: str | Path, image_root: str | Path, split: str = "test",
-                  captions_per_image: int | None = 5, name: str | None = None) -> RetrievalDataset:
+def load_karpathy(json_path: str | Path, image_root: str | Path | Sequence[Path],
+                  split: str = "test", captions_per_image: int | None = 5,
+                  name: str | None = None) -> RetrievalDataset:
     """One split of a Karpathy JSON as a ``captions`` dataset.
 
     Keeps the first ``captions_per_image`` captions of each image in file order (COCO
     has a few images with 6-7; the protocol uses the first 5); ``None`` keeps all.
-    ``split`` may join names with ``+`` (``"train+restval"``). Images are not read here.
+    ``split`` may join names with ``+`` (``"train+restval"``). `image_root` may list
+    candidate folders: the first holding the first image is used. Images are not read.
     """
     json_path = require_file(Path(json_path), LAYOUT)
-    image_root = require_dir(Path(image_root), LAYOUT)
+    if isinstance(image_root, (str, Path)):
+        image_root = require_dir(Path(image_root), LAYOUT)
     data = read_json(json_path)
     if not isinstance(data, dict) or not isinstance(data.get("images"), list):
         raise DataError(f"{json_path}: no top-level 'images' list", f"expected {LAYOUT}")
     wanted = split_names(split)
 
-    image_paths: list[Path] = []
+    rels: list[tuple[int, str]] = []
     captions: list[str] = []
     caption_image: list[int] = []
     for index, record in enumerate(data["images"]):
         if field(record, "split", str, json_path, index) not in wanted:
             continue
-        path, caps = _parse_record(record, json_path, index, image_root)
+        rel, caps = _parse_record(record, json_path, index)
         if captions_per_image is not None:
             caps = caps[:captions_per_image]
         captions.extend(caps)
-        caption_image.extend([len(image_paths)] * len(caps))
-        image_paths.append(path)
+        caption_image.extend([len(rels)] * len(caps))
+        rels.append((index, rel))
 
-    if not image_paths:
+    if not rels:
         present = sorted({r.get("split") for r in data["images"] if isinstance(r, dict)} - {None})
         raise DataError(f"{json_path}: no images in split '{split}'",
                         f"splits present: {', '.join(map(str, present)) or 'none'}")
-    _check_first_image(image_paths[0], json_path)
+    # One stat catches a wrong image root at load time without reading every image.
+    image_root = pick_image_root(image_root, rels[0][1], json_path, LAYOUT)
+    image_paths = [inside(image_root, rel, json_path, index) for index, rel in rels]
     dataset_name = name or str(data.get("dataset") or json_path.stem)
     meta = {"format": "karpathy", "split": split, "annotation": str(json_path),
-            "captions_per_image": captions_per_image}
+            "captions_per_image": captions_per_image, "image_root": str(image_root)}
     if "bench_generator" in data:
         meta["generator"] = data["bench_generator"]
     return RetrievalDataset(name=dataset_name, kind="captions", image_paths=image_paths,
                             captions=captions, caption_image=np.asarray(caption_image), meta=meta)
 
 
-def _parse_record(record: dict, json_path: Path, index: int,
-                  image_root: Path) -> tuple[Path, list[str]]:
+def _parse_record(record: dict, json_path: Path, index: int) -> tuple[str, list[str]]:
     filename = field(record, "filename", str, json_path, index)
     filepath = record.get("filepath")
     if filepath is not None and not isinstance(filepath, str):
@@ -75,11 +89,4 @@ def _parse_record(record: dict, json_path: Path, index: int,
             raise DataError(f"{json_path}: record {index} sentence {k} has no 'raw' caption")
         raws.append(sentence["raw"])
     caps = caption_list(raws, json_path, index, where="sentences")
-    path = image_root / filepath / filename if filepath else image_root / filename
-    return path, caps
-
-
-def _check_first_image(path: Path, json_path: Path) -> None:
-    # One stat catches a wrong image root at load time without reading every image.
-    if not path.is_file():
-        raise DataError(f"image not found: {path} (listed in {json_path})", f"expected {LAYOUT}")
+    return (f"{filepath}/{filename}" if filepath else filename), caps

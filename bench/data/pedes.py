@@ -5,7 +5,8 @@ All three are one JSON list of image records with a ``split`` field, a
 they differ in the file name and the path field (the layout IRRA's loaders read):
 
 * CUHK-PEDES: ``reid_raw.json``, ``file_path``; splits train / val / test.
-* ICFG-PEDES: ``ICFG-PEDES.json``, ``file_path``; splits train / test.
+* ICFG-PEDES: ``ICFG-PEDES.json`` (IRRA's README spells it ``ICFG_PEDES.json``: both are
+  read), ``file_path``; splits train / test.
 * RSTPReid: ``data_captions.json``, ``img_path``; splits train / val / test.
 """
 
@@ -16,7 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.data._annot import caption_list, field, read_json, require_dir, require_file, split_names
+from bench.data._annot import (
+    caption_list,
+    field,
+    inside,
+    read_json,
+    require_dir,
+    require_file,
+    split_names,
+)
 from bench.data.dataset import RetrievalDataset
 from bench.errors import DataError
 
@@ -36,6 +45,7 @@ class PedesFormat:
 
 CUHK_PEDES = PedesFormat("cuhk-pedes", "reid_raw.json", "file_path")
 ICFG_PEDES = PedesFormat("icfg-pedes", "ICFG-PEDES.json", "file_path")
+ANNOTATION_ALIASES = {"ICFG-PEDES.json": ("ICFG_PEDES.json",)}  # IRRA README's spelling
 RSTPREID = PedesFormat("rstpreid", "data_captions.json", "img_path")
 
 
@@ -57,12 +67,21 @@ def load_rstpreid(root: str | Path, split: str = "test",
     return load_pedes(RSTPREID, root, split, name)
 
 
+def annotation_file(fmt: PedesFormat, root: Path) -> Path:
+    """The format's annotation file under `root`, or an accepted alias of its name."""
+    for name in (fmt.annotation, *ANNOTATION_ALIASES.get(fmt.annotation, ())):
+        if (root / name).is_file():
+            return root / name
+    return root / fmt.annotation
+
+
 def load_pedes(fmt: PedesFormat, root: str | Path, split: str = "test",
-               name: str | None = None) -> RetrievalDataset:
+               name: str | None = None, annotation: str | None = None) -> RetrievalDataset:
     """One split of a person-search JSON; person ids are the records' ``id`` values."""
     root = Path(root)
     require_dir(root, fmt.layout(root))
-    anno = require_file(root / fmt.annotation, fmt.layout(root))
+    anno = root / annotation if annotation else annotation_file(fmt, root)
+    anno = require_file(anno, fmt.layout(root))
     img_dir = require_dir(root / "imgs", fmt.layout(root))
     records = read_json(anno)
     if not isinstance(records, list):
@@ -82,7 +101,7 @@ def load_pedes(fmt: PedesFormat, root: str | Path, split: str = "test",
         pid = _person_id(field(record, "id", (int, str), anno, index), anno, index)
         captions.extend(caps)
         caption_image.extend([len(image_paths)] * len(caps))
-        image_paths.append(img_dir / rel)
+        image_paths.append(inside(img_dir, rel, anno, index))
         person_ids.append(pid)
         generator = generator or record.get("bench_generator")
 
@@ -92,7 +111,8 @@ def load_pedes(fmt: PedesFormat, root: str | Path, split: str = "test",
                         f"splits present: {', '.join(map(str, present)) or 'none'}")
     if not image_paths[0].is_file():  # one stat: a wrong image folder fails here, not mid-run
         raise DataError(f"image not found: {image_paths[0]} (listed in {anno})", fmt.layout(root))
-    meta = {"format": fmt.name, "split": split, "annotation": str(anno)}
+    meta = {"format": fmt.name, "split": split, "annotation": str(anno),
+            "image_root": str(img_dir)}
     if generator:
         meta["generator"] = generator
     return RetrievalDataset(name=name or fmt.name, kind="reid", image_paths=image_paths,

@@ -36,3 +36,30 @@ def file_sha256(path: Path) -> str:
     except OSError:
         pass  # a read-only cache only costs a re-hash next time
     return digest
+
+
+def tag_missing(name: str, tag: str) -> str | None:
+    """Why open_clip's pretrained `tag` for `name` cannot be had now, or None: it is in the
+    local Hugging Face cache, or the hub can be reached (unknown tags are left to the loader)."""
+    import open_clip
+
+    from bench.models.openclip import _add_bench_configs, _hub_reachable
+
+    _add_bench_configs()
+    cfg = open_clip.get_pretrained_cfg(name, tag) or {}
+    if not cfg or cfg.get("file"):
+        return None
+    hub = cfg.get("hf_hub", "")
+    if hub:
+        from huggingface_hub import try_to_load_from_cache
+
+        repo, filename = os.path.split(hub)
+        names = [filename] if filename else ["open_clip_model.safetensors",
+                                             "open_clip_pytorch_model.bin"]
+        for fname in names:
+            if isinstance(try_to_load_from_cache(repo, fname), str):
+                return None
+    if _hub_reachable():
+        return None
+    return (f"weights {name}/{tag} are not in the local Hugging Face cache and the model hub "
+            "cannot be reached: pass --pretrained PATH (a local checkpoint)")

@@ -1,12 +1,12 @@
 """Suites on user-provided data under ``--data-root`` (README, "Real data").
 
-Expected layout (checked by `python -m bench doctor`)::
+Accepted layouts (bench/data/layouts.py; checked by `python -m bench doctor`)::
 
-    DATA_ROOT/coco/dataset_coco.json            Karpathy split; images under coco/images/<filepath>/
-    DATA_ROOT/flickr30k/dataset_flickr30k.json  Karpathy split; images under flickr30k/images/
-    DATA_ROOT/CUHK-PEDES/reid_raw.json          images under CUHK-PEDES/imgs/
-    DATA_ROOT/ICFG-PEDES/ICFG-PEDES.json        images under ICFG-PEDES/imgs/
-    DATA_ROOT/RSTPReid/data_captions.json       images under RSTPReid/imgs/
+    DATA_ROOT/coco/dataset_coco.json | coco/coco_karpathy_test.json   images: coco/val2014/...
+    DATA_ROOT/flickr30k/dataset_flickr30k.json | flickr30k_test.json  flickr30k/flickr30k-images/
+    DATA_ROOT/CUHK-PEDES/reid_raw.json                                CUHK-PEDES/imgs/
+    DATA_ROOT/ICFG-PEDES/ICFG-PEDES.json | ICFG_PEDES.json            ICFG-PEDES/imgs/
+    DATA_ROOT/RSTPReid/data_captions.json                             RSTPReid/imgs/
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import corruptions
+from bench.data.layouts import looked_for, missing_reason
 from bench.registry import SUITES
 from bench.suites.base import Suite, SuiteContext, clean_cells, diverse_cells, shift_cells
 from bench.suites.embedded import OFFLINE_TEXT_SHIFTS
@@ -21,16 +22,6 @@ from bench.suites.embedded import OFFLINE_TEXT_SHIFTS
 VERSION = "1"
 IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)
 TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
-
-# dataset key -> (annotation file relative to the data root, loader)
-ANNOTATIONS = {
-    "coco": "coco/dataset_coco.json",
-    "flickr30k": "flickr30k/dataset_flickr30k.json",
-    "cuhk-pedes": "CUHK-PEDES/reid_raw.json",
-    "icfg-pedes": "ICFG-PEDES/ICFG-PEDES.json",
-    "rstpreid": "RSTPReid/data_captions.json",
-}
-
 
 KINDS = {"coco": "captions", "flickr30k": "captions", "cuhk-pedes": "reid",
          "icfg-pedes": "reid", "rstpreid": "reid"}
@@ -42,29 +33,18 @@ def _root(ctx: SuiteContext) -> Path:
 
 def _load(key: str):
     def load(ctx: SuiteContext):
-        from bench.data import karpathy, pedes
-        root = _root(ctx)
-        if key == "coco":
-            return karpathy.load_karpathy(root / ANNOTATIONS[key], root / "coco" / "images",
-                                          split="test", name="coco")
-        if key == "flickr30k":
-            return karpathy.load_karpathy(root / ANNOTATIONS[key], root / "flickr30k" / "images",
-                                          split="test", name="flickr30k")
-        loader = {"cuhk-pedes": pedes.load_cuhk_pedes, "icfg-pedes": pedes.load_icfg_pedes,
-                  "rstpreid": pedes.load_rstpreid}[key]
-        return loader(root / Path(ANNOTATIONS[key]).parent, split="test")
+        from bench.data.layouts import load_layout
+        return load_layout(key, _root(ctx))
     return load
 
 
 def _requires(*keys: str):
     def check(ctx: SuiteContext) -> str | None:
         if ctx.data_root is None:
-            files = ", ".join(ANNOTATIONS[k] for k in keys)
-            return f"needs --data-root DIR holding {files} (README: Real data)"
-        missing = [ANNOTATIONS[k] for k in keys if not (_root(ctx) / ANNOTATIONS[k]).is_file()]
-        if missing:
-            return f"{', '.join(missing)} not found under {ctx.data_root} (README: Real data)"
-        return None
+            files = "; ".join(f"{k}: {looked_for(k)}" for k in keys)
+            return f"needs --data-root DIR holding one of {files} (README: Real data)"
+        reasons = [r for r in (missing_reason(k, _root(ctx)) for k in keys) if r]
+        return "; ".join(reasons) or None
     return check
 
 
