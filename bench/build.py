@@ -34,11 +34,12 @@ SHARD = 64
 
 def _build_image_shard(job) -> dict:
     """Corrupt and write the images of one shard; returns the shard's marker content."""
-    root, shift, severity, items, corruption_seed = job
+    root, shift, severity, items, corruption_seed, by_id = job
     info = SHIFTS.get(shift)
     failed = []
     for source, sample_id in items:
-        target = built_image(Path(root), shift, severity, Path(source))
+        target = built_image(Path(root), shift, severity, Path(source),
+                             sample_id if by_id else None)
         if target.exists():
             continue
         try:
@@ -65,8 +66,10 @@ class BuildReport:
 
 def build_images(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: int,
                  quiet: bool = False, corruption_seed: int = 0,
-                 plugins: tuple[str, ...] = ()) -> BuildReport:
-    root = built_root(ds)
+                 plugins: tuple[str, ...] = (), out: Path | None = None) -> BuildReport:
+    """Write the shifted images (under `out`/<dataset>-<split> when given, else beside the
+    annotation file; under `out`, paths follow the sample ids: the path below the image root)."""
+    root = built_root(ds, out)
     report = BuildReport(failed=[])
     jobs, markers = [], []
     for shift, severity in shifts:
@@ -77,7 +80,7 @@ def build_images(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: i
                 continue
             items = [(str(ds.image_paths[i]), image_sample_id(ds, i))
                      for i in range(k, min(k + SHARD, ds.n_images))]
-            jobs.append((str(root), shift, severity, items, corruption_seed))
+            jobs.append((str(root), shift, severity, items, corruption_seed, out is not None))
             markers.append(marker)
     results = pmap(_build_image_shard, jobs, workers=workers, quiet=quiet,
                    desc=f"build {ds.name} image shards", plugins=plugins, min_parallel=2,
@@ -99,8 +102,8 @@ def _caption_job(job) -> str:
 
 def build_captions(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: int,
                    quiet: bool = False, corruption_seed: int = 0,
-                   plugins: tuple[str, ...] = ()) -> BuildReport:
-    root = built_root(ds)
+                   plugins: tuple[str, ...] = (), out: Path | None = None) -> BuildReport:
+    root = built_root(ds, out)
     report = BuildReport(unavailable=[])
     sample_ids = caption_sample_ids(ds)
     for shift, level in shifts:

@@ -8,21 +8,30 @@ from pathlib import Path
 from bench.data.dataset import RetrievalDataset
 
 
-def built_root(ds: RetrievalDataset) -> Path | None:
-    """The folder where a dataset's built query sets live (None if it has no annotation file)."""
+def built_root(ds: RetrievalDataset, out: Path | None = None) -> Path | None:
+    """The folder where a dataset's built query sets live: under `out` (`build --out DIR`,
+    for read-only data folders), else beside the annotation file (None if it has none)."""
+    name = f"{ds.name}-{ds.meta.get('split', 'test')}"
+    if out is not None:
+        return Path(out) / name
     anno = ds.meta.get("annotation")
     if not anno:
         return None
-    return Path(anno).parent / "built" / f"{ds.name}-{ds.meta.get('split', 'test')}"
+    return Path(anno).parent / "built" / name
 
 
-def built_image(root: Path, shift: str, severity: int, source: Path) -> Path:
-    """The built copy of `source`, mirroring its path below the dataset folder."""
+def built_image(root: Path, shift: str, severity: int, source: Path,
+                sample_id: str | None = None) -> Path:
+    """The built copy of `source`, mirroring its path below the dataset folder (or, given,
+    its sample id: the path below the image root)."""
     source = Path(source)
-    try:
-        rel = source.relative_to(root.parent.parent)
-    except ValueError:
-        rel = Path(source.name)
+    if sample_id is not None:
+        rel = Path(sample_id)
+    else:
+        try:
+            rel = source.relative_to(root.parent.parent)
+        except ValueError:
+            rel = Path(source.name)
     return root / "images" / shift / str(severity) / rel.with_suffix(".png")
 
 
@@ -30,9 +39,10 @@ def built_captions(root: Path, shift: str, level: int) -> Path:
     return root / "captions" / shift / f"{level}.json"
 
 
-def load_built_captions(ds: RetrievalDataset, shift: str, level: int) -> dict[str, str] | None:
+def load_built_captions(ds: RetrievalDataset, shift: str, level: int,
+                        out: Path | None = None) -> dict[str, str] | None:
     """{caption sample id: shifted caption} from a build, or None when not built."""
-    root = built_root(ds)
+    root = built_root(ds, out)
     path = built_captions(root, shift, level) if root else None
     if path is None or not path.exists():
         return None

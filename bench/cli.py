@@ -14,7 +14,7 @@ from bench import __version__
 from bench.errors import BenchError
 
 COMMANDS = ("run", "list", "build", "leaderboard", "plot", "ablate", "similarity", "mini", "perf",
-            "doctor")
+            "doctor", "compare_queries")
 
 
 def _load_commands() -> list:

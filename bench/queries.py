@@ -25,6 +25,7 @@ from bench.models.openclip import RetrievalModel
 from bench.parallel import pmap
 from bench.preprocess import PRE_CAPTION, apply_caption_rule, caption_cache_tag
 from bench.registry import SHIFTS
+from bench.released import released_captions, released_image
 from bench.shifts import CLEAN
 from bench.streams import StreamPlan
 
@@ -42,6 +43,10 @@ class BuildOptions:
     # One random draw per (sample, shift) shared by all severities (common random numbers:
     # `bench similarity --paired`); the benchmark itself seeds per severity too.
     paired_severities: bool = False
+    # TCR's released pre-built files under this data root instead of bench's own corruption
+    # (`run --queries released`, bench/released.py); None: bench's own
+    released_root: Path | None = None
+    built_dir: Path | None = None  # where `bench build --out DIR` wrote (None: beside the data)
 
 
 def image_sample_id(ds: RetrievalDataset, i: int) -> str:
@@ -95,18 +100,27 @@ def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: 
              "ids": _ids_hash(ids)}
     if opt.paired_severities:
         parts["paired_severities"] = True
+    released = opt.released_root is not None and shift != CLEAN
+    if released:
+        parts["queries"] = "released"
     seed_level = 0 if opt.paired_severities else severity
     computed: dict[str, np.ndarray] = {}
 
     def compute() -> np.ndarray:
         own_seeds = opt.corruption_seed == 0 and not opt.paired_severities
-        root = built_root(ds) if shift != CLEAN and own_seeds else None
-        jobs = [(str(ds.image_paths[i]), shift, severity,
-                 info.seed_for(image_sample_id(ds, i), shift, seed_level, opt.corruption_seed),
-                 rm._spatial,
-                 None if root is None else str(built_image(root, shift, severity,
-                                                           ds.image_paths[i])))
-                for i in ids]
+        root = built_root(ds, opt.built_dir) if shift != CLEAN and own_seeds else None
+        if released:  # the released file is the query image: read as is, never re-corrupted
+            jobs = [(str(released_image(ds, opt.released_root, shift, severity, int(i))),
+                     CLEAN, 0, 0, rm._spatial, None) for i in ids]
+        else:
+            jobs = [(str(ds.image_paths[i]), shift, severity,
+                     info.seed_for(image_sample_id(ds, i), shift, seed_level,
+                                   opt.corruption_seed),
+                     rm._spatial,
+                     None if root is None else str(built_image(
+                         root, shift, severity, ds.image_paths[i],
+                         image_sample_id(ds, i) if opt.built_dir else None)))
+                    for i in ids]
         results = pmap(_image_job, jobs, workers=opt.workers, quiet=opt.quiet,
                        desc=f"{ds.name} images {shift}@{severity}", plugins=opt.plugins)
         shape = next((r.shape for r, _ in results if r is not None), None)
@@ -143,13 +157,17 @@ def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity
     (bench/preprocess.py: BLIP's pre_caption, or raw for person search)."""
     if shift == CLEAN:
         return [apply_caption_rule(caption_rule, ds.captions[int(i)]) for i in ids]
+    if opt.released_root is not None:
+        texts = released_captions(ds, opt.released_root, shift, severity)
+        return [apply_caption_rule(caption_rule, texts[int(i)]) for i in ids]
     info = SHIFTS.get(shift)
     sample_ids = caption_sample_ids(ds)
     parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
              "severity": severity, "seed": opt.corruption_seed, "ids": _ids_hash(ids)}
 
     def compute() -> list[str]:
-        built = load_built_captions(ds, shift, severity) if opt.corruption_seed == 0 else None
+        built = (load_built_captions(ds, shift, severity, opt.built_dir)
+                 if opt.corruption_seed == 0 else None)
         if built is not None and all(sample_ids[int(i)] in built for i in ids):
             return [built[sample_ids[int(i)]] for i in ids]
         jobs = [(ds.captions[int(i)], shift, severity,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import traceback
@@ -57,6 +58,7 @@ class RunOptions:
     activation: str | None = None  # quick_gelu | gelu; None: the rule of bench.models.activation
     queries: str = "bench"  # bench | released (TCR's pre-built COCO-C / Flickr-C files)
     skip_unreadable: bool = False  # leave unreadable images out instead of stopping (exit 2)
+    built_dir: Path | None = None  # `build --out DIR` output to read (default: beside the data)
     executor: str = "local"  # local | dask
     scheduler: str | None = None  # dask scheduler address; None: a LocalCluster on 127.0.0.1
     dask_workers: int | None = None  # LocalCluster size (default: --workers)
@@ -103,7 +105,13 @@ def input_spec(suite: Suite, spec, model: str, pretrained: str | None,
                opts: RunOptions) -> InputSpec | None:
     """What a real-data cell feeds the model (bench/preprocess.py); None for embedded suites."""
     if suite.embedded:
+        if opts.queries != "bench":
+            raise BenchError(f"--queries {opts.queries} applies to real data only, not to "
+                             f"suite {suite.name}")
         return None
+    if opts.queries != "bench" and spec.dataset not in ("coco", "flickr30k"):
+        raise BenchError(f"--queries {opts.queries}: suite {suite.name} has no released "
+                         "pre-built queries (coco-c, flickr-c and their diverse suites have)")
     recipe = recipe_for(suite.dataset_kind(spec.dataset))
     size = opts.image_size or recipe.image.size or native_input_size(model)
     activation = activation_for(architecture(model), pretrained, opts.activation)
@@ -155,7 +163,7 @@ class Resources:
         self.opts = opts
         self.device = device
         self.build = BuildOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
-                                  plugins=tuple(opts.plugins))
+                                  plugins=tuple(opts.plugins), built_dir=opts.built_dir)
         self._models: dict[tuple, RetrievalModel] = {}
         self._datasets: dict[tuple, RetrievalDataset] = {}
         self._galleries: dict[tuple, torch.Tensor] = {}
@@ -197,10 +205,13 @@ class Resources:
     def queries(self, cell: Cell, plan, clean: bool = False) -> QuerySet:
         s = cell.spec
         key = (cell.suite, s.dataset, s.direction, s.stream, s.segments, s.shift, s.severity,
-               cell.protocol.limit, clean)
+               cell.protocol.limit, clean, cell.inputs and cell.inputs.queries)
         if key not in self._queries:
+            build = self.build
+            if cell.inputs is not None and cell.inputs.queries == "released":
+                build = dataclasses.replace(build, released_root=self.opts.data_root)
             self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,
-                                               self.model(cell), self.build, clean=clean,
+                                               self.model(cell), build, clean=clean,
                                                caption_rule=_caption_rule(cell))
         return self._queries[key]
 
@@ -210,6 +221,8 @@ def _caption_rule(cell: Cell) -> str:
 
 
 def _unavailable_reason(cell: Cell) -> str | None:
+    if cell.inputs is not None and cell.inputs.queries == "released":
+        return None  # the released files hold every shift (checked before the first cell)
     for seg in cell.spec.stream_segments():
         ok, reason = SHIFTS.get(seg.shift).is_available()
         if not ok:
@@ -287,6 +300,31 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
     return row
 
 
+def check_released(cells: list[Cell], res: Resources) -> None:
+    """With `--queries released`, every released file the cells need exists (else exit 2)."""
+    from bench.errors import DataError
+    from bench.released import missing_released
+
+    problems, seen = [], set()
+    for cell in cells:
+        if cell.inputs is None or cell.inputs.queries != "released":
+            continue
+        for seg in cell.spec.stream_segments():
+            key = (cell.suite, cell.spec.dataset, seg.shift, seg.severity)
+            if seg.shift == "clean" or key in seen:
+                continue
+            seen.add(key)
+            why = missing_released(res.dataset(cell), res.opts.data_root, seg.shift,
+                                   seg.severity, SHIFTS.get(seg.shift).modality)
+            if why:
+                problems.append(why)
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise DataError(f"--queries released: {problems[0]}{more}",
+                        "TCR's coco-IP/, coco-TP/, flickr-IP/, flickr-TP/ go beside coco/ and "
+                        "flickr30k/ under --data-root")
+
+
 def _summary(k: int, n: int, cell: Cell, row: dict) -> str:
     head = f"[{k}/{n}] {cell.title}"
     if row["status"] != "ok":
@@ -315,6 +353,7 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
     # Load every model and dataset first: bad input fails now, before any row is written.
     for cell in todo:
         res.dataset(cell)
+    check_released(todo, res)
     seen_models = set()
     for cell in todo:
         if (cell.model, cell.pretrained) not in seen_models:

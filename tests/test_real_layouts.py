@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -88,7 +89,8 @@ def test_basename_collision_keeps_captions_with_their_own_person(tmp_path):
     assert len(built) == 2
     got = shifted_captions(ds, torch.arange(2).numpy(), "cd", 1,
                            BuildOptions(cache=Cache(enabled=False)))
-    assert "red" in got[0] or "coat" in got[0] and "blue" in got[1] or "bag" in got[1]
+    assert ("red" in got[0] or "coat" in got[0]) and ("blue" in got[1] or "bag" in got[1])
+    assert got == [built["cam_a/0001.jpg#0"], built["cam_b/0001.jpg#0"]]
     assert ds.person_ids[ds.caption_image].tolist() == [1, 2]
 
 
@@ -159,3 +161,25 @@ def test_doctor_lines_agree_with_run(tmp_path):
     assert code == 2 and "not in the local Hugging Face cache" in err
     assert "missing" in lines["cuhk2icfg"] or "ICFG-PEDES" in lines["cuhk2icfg"]
     assert lines["smoke"].endswith(" ready")
+
+
+def test_build_out_dir_for_read_only_data(tmp_path):
+    from bench.cache import Cache
+    from bench.data.layouts import load_layout as load
+    from bench.queries import BuildOptions, shifted_captions
+
+    records = [{"id": 1, "file_path": "cam_a/0001.jpg", "split": "test", "captions": ["a man"]},
+               {"id": 2, "file_path": "cam_b/0001.jpg", "split": "test",
+                "captions": ["a woman"]}]
+    fx.pedes(tmp_path / "data", "cuhk", records)
+    out = tmp_path / "built"
+    code, text, err = cli("build", "--suite", "cuhk-pedes-c", "--data-root", tmp_path / "data",
+                          "--severity", "1", "--workers", "1", "--quiet", "--out", out)
+    assert code == 0, err
+    assert not (tmp_path / "data" / "CUHK-PEDES" / "built").exists()
+    written = json.loads((out / "cuhk-pedes-test" / "captions" / "cd" / "1.json").read_text())
+    assert sorted(written) == ["cam_a/0001.jpg#0", "cam_b/0001.jpg#0"]
+    ds = load("cuhk-pedes", tmp_path / "data")
+    from_build = shifted_captions(ds, np.arange(2), "cd", 1,
+                                  BuildOptions(cache=Cache(enabled=False), built_dir=out))
+    assert from_build == [written["cam_a/0001.jpg#0"], written["cam_b/0001.jpg#0"]]

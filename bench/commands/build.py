@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="e.g. coco-c, flickr-c, mini-c")
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
     p.add_argument("--severity", default=None, help="1,3,5 or all (default: each maximum)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="write here (for read-only data folders; then `run --built DIR`); "
+                        "default: built/ beside the annotation file")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--quiet", action="store_true")
     add_plugin_argument(p)
@@ -55,15 +58,16 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     for key, kinds in shifts_by_dataset(suite, severities).items():
         ds = suite.load(key, ctx)
-        if built_root(ds) is None:
-            raise BenchError(f"dataset {key} has no annotation folder to build next to")
+        if built_root(ds, args.out) is None:
+            raise BenchError(f"dataset {key} has no annotation folder to build next to",
+                             "pass --out DIR")
         images = build_images(ds, sorted(kinds["image"]), workers, args.quiet,
-                              plugins=tuple(args.plugin))
+                              plugins=tuple(args.plugin), out=args.out)
         texts = build_captions(ds, sorted(kinds["text"]), workers, args.quiet,
-                               plugins=tuple(args.plugin))
+                               plugins=tuple(args.plugin), out=args.out)
         print(f"{key}: {images.shards_done} image shards written ({images.images} images), "
               f"{images.shards_skipped} already built, {len(images.failed)} unreadable; "
               f"{texts.caption_sets} caption sets, {len(texts.unavailable)} unavailable "
-              f"-> {built_root(ds)}")
+              f"-> {built_root(ds, args.out)}")
     print(f"built in {time.perf_counter() - start:.1f}s")
     return 0

@@ -26,6 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="MLP activation of the model (default: by the weights: QuickGELU for "
                         "OpenAI and IRRA weights, README 'Real data')")
     p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--queries", choices=("bench", "released"), default="bench",
+                   help="shifted queries: bench's own corruption, or TCR's released pre-built "
+                        "coco-IP/coco-TP (flickr-IP/flickr-TP) files under --data-root")
+    p.add_argument("--built", type=Path, default=None, metavar="DIR",
+                   help="read the shifted queries `build --out DIR` wrote")
     p.add_argument("--skip-unreadable", action="store_true",
                    help="leave missing or unreadable images out (the count is recorded in the "
                         "rows) instead of stopping with exit 2")
@@ -82,6 +87,7 @@ def options_from_args(args: argparse.Namespace):
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
         activation=args.activation, skip_unreadable=args.skip_unreadable,
+        queries=args.queries, built_dir=args.built,
         executor=args.executor, scheduler=args.scheduler,
         dask_workers=args.dask_workers,
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
