@@ -13,8 +13,8 @@ import sys
 from bench import __version__
 from bench.errors import BenchError
 
-COMMANDS = ("run", "list", "build", "leaderboard", "plot", "ablate", "similarity", "mini", "perf",
-            "doctor", "compare_queries")
+COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
+            "mini", "perf", "doctor", "compare_queries")
 
 
 def _load_commands() -> list:

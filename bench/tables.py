@@ -59,6 +59,7 @@ class Table:
     reported: list[bool] = field(default_factory=list)  # published reference rows
     shift_columns: list[str] = field(default_factory=list)  # columns that enter Avg. and ranks
     refs: list[int | None] = field(default_factory=list)  # row index of each row's source row
+    row_header: str = "method"  # the heading of the label column
 
     def add_row(self, label: str, cells: list[Cell], reported: bool = False,
                 ref: int | None = None) -> None:

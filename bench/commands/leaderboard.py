@@ -75,7 +75,7 @@ def _markdown(board: Leaderboard) -> str:
         def row(items: list[str]) -> str:
             return "| " + " | ".join(s.replace("|", "\\|") for s in items) + " |"
 
-        out.append(row(["method"] + t.columns))
+        out.append(row([t.row_header] + t.columns))
         out.append("|" + "---|" + "---:|" * len(t.columns))
         for label, line in zip(t.rows, t.cells, strict=True):
             out.append(row([label] + [_bold(c, "**{}**", tied="*{}*") for c in line]))
@@ -102,7 +102,7 @@ def _csv(board: Leaderboard) -> str:
     for t in board.tables:
         buf.write(f"# {t.title}\n")
         with_iv = [j for j in range(len(t.columns)) if any(line[j].has_interval for line in t.cells)]
-        head = ["method"]
+        head = [t.row_header]
         for j, col in enumerate(t.columns):
             head += [col] + ([f"{col} lo", f"{col} hi"] if j in with_iv else [])
         writer.writerow(head)
@@ -129,7 +129,7 @@ def _html(board: Leaderboard) -> str:
     for t in board.tables:
         tag = "h2" if t.kind in ("main", "ranking", "compare") else "h3"
         out += [f"<{tag}>{esc(t.title)}</{tag}>", "<table>",
-                "<tr><th>method</th>" + "".join(f"<th>{esc(c)}</th>" for c in t.columns) + "</tr>"]
+                f"<tr><th>{esc(t.row_header)}</th>" + "".join(f"<th>{esc(c)}</th>" for c in t.columns) + "</tr>"]
         for label, line, rep in zip(t.rows, t.cells, t.reported, strict=True):
             cls = ' class="reported"' if rep else ""
             tds = "".join(f"<td>{_bold(c, '<b>{}</b>', esc, '<i>{}</i>')}</td>" for c in line)
@@ -160,7 +160,7 @@ def _latex(board: Leaderboard) -> str:
 
 
 def _latex_table(t: Table) -> list[str]:
-    head = " & ".join(latex_escape(c) for c in ["method"] + t.columns)
+    head = " & ".join(latex_escape(c) for c in [t.row_header] + t.columns)
     out = ["", r"\begin{table}[ht]", r"\centering\small",
            rf"\caption{{{latex_escape(t.title)}}}",
            rf"\begin{{tabular}}{{l{'r' * len(t.columns)}}}", r"\toprule", head + r" \\",

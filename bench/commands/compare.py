@@ -1,0 +1,42 @@
+"""`python -m bench compare RESULTS --method a --baseline b`: paired test on every common cell."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.commands.leaderboard import FORMATS, render
+from bench.paired_compare import compare_table
+from bench.store import ResultStore, read_results
+from bench.tables import METRICS, Leaderboard
+
+NAME = "compare"
+HELP = "Paired test of two methods on every cell they share (Δ, interval, sign test)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", help="results folder written by `bench run`")
+    parser.add_argument("--method", required=True, help="the method to test")
+    parser.add_argument("--baseline", default="source", help="what it is compared with "
+                        "(default source)")
+    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
+    parser.add_argument("--metric", default="r1", choices=METRICS, help="metric (default r1)")
+    parser.add_argument("--format", default="md", choices=FORMATS, help="output format")
+    parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    df = read_results(args.results)
+    suites = [s for s in args.suite.split(",") if s]
+    if suites:
+        df = df[df["suite"].isin(suites)]
+    table = compare_table(df, ResultStore(args.results).read_outcomes(), args.method,
+                          args.baseline, args.metric)
+    text = render(Leaderboard(args.metric, [table]), args.format)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
+    return 0
