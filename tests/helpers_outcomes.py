@@ -33,22 +33,22 @@ PLANTED = {
 }
 
 
-def write_store(root, methods=PLANTED, seeds=(0, 1, 2), extra=None, n=N) -> ResultStore:
+def write_store(root, methods=PLANTED, seeds=(0, 1, 2), extra=None, n=N,
+                severities=(5,)) -> ResultStore:
     """A results folder whose rows and per-query outcomes agree exactly."""
     store, k = ResultStore(root), 0
-    for seed in seeds:
-        for shift in SHIFTS:
-            rng = np.random.default_rng([seed, SHIFTS.index(shift)])
-            source = (rng.random(n) < 0.5).astype(int)
-            for method, derive in methods.items():
-                hits = derive(source, rng)
-                best = np.where(hits == 1, 1, 3 + np.arange(n) % 5)
-                k += 1
-                fields = {"protocol": json.dumps(PROTOCOL)} | (extra or {}).get(method, {})
-                row = make_row(k, method=method, shift=shift, severity=5, seed=seed,
-                               n_queries=n, r1=100 * hits.mean(), r5=100 * (best <= 5).mean(),
-                               r10=100.0, **fields)
-                outcomes = pd.DataFrame({"position": np.arange(n), "query_id": np.arange(n),
-                                         "batch": np.arange(n) // 64, "best_rank": best})
-                store.write(row, None, outcomes)
+    for seed, shift, severity in ((a, b, c) for a in seeds for b in SHIFTS for c in severities):
+        rng = np.random.default_rng([seed, SHIFTS.index(shift), severity])
+        source = (rng.random(n) < 0.5).astype(int)
+        for method, derive in methods.items():
+            hits = derive(source, rng)
+            best = np.where(hits == 1, 1, 3 + np.arange(n) % 5)
+            k += 1
+            fields = {"protocol": json.dumps(PROTOCOL)} | (extra or {}).get(method, {})
+            row = make_row(k, method=method, shift=shift, severity=severity, seed=seed,
+                           n_queries=n, r1=100 * hits.mean(), r5=100 * (best <= 5).mean(),
+                           r10=100.0, **fields)
+            outcomes = pd.DataFrame({"position": np.arange(n), "query_id": np.arange(n),
+                                     "batch": np.arange(n) // 64, "best_rank": best})
+            store.write(row, None, outcomes)
     return store

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 from helpers_results import write_results
 
@@ -92,3 +94,41 @@ def test_cli_plot(results, tmp_path, capsys):
 def test_cli_plot_missing_folder(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nope")]) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_uncertainty_in_figures(tmp_path):
+    """With per-query outcomes: a Δ-vs-source panel (non-significant cells hatched, the
+    colour map centred at 0) beside the absolute heatmap, and interval bands on the curves."""
+    from helpers_outcomes import PLANTED, write_store
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Rectangle
+
+    methods = {m: PLANTED[m] for m in ("source", "tent", "eata")}
+    store = write_store(tmp_path, methods, seeds=(0,), n=400, severities=(1, 5))
+    figs = dict(plots.build_figures(store.read(), None, outcomes=store.read_outcomes())[0])
+    heat = figs["heatmap_mini-c_mini_i2t_single"]
+    assert len(heat.axes) == 2
+    absolute, delta = heat.axes
+    assert "Δ vs source" in delta.get_title()
+    image = delta.get_images()[0]
+    assert image.norm.vmin == -image.norm.vmax  # centred at 0
+    hatched = [p for p in delta.patches if isinstance(p, Rectangle) and p.get_hatch()]
+    assert len(hatched) == 2  # eata = source on both shifts: not significant
+    texts = [t.get_text() for t in delta.texts]
+    assert "+10.0↑" in texts and "ref" in texts  # 40 more hits of 400
+    curves = figs["severity_mini-c_mini_i2t_single"]
+    assert all(sum(isinstance(c, PolyCollection) for c in ax.collections) == 3
+               for ax in curves.axes)
+
+
+def test_trace_band_hand_computed():
+    from bench.plot_stats import trace_band
+
+    outcomes = pd.DataFrame({"cell_id": ["a"] * 4, "position": range(4), "query_id": range(4),
+                             "batch": [0, 0, 1, 1], "best_rank": [1, 2, 1, 1]})
+    batch, lo, hi = trace_band(outcomes, ["a"], window=1)
+    assert list(batch) == [0, 1]
+    half = 1.96 * np.sqrt(0.25 / 2)
+    assert lo[0] == pytest.approx(100 * (0.5 - half)) and hi[0] == pytest.approx(100 * (0.5 + half))
+    assert lo[1] == hi[1] == 100.0
+    assert trace_band(outcomes, ["a", "b"], 1) is None  # a cell without outcomes: no band

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
                           f"present: {', '.join(sorted(set(df['suite'])))}")
     from bench.plots import build_figures, save_figures  # matplotlib only when plotting
 
-    figs, skipped = build_figures(df, ResultStore(args.results).read_traces(), suites or None)
+    store = ResultStore(args.results)
+    figs, skipped = build_figures(df, store.read_traces(), suites or None,
+                                  outcomes=store.read_outcomes())
     for line in skipped:
         print(line, file=sys.stderr)
     out = Path(args.out) if args.out else Path(args.results) / "figures"
