@@ -1,16 +1,23 @@
 # Regenerate the committed leaderboard of the embedded suites (results/embedded/) and the
 # README's generated sections. `make results` runs every registered method on every
-# embedded suite (about 1.5 hours on 2 CPU cores, measured 2026-11-27; resumable: finished cells are kept).
+# embedded suite with three seeds (one seed took about 1.5 hours on 2 CPU cores, measured
+# 2026-11-27, so expect about three times that; resumable: finished cells are kept).
 PY ?= python
 RESULTS ?= results/embedded
 METHODS ?= source,tent,eata,sar,read,deyo,tcr,rest
+SEEDS ?= 0,1,2
+# The rows committed before per-query outcomes were stored would be kept as finished:
+# regenerate them once with `make results RUN_FLAGS=--overwrite`.
+RUN_FLAGS ?=
 SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 
 .PHONY: results similarity tables readme test
 
 results:
-	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --out $(RESULTS)
-	$(PY) -m bench run --method source --suite mini-c --severity all --out $(RESULTS)/severity
+	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
+		--out $(RESULTS)
+	$(PY) -m bench run --method source --suite mini-c --severity all --seed $(SEEDS) \
+		$(RUN_FLAGS) --out $(RESULTS)/severity
 	$(PY) -m bench ablate --method rest --suite mini-diverse --out $(RESULTS)/ablation \
 		--table $(RESULTS)/ABLATION.md
 	$(MAKE) similarity
