@@ -65,7 +65,9 @@ def _mean_cell(cells: list[Cell], show_count: bool) -> Cell:
     mark = f" ({len(oks)}/{len(cells)})" if show_count and len(oks) < len(cells) else ""
     sample = None
     if all(c.sample for c in oks):
-        sample = stats.combine({k: c.sample for k, c in enumerate(oks)})
+        # each cell named by its (shift, severity): the same name in every row, so that
+        # two rows' averages pair cell by cell even when one of them misses a cell
+        sample = stats.combine({next(iter(c.sample))[:2]: c.sample for c in oks})
     return Cell(sum(c.value for c in oks) / len(oks), status="ok", count=len(oks), mark=mark,
                 sample=sample)
 

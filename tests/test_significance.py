@@ -139,3 +139,15 @@ def test_cli_reads_outcomes(store, capsys):
     assert main(["leaderboard", str(store.root)]) == 0
     out = capsys.readouterr().out
     assert "±" in out and "minimum detectable difference" in out
+
+
+def test_average_pairs_cell_by_cell_when_a_cell_failed(tmp_path):
+    """A method that failed on one shift: its Avg. is paired with source on the other."""
+    store = write_store(tmp_path, {m: PLANTED[m] for m in ("source", "tent")}, seeds=(0,))
+    df = store.read()
+    failed = (df.method == "tent") & (df["shift"] == SHIFTS[0])
+    df.loc[failed, ["status", "r1"]] = ["failed", float("nan")]
+    board = build(df, outcomes=store.read_outcomes())
+    delta = next(t for t in board.tables if t.kind == "delta")
+    assert delta.cell("tent", "Avg.").value == pytest.approx(4.0)
+    assert delta.cell("tent", "Avg.").sig == 1
