@@ -14,6 +14,9 @@ from bench.errors import BenchError, UnknownNameError
 
 T = TypeVar("T")
 
+# The plugin being imported right now: its registrations are attributed to it.
+_loading: list[str] = []
+
 
 class Registry(Generic[T]):
     """Name -> object for one kind (methods, suites, shifts, models).
@@ -30,13 +33,14 @@ class Registry(Generic[T]):
         self._origin: dict[str, str] = {}
         self._entry_points_loaded = False
 
-    def register(self, name: str | None = None, origin: str = "bench") -> Callable[[T], T]:
+    def register(self, name: str | None = None, origin: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
             self.add(name or getattr(obj, "name", None) or obj.__name__, obj, origin)
             return obj
         return deco
 
-    def add(self, name: str, obj: T, origin: str = "bench") -> None:
+    def add(self, name: str, obj: T, origin: str | None = None) -> None:
+        origin = origin or (f"plugin {_loading[-1]}" if _loading else "bench")
         if name in self._items and self._items[name] is not obj:
             raise BenchError(f"{self.kind} '{name}' is registered twice",
                              f"by {self._origin[name]} and {origin}")
@@ -79,10 +83,31 @@ class Registry(Generic[T]):
         return self._origin.get(name, "?")
 
 
+def _import_error(spec: str, err: Exception) -> BenchError:
+    """One line naming the plugin and what went wrong inside it."""
+    if isinstance(err, ModuleNotFoundError) and err.name:
+        return BenchError(f"plugin {spec} failed to import: it needs module '{err.name}', "
+                          "which is not installed", f"pip install the package providing {err.name}")
+    return BenchError(f"plugin {spec} failed to import: {type(err).__name__}: {err}")
+
+
+def _run_plugin(spec: str, load: Callable[[], object]) -> None:
+    _loading.append(spec)
+    try:
+        load()
+    except BenchError as err:
+        if spec in str(err):
+            raise
+        raise BenchError(f"plugin {spec}: {err}") from err
+    finally:
+        _loading.pop()
+
+
 def load_plugin(spec: str) -> None:
     """Import a plugin: a path to a .py file, or a dotted module name.
 
-    Importing it runs its `@register_*` decorators.
+    Importing it runs its `@register_*` decorators, attributed to the plugin.
+    Any failure is one `BenchError` line naming the plugin.
     """
     path = Path(spec)
     if spec.endswith(".py") or path.exists():
@@ -97,16 +122,31 @@ def load_plugin(spec: str) -> None:
             raise BenchError(f"cannot import plugin file {spec}")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[mod_name] = module
+
+        def load() -> None:
+            try:
+                module_spec.loader.exec_module(module)
+            except BenchError:
+                del sys.modules[mod_name]
+                raise
+            except Exception as err:
+                del sys.modules[mod_name]
+                raise _import_error(spec, err) from err
+        _run_plugin(spec, load)
+        return
+    if spec in sys.modules:
+        return
+
+    def load_module() -> None:
         try:
-            module_spec.loader.exec_module(module)
+            importlib.import_module(spec)
         except BenchError:
             raise
+        except ModuleNotFoundError as err:
+            if err.name and (spec == err.name or spec.startswith(err.name + ".")):
+                raise BenchError(f"plugin module '{spec}' not found",
+                                 "pass a .py file path or an importable module") from err
+            raise _import_error(spec, err) from err
         except Exception as err:
-            del sys.modules[mod_name]
-            raise BenchError(f"plugin {spec} failed to import: {type(err).__name__}: {err}") from err
-        return
-    try:
-        importlib.import_module(spec)
-    except ModuleNotFoundError as err:
-        raise BenchError(f"plugin module '{spec}' not found",
-                         "pass a .py file path or an importable module") from err
+            raise _import_error(spec, err) from err
+    _run_plugin(spec, load_module)

@@ -3,13 +3,16 @@
 Gallery embeddings are keyed by (model, weights hash, dataset fingerprint,
 direction, preprocessing); query sets by (dataset fingerprint, shift and its
 version, severity, corruption seed, preprocessing, which queries). Change any
-part and the key changes: a stale entry is never read. Writes are atomic.
+part and the key changes: a stale entry is never read. Writes are atomic. A
+cache that cannot be written (read-only, full disk, a file in its place) gives
+one warning and the run goes on without writing it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,19 @@ class Cache:
         self.enabled = enabled
         self.hits = 0
         self.misses = 0
+        self.writable = True
+
+    def _save(self, path: Path, write: Callable[[Path], None]) -> None:
+        if not (self.enabled and self.writable):
+            return
+        try:
+            atomic_write(path, write)
+        except (OSError, RuntimeError) as err:  # torch.save raises RuntimeError on I/O errors
+            self.writable = False
+            reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+            print(f"warning: cannot write the cache {self.root} ({reason}); "
+                  "continuing without caching (set BENCH_CACHE to a writable folder)",
+                  file=sys.stderr)
 
     def _path(self, namespace: str, parts: dict[str, Any], suffix: str) -> Path:
         return self.root / namespace / f"{cache_key(parts)}{suffix}"
@@ -50,8 +66,7 @@ class Cache:
                 pass  # a damaged entry is recomputed
         self.misses += 1
         value = compute()
-        if self.enabled:
-            atomic_write(path, lambda p: torch.save(value.detach().cpu(), p))
+        self._save(path, lambda p: torch.save(value.detach().cpu(), p))
         return value
 
     def array(self, namespace: str, parts: dict[str, Any],
@@ -66,11 +81,11 @@ class Cache:
                 pass
         self.misses += 1
         value = compute()
-        if self.enabled:
-            def write(p: Path) -> None:
-                with open(p, "wb") as f:
-                    np.save(f, value, allow_pickle=False)
-            atomic_write(path, write)
+
+        def write(p: Path) -> None:
+            with open(p, "wb") as f:
+                np.save(f, value, allow_pickle=False)
+        self._save(path, write)
         return value
 
     def json(self, namespace: str, parts: dict[str, Any], compute: Callable[[], Any]) -> Any:
@@ -84,6 +99,5 @@ class Cache:
                 pass
         self.misses += 1
         value = compute()
-        if self.enabled:
-            atomic_write(path, lambda p: p.write_text(json.dumps(value)))
+        self._save(path, lambda p: p.write_text(json.dumps(value)))
         return value

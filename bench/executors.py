@@ -82,7 +82,10 @@ def run_dask(todo: list[Cell], opts, run_id: str, on_row: Callable[[int, Cell, d
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=n_workers or opts.workers, threads_per_worker=1,
-                               processes=True, host="127.0.0.1", dashboard_address=None)
+                               processes=True, host="127.0.0.1", dashboard_address=None,
+                               # no dashboard; the scheduler's HTTP server (health, metrics)
+                               # takes a free loopback port, not 8787
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
         client = Client(cluster)
     try:
         futures = {client.submit(_worker_run_cell, cell, settings, run_id, retries=2,

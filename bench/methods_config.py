@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import typing
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,33 @@ def _coerce(cls: type, field: dataclasses.Field, value: Any) -> Any:
     return value
 
 
+# Options that must be > 0 whatever the method; every other number must be finite and >= 0.
+# Names ending in `momentum` or `ratio` are shares in [0, 1]. A field's metadata
+# {"min": a, "max": b} overrides these defaults.
+POSITIVE = frozenset({"lr", "tau", "temperature", "rho", "uniformity_t", "queue_capacity",
+                      "fisher_batch_size", "patch_len", "candidates"})
+
+
+def _bounds(field: dataclasses.Field) -> tuple[float, float, bool]:
+    """(low, high, low is exclusive) for a numeric option."""
+    if "min" in field.metadata or "max" in field.metadata:
+        return field.metadata.get("min", -math.inf), field.metadata.get("max", math.inf), False
+    if field.name.endswith(("momentum", "ratio")):
+        return 0.0, 1.0, False
+    return 0.0, math.inf, field.name in POSITIVE
+
+
+def check_range(method: str, field: dataclasses.Field, value: Any) -> None:
+    """A numeric option must be finite and inside its bounds (else exit 2)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    low, high, strict = _bounds(field)
+    if not math.isfinite(value) or value < low or value > high or (strict and value == low):
+        want = f"{'>' if strict else '>='} {low:g}" + (f" and <= {high:g}" if high < math.inf
+                                                        else "")
+        raise ConfigError(f"{method}.{field.name}={value!r} is out of range", f"must be {want}")
+
+
 def make_config(method: str, overrides: dict[str, Any] | None = None) -> Any:
     """The method's default config with overrides applied (unknown fields are an error)."""
     cls = METHODS.get(method).Config
@@ -76,6 +104,8 @@ def make_config(method: str, overrides: dict[str, Any] | None = None) -> Any:
         raise ConfigError(f"method '{method}' has no option {', '.join(unknown)}",
                           f"options: {', '.join(fields) or 'none'}")
     values = {k: _coerce(cls, fields[k], v) for k, v in overrides.items()}
+    for k, v in values.items():
+        check_range(method, fields[k], v)
     return cls(**values)
 
 

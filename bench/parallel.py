@@ -2,13 +2,21 @@
 
 One pool of spawned workers is kept for the whole process and reused by every
 call (starting workers costs seconds: they import numpy, scikit-image, OpenCV).
+Workers die with their parent, even a SIGKILLed one: on Linux the kernel sends
+them SIGKILL (``PR_SET_PDEATHSIG``), elsewhere a watchdog thread notices the new
+parent PID. With them gone, multiprocessing's resource tracker exits too.
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import multiprocessing as mp
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -26,7 +34,24 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(plugins: Sequence[str]) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Exit when process `parent` exits (called in a pool worker)."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _init_worker(plugins: Sequence[str], parent: int) -> None:
+    _die_with_parent(parent)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     import cv2
 
@@ -48,7 +73,7 @@ def _get_pool(workers: int, plugins: tuple[str, ...]) -> ProcessPoolExecutor:
     if _pool is None or _pool_key != key:
         shutdown_pool()
         _pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                    initializer=_init_worker, initargs=(plugins,))
+                                    initializer=_init_worker, initargs=(plugins, os.getpid()))
         _pool_key = key
     return _pool
 
@@ -57,6 +82,17 @@ def shutdown_pool() -> None:
     global _pool, _pool_key
     if _pool is not None:
         _pool.shutdown(wait=True, cancel_futures=True)
+    _pool, _pool_key = None, None
+
+
+def kill_pool() -> None:
+    """Stop the workers now (interrupted run): no waiting for their current chunk."""
+    global _pool, _pool_key
+    if _pool is None:
+        return
+    for proc in list((getattr(_pool, "_processes", None) or {}).values()):
+        proc.kill()  # ProcessPoolExecutor has no public way to stop a running worker
+    _pool.shutdown(wait=False, cancel_futures=True)
     _pool, _pool_key = None, None
 
 

@@ -246,6 +246,8 @@ def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: Re
     for k, seg in enumerate(plan.segments):
         pos = plan.positions_of(k)
         ids = plan.query_ids[pos]
+        if len(ids) == 0:  # --limit below the number of segments leaves some empty
+            continue
         shift, sev = (CLEAN, 0) if clean else (seg.shift, seg.severity)
         if direction == "i2t":
             part, bad = resized_images(ds, ids, shift, sev, rm, opt)

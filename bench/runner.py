@@ -14,6 +14,7 @@ import torch
 
 from bench.api import Diverged
 from bench.cache import Cache
+from bench.claims import claim_owner, try_claim
 from bench.data.check import checked
 from bench.data.dataset import RetrievalDataset
 from bench.errors import BenchError, UnavailableError
@@ -29,6 +30,7 @@ from bench.protocol import TEMPERATURE, protocol_record, run_cell
 from bench.provenance import peak_memory_mb, provenance, resolve_device
 from bench.queries import BuildOptions, QuerySet, build_queries, gallery_embeddings
 from bench.registry import METHODS, MODELS, SHIFTS, SUITES
+from bench.run_guards import check_out, check_severities, new_run_id, write_row
 from bench.store import ResultStore
 from bench.streams import plan_stream
 from bench.suites.base import Severities, Suite, SuiteContext
@@ -51,6 +53,7 @@ class RunOptions:
     severity: Severities = None
     quiet: bool = False
     workers: int = field(default_factory=default_workers)
+    threads: int | None = None  # torch CPU threads (None: torch's default); recorded in `device`
     plugins: list[str] = field(default_factory=list)
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
@@ -66,7 +69,7 @@ class RunOptions:
     log: Callable[[str], None] = print
 
 
-def weights_identity(model: str, pretrained: str | None, seed: int) -> str:
+def weights_identity(model: str, pretrained: str | None, seed: int, memo: bool = True) -> str:
     """Identify weights without loading them (part of every cell id)."""
     if pretrained == RANDOM:
         return f"random-seed{seed}"
@@ -74,7 +77,7 @@ def weights_identity(model: str, pretrained: str | None, seed: int) -> str:
         pretrained = str(MODELS.get(model).default_weights())
     path = Path(pretrained).expanduser() if pretrained else None
     if path is not None and path.is_file():
-        return f"sha256:{file_sha256(path)}"
+        return f"sha256:{file_sha256(path, memo=memo)}"
     return f"tag:{model}:{pretrained}"
 
 
@@ -129,6 +132,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
     configs = {m: make_config(m, opts.overrides.get(m)) for m in opts.methods}
     names = SUITES.names() if opts.suites == ["all"] else opts.suites
     suites = [SUITES.get(n) for n in names]
+    check_severities(suites, opts.severity)
     ctx = SuiteContext(data_root=opts.data_root)
     if opts.data_root is not None and not Path(opts.data_root).is_dir():
         raise BenchError(f"data root {opts.data_root} does not exist")
@@ -148,7 +152,8 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         suite=suite.name, suite_version=suite.version, spec=spec, method=method,
                         label=config_label(method, config), config=config, model=model,
                         pretrained=pretrained or "", seed=seed,
-                        weights_id=weights_identity(model, pretrained, seed),
+                        weights_id=weights_identity(model, pretrained, seed,
+                                                    memo=opts.cache.enabled),
                         protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
                                           limit=opts.limit),
                         image_size=opts.image_size,
@@ -337,7 +342,11 @@ def _summary(k: int, n: int, cell: Cell, row: dict) -> str:
 
 
 def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
-    """Run the cells not yet finished in the store; returns counts per status."""
+    """Run the cells not yet finished in the store; returns counts per status.
+
+    A cell claimed by another live run into the same folder is left to it
+    (counted as ``elsewhere``).
+    """
     store = ResultStore(opts.out)
     todo = [c for c in cells if opts.overwrite or not store.is_finished(c.cell_id)]
     counts = {"planned": len(cells), "skipped": len(cells) - len(todo)}
@@ -345,9 +354,15 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
         opts.log(f"all {len(cells)} cells are already in {opts.out}: nothing to do "
                  "(--overwrite redoes them)")
         return counts
+    check_out(opts.out)
+    removed = store.remove_leftovers()
+    if removed:
+        opts.log(f"removed {len(removed)} temporary file(s) left by an interrupted run")
     if counts["skipped"]:
         opts.log(f"{counts['skipped']} of {len(cells)} cells already in {opts.out}; "
                  f"running {len(todo)}")
+    if opts.threads:
+        torch.set_num_threads(opts.threads)
     device = resolve_device(opts.device)
     res = Resources(opts, device)
     # Load every model and dataset first: bad input fails now, before any row is written.
@@ -359,7 +374,7 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
         if (cell.model, cell.pretrained) not in seen_models:
             seen_models.add((cell.model, cell.pretrained))
             res.model(cell)
-    run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{provenance(device)['git_sha'][:8] or 'nogit'}"
+    run_id = new_run_id(provenance(device)["git_sha"])
 
     def on_row(k: int, cell: Cell, row: dict) -> None:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -370,9 +385,23 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
         from bench.executors import run_dask
         run_dask(todo, opts, run_id, on_row, opts.scheduler, opts.dask_workers)
         return counts
+    elsewhere = []
     for k, cell in enumerate(todo, 1):
-        row = execute_cell(cell, res, run_id, progress=not opts.quiet)
-        trace = row.pop("_trace", None)
-        store.write(row, trace, row.pop("_outcomes", None))
+        claim = try_claim(opts.out, cell.cell_id, run_id)
+        if claim is None:  # another live run computes it
+            elsewhere.append(claim_owner(opts.out, cell.cell_id))
+            continue
+        with claim:
+            if not opts.overwrite and store.is_finished(cell.cell_id):
+                counts["skipped"] += 1  # another run finished it meanwhile
+                continue
+            row = execute_cell(cell, res, run_id, progress=not opts.quiet)
+            trace = row.pop("_trace", None)
+            write_row(store, row, trace, row.pop("_outcomes", None))
         on_row(k, cell, row)
+    if elsewhere:
+        counts["elsewhere"] = len(elsewhere)
+        owners = sorted({o for o in elsewhere if o})
+        opts.log(f"{len(elsewhere)} cells are being computed by another run"
+                 f"{' (' + ', '.join(owners) + ')' if owners else ''}: left to it")
     return counts

@@ -10,22 +10,27 @@ Layout under the results folder::
                                comparison (bench.stats) is recomputed from these
 
 A cell is either fully in the store or absent: the trace and the outcomes are
-written before the row, each through a temporary file and an atomic rename. Re-running skips cells
-whose row is finished (status ok / diverged / unavailable); a `failed` cell is
-tried again.
+written before the row, each through a temporary file (``.<name>.<pid>.tmp``,
+never matched by the ``*.parquet`` globs) and an atomic rename. A writer
+killed mid-write leaves at most such a temporary file (removed by the next
+run) or a trace/outcomes file without its row (overwritten when the cell is
+computed). Readers skip, with a warning, a fragment they cannot read.
+Re-running skips cells whose row is finished (status ok / diverged /
+unavailable); a `failed` cell is tried again.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench._io import atomic_write
+from bench._io import atomic_write, remove_leftovers
 from bench.errors import DataError
 
 STATUSES = ("ok", "failed", "diverged", "unavailable")
@@ -97,6 +102,26 @@ def _atomic_write_table(table: pa.Table, path: Path) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp))
 
 
+def fragments(folder: Path) -> list[Path]:
+    """The finished ``*.parquet`` files of a store folder (temporary files excluded)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
+
+
+def read_fragments(files: list[Path], schema: pa.Schema) -> pd.DataFrame:
+    """Concatenate Parquet fragments; an unreadable one is skipped with a warning."""
+    tables = []
+    for f in files:
+        try:
+            tables.append(pq.read_table(f, schema=schema))
+        except (OSError, pa.ArrowException) as err:
+            print(f"warning: skipping unreadable result file {f}: {err}", file=sys.stderr)
+    if not tables:
+        return schema.empty_table().to_pandas()
+    return pa.concat_tables(tables).to_pandas()
+
+
 def _clean(value):
     """Parquet-friendly scalars: dicts/lists as JSON, inf as NaN."""
     if isinstance(value, (dict, list, tuple)):
@@ -155,37 +180,31 @@ class ResultStore:
         _atomic_write_table(table, self._row_path(cell_id))
 
     def cell_ids(self) -> list[str]:
-        if not self.cells_dir.exists():
-            return []
-        return sorted(p.stem for p in self.cells_dir.glob("*.parquet"))
+        return [p.stem for p in fragments(self.cells_dir)]
 
     def read(self) -> pd.DataFrame:
         """All rows as a DataFrame (empty with the right columns when there are none)."""
-        files = sorted(self.cells_dir.glob("*.parquet")) if self.cells_dir.exists() else []
-        if not files:
-            return RESULT_SCHEMA.empty_table().to_pandas()
-        tables = [pq.read_table(f, schema=RESULT_SCHEMA) for f in files]
-        return pa.concat_tables(tables).to_pandas()
+        return read_fragments(fragments(self.cells_dir), RESULT_SCHEMA)
 
     def read_traces(self) -> pd.DataFrame:
-        files = sorted(self.traces_dir.glob("*.parquet")) if self.traces_dir.exists() else []
-        if not files:
-            return TRACE_SCHEMA.empty_table().to_pandas()
-        return pa.concat_tables([pq.read_table(f, schema=TRACE_SCHEMA) for f in files]).to_pandas()
+        return read_fragments(fragments(self.traces_dir), TRACE_SCHEMA)
+
+    def remove_leftovers(self) -> list[Path]:
+        """Delete temporary files that killed writers left in the store's folders."""
+        if not self.root.is_dir():
+            return []
+        folders = [self.root, *(p for p in self.root.iterdir() if p.is_dir())]
+        return [p for d in folders for p in remove_leftovers(d)]
 
     def read_outcomes(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
         """Per-query outcomes of the given cells (all when None); cells without any (rows
         written before outcomes were stored) are simply absent."""
         if cell_ids is None:
-            files = sorted(self.outcomes_dir.glob("*.parquet")) \
-                if self.outcomes_dir.exists() else []
+            files = fragments(self.outcomes_dir)
         else:
             files = [p for p in (self.outcomes_dir / f"{c}.parquet" for c in sorted(set(cell_ids)))
                      if p.exists()]
-        if not files:
-            return OUTCOME_SCHEMA.empty_table().to_pandas()
-        return pa.concat_tables([pq.read_table(f, schema=OUTCOME_SCHEMA)
-                                 for f in files]).to_pandas()
+        return read_fragments(files, OUTCOME_SCHEMA)
 
 
 def read_results(path: str | Path) -> pd.DataFrame:

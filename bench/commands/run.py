@@ -50,6 +50,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for building shifted queries (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's default, one per core); recorded "
+                        "in each row's `device`, see README 'Reproducibility'")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="run cells here, or as tasks on a dask.distributed cluster")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -78,12 +81,17 @@ def options_from_args(args: argparse.Namespace):
         raise ConfigError("--image-size takes H,W, e.g. 384,128")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
+    for name, value in (("--workers", args.workers), ("--dask-workers", args.dask_workers),
+                        ("--threads", args.threads)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be at least 1, got {value}")
     return RunOptions(
         methods=args.method, suites=args.suite, model=args.model, pretrained=args.pretrained,
         data_root=args.data_root, out=args.out, seeds=args.seed, device=args.device,
         batch_size=args.batch_size, steps=args.steps, overwrite=args.overwrite, limit=args.limit,
         severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
-        workers=args.workers or default_workers(), plugins=args.plugin, overrides=overrides,
+        workers=args.workers if args.workers is not None else default_workers(),
+        threads=args.threads, plugins=args.plugin, overrides=overrides,
         retention=args.retention, cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
         activation=args.activation, skip_unreadable=args.skip_unreadable,
@@ -91,6 +99,9 @@ def options_from_args(args: argparse.Namespace):
         executor=args.executor, scheduler=args.scheduler,
         dask_workers=args.dask_workers,
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
+
+
+EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (README "Exit codes")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -104,7 +115,12 @@ def run(args: argparse.Namespace) -> int:
         print("no cell to run (every suite was skipped)")
         return 0
     counts = execute(cells, opts)
-    ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
+    ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped", "elsewhere")}
+    elsewhere = counts.get("elsewhere", 0)
+    bad = counts.get("failed", 0) + counts.get("diverged", 0)
     print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
-          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
-    return 0
+          + "".join(f", {v} {k}" for k, v in sorted(ran.items()))
+          + (f", {elsewhere} left to another run" if elsewhere else "")
+          + f"; results in {opts.out}"
+          + (f"; {bad} cells failed or diverged (exit {EXIT_CELLS_FAILED})" if bad else ""))
+    return EXIT_CELLS_FAILED if bad else 0

@@ -7,14 +7,30 @@ import json
 import os
 from pathlib import Path
 
+from bench._io import atomic_write
 from bench.paths import cache_home
 
 
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, memoised on (path, size, mtime) in the cache folder."""
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def file_sha256(path: Path, memo: bool = True) -> str:
+    """sha256 of a file, memoised in the cache folder unless ``memo=False`` (``--no-cache``).
+
+    The memo key is (path, size, mtime, inode, ctime): rewriting a file changes
+    its ctime (which no tool can set back), and replacing it changes the inode,
+    so a checkpoint rewritten with the same size and mtime is hashed again.
+    """
     path = Path(path).resolve()
+    if not memo:
+        return _hash_file(path)
     st = path.stat()
-    key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"{path}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}|{st.st_ctime_ns}"
     index_path = cache_home() / "weights_index.json"
     try:
         index = json.loads(index_path.read_text())
@@ -22,17 +38,10 @@ def file_sha256(path: Path) -> str:
         index = {}
     if key in index:
         return index[key]
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = _hash_file(path)
     index[key] = digest
     try:
-        index_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(index))
-        os.replace(tmp, index_path)
+        atomic_write(index_path, lambda p: p.write_text(json.dumps(index)))
     except OSError:
         pass  # a read-only cache only costs a re-hash next time
     return digest
