@@ -30,7 +30,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "tests" / "plugins"
 SMOKE = ("--suite", "smoke", "--method", "source", "--limit", "16", "--workers", "1")
-POINTS = tuple(f"{kind}:{stage}" for kind in ("trace", "row")
+KINDS = {"traces": "trace", "outcomes": "outcomes", "cells": "row"}  # folder -> kind
+POINTS = tuple(f"{kind}:{stage}" for kind in KINDS.values()
                for stage in ("before", "partial", "written", "renamed"))
 
 
@@ -121,7 +122,7 @@ def kill_run_with_pool(out: Path, sig: int, cache: Path) -> tuple[set[int], int 
     """Start a run whose query building uses 2 pool workers, kill it with `sig` once they
     are up; returns (its children still alive 10 s later, exit code, stderr)."""
     args = ("run", "--suite", "smoke", "--method", "source", "--limit", "64", "--workers", "2",
-            "--out", out, "--pretrained", "random")
+            "--out", out, "--pretrained", "random", "--no-cache")  # no cache: the pool must work
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     log = Path(out).with_name(Path(out).name + ".stderr")
     with open(log, "w") as err_file:  # a file, not a pipe: orphans would hold a pipe open
@@ -170,7 +171,7 @@ def write_killed_at(root: Path, row: dict, trace, point: str) -> int:
                 os.kill(os.getpid(), signal.SIGKILL)
 
         def atomic_write(path, write):
-            kind = "trace" if Path(path).parent.name == "traces" else "row"
+            kind = KINDS[Path(path).parent.name]
             hook(kind, "before")
 
             def writer(tmp):
