@@ -60,24 +60,25 @@ def test_temp_files_are_hidden_and_never_match_the_globs(tmp_path):
 def test_row_write_killed_at_every_point_leaves_a_readable_folder(smoke_folder, tmp_path):
     expected = faults.stored_cells(smoke_folder)
     victim = sorted(expected)[0]
-    row, trace = faults.stored_row(smoke_folder, victim)
+    row, extra = faults.stored_row(smoke_folder, victim)
+    assert set(extra) == {"trace", "outcomes"}
     folder = tmp_path / "res"
     shutil.copytree(smoke_folder, folder)
     for point in faults.POINTS:
         faults.remove_cell(folder, victim)
-        faults.write_killed_at(folder, row, trace, point)  # asserts the writer was SIGKILLed
+        faults.write_killed_at(folder, row, extra, point)  # asserts the writer was SIGKILLed
         kept = faults.stored_cells(folder)
         assert set(kept) == set(expected) - ({victim} if point != "row:renamed" else set())
         assert not list((folder / "cells").glob(f"{victim}*.tmp")), "a temp file kept .parquet"
-    assert len(leftover_temps(folder / "cells")) == 2  # killed at partial and at written
-    assert len(leftover_temps(folder / "traces")) == 2
+    for sub in faults.KINDS:  # killed at partial and at written
+        assert len(leftover_temps(folder / sub)) == 2, sub
     good = (smoke_folder / "cells" / f"{victim}.parquet").read_bytes()
     (folder / "cells" / f"{victim}.parquet").write_bytes(good[: len(good) // 2])
     assert set(faults.stored_cells(folder)) == set(expected) - {victim}  # skipped, warned
     assert faults.readers_ok(folder) == ""  # leaderboard and plot both read it
     code, out, err = cli(*SMOKE, "--out", folder)
     assert code == 0, err
-    assert "removed 4 temporary file(s)" in out and "3 of 4 cells already" in out
+    assert "removed 6 temporary file(s)" in out and "3 of 4 cells already" in out
     assert not faults.temp_files(folder) and not faults.corrupt_files(folder)
     after = faults.stored_cells(folder)
     assert set(after) == set(expected)

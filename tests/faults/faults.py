@@ -5,7 +5,7 @@ case: cells expected, cells kept, duplicates, corrupt files, leftover temporary
 files and leftover processes. tests/test_reliability.py runs the same pieces.
 
 * ``kill-write@POINT``: a row write SIGKILLed at each point of writing its
-  trace and row (before, mid-write, written, renamed); then ``run`` resumes.
+  trace, outcomes and row (before, mid-write, written, renamed); then ``run`` resumes.
 * ``sigkill-run`` / ``sigterm-run``: ``bench run`` killed while its pool of
   workers builds queries; no child may outlive it by 10 s; then resumed.
 * ``concurrent``: two runs into one folder at once; each cell is computed once.
@@ -150,8 +150,8 @@ def kill_run_with_pool(out: Path, sig: int, cache: Path) -> tuple[set[int], int 
 
 # ---- a row write killed at one point ----------------------------------------------------
 
-def write_killed_at(root: Path, row: dict, trace, point: str) -> int:
-    """Fork; the child writes (row, trace) into `root` and SIGKILLs itself at `point`.
+def write_killed_at(root: Path, row: dict, extra: dict, point: str) -> int:
+    """Fork; the child writes (row, trace, outcomes) into `root`, SIGKILLing itself at `point`.
 
     The child runs the store's real atomic write: the hooks wrap the writer callable
     (partial, written) and the call itself (before, renamed). Returns the child's PID.
@@ -185,7 +185,7 @@ def write_killed_at(root: Path, row: dict, trace, point: str) -> int:
             hook(kind, "renamed")
 
         store_mod.atomic_write = atomic_write
-        store_mod.ResultStore(root).write(dict(row), trace)
+        store_mod.ResultStore(root).write(dict(row), extra.get("trace"), extra.get("outcomes"))
     except BaseException:
         import traceback
         traceback.print_exc()
@@ -194,14 +194,18 @@ def write_killed_at(root: Path, row: dict, trace, point: str) -> int:
 
 
 def stored_row(root: Path, cell_id: str):
-    """(row dict, trace DataFrame) of a stored cell, to be written again."""
+    """(row dict, {"trace": ..., "outcomes": ...} DataFrames) of a stored cell."""
     row = pq.read_table(Path(root) / "cells" / f"{cell_id}.parquet").to_pylist()[0]
-    trace = pq.read_table(Path(root) / "traces" / f"{cell_id}.parquet").to_pandas()
-    return row, trace.drop(columns="cell_id")
+    extra = {}
+    for folder, key in (("traces", "trace"), ("outcomes", "outcomes")):
+        path = Path(root) / folder / f"{cell_id}.parquet"
+        if path.exists():
+            extra[key] = pq.read_table(path).to_pandas().drop(columns="cell_id")
+    return row, extra
 
 
 def remove_cell(root: Path, cell_id: str) -> None:
-    for sub in ("cells", "traces"):
+    for sub in KINDS:
         (Path(root) / sub / f"{cell_id}.parquet").unlink(missing_ok=True)
 
 
@@ -231,12 +235,12 @@ def case_kill_points(work: Path, base: Path) -> list[dict]:
     rows = []
     expected = stored_cells(base)
     victim = sorted(expected)[0]
-    row, trace = stored_row(base, victim)
+    row, extra = stored_row(base, victim)
     folder = work / "kill-points"
     shutil.copytree(base, folder)
     for point in POINTS:
         remove_cell(folder, victim)
-        write_killed_at(folder, row, trace, point)
+        write_killed_at(folder, row, extra, point)
         kept = stored_cells(folder)
         rows.append({"case": f"kill-write@{point}", "cells expected": len(expected),
                      "cells kept": len(kept), "duplicates": 0,
