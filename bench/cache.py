@@ -11,6 +11,7 @@ one warning and the run goes on without writing it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sys
 from collections.abc import Callable
@@ -44,10 +45,9 @@ class Cache:
             return
         try:
             atomic_write(path, write)
-        except (OSError, RuntimeError) as err:  # torch.save raises RuntimeError on I/O errors
+        except OSError as err:
             self.writable = False
-            reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
-            print(f"warning: cannot write the cache {self.root} ({reason}); "
+            print(f"warning: cannot write the cache {self.root} ({err.strerror or err}); "
                   "continuing without caching (set BENCH_CACHE to a writable folder)",
                   file=sys.stderr)
 
@@ -66,7 +66,12 @@ class Cache:
                 pass  # a damaged entry is recomputed
         self.misses += 1
         value = compute()
-        self._save(path, lambda p: torch.save(value.detach().cpu(), p))
+
+        def write(p: Path) -> None:  # through bytes: a full disk is an OSError, not torch's
+            buf = io.BytesIO()
+            torch.save(value.detach().cpu(), buf)
+            p.write_bytes(buf.getvalue())
+        self._save(path, write)
         return value
 
     def array(self, namespace: str, parts: dict[str, Any],

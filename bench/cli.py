@@ -9,9 +9,11 @@ Ctrl-C: finished cells are kept, worker processes are stopped, exit 143.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import signal
 import sys
+import threading
 
 from bench import __version__
 from bench.errors import BenchError
@@ -45,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A full disk, a read-only file system, a quota or missing permissions: one line, exit 2.
+_DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt."""
 
@@ -56,11 +62,19 @@ def _on_sigterm(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return int(args._run(args) or 0)
     except BenchError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        if err.errno not in _DISK_ERRORS:
+            raise
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"error: {err.strerror}{where}; free space or fix permissions, or choose another "
+              "folder (--out, BENCH_CACHE, BENCH_DATA)", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
         from bench.parallel import kill_pool
@@ -69,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 143 if isinstance(err, Terminated) else 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -238,3 +238,16 @@ def test_unreadable_fragment_is_skipped_with_a_warning(tmp_path, capsys):
     assert ResultStore(tmp_path).read().empty
     assert "skipping unreadable result file" in capsys.readouterr().err
     assert ResultStore(tmp_path).status("broken") is None
+
+
+def test_a_full_disk_outside_a_cell_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    import errno
+
+    import bench.commands.leaderboard as command
+
+    def full(args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x.png"))
+    monkeypatch.setattr(command, "run", full)
+    code, _, err = cli("leaderboard", tmp_path)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: No space left on device (") and "x.png" in err

@@ -332,6 +332,7 @@ def _fsize_limit(nbytes: int):
 def case_disk_full(work: Path, where: str) -> dict:
     """`where` = cache: the cache's disk is full (cells must stay ok); results: the results
     disk fills up mid-run (one line, exit 2, what was kept is readable)."""
+    from bench.paths import data_home  # the generated data stays where it is
     mnt = work / f"full-{where}"
     mounted = _tiny_fs(mnt, 64 if where == "results" else 16)
     preexec = None if mounted else _fsize_limit(24_000)
@@ -342,7 +343,8 @@ def case_disk_full(work: Path, where: str) -> dict:
     cache = mnt / "cache" if where == "cache" else work / "cache-disk-full-results"
     try:
         res = run_bench("run", *SMOKE, "--pretrained", "random", "--out", out,
-                        env=bench_env(BENCH_CACHE=str(cache)), preexec=preexec)
+                        env=bench_env(BENCH_CACHE=str(cache), BENCH_DATA=str(data_home())),
+                        preexec=preexec)
         kept = stored_cells(out) if (out / "cells").is_dir() else {}
         lines = [ln for ln in res.stderr.splitlines() if ln.startswith(("warning:", "error:"))]
         row = {"case": f"disk-full-{where}" + ("" if mounted else " (rlimit)"),
