@@ -32,7 +32,7 @@ from bench.ordering import (
     stream_key,
 )
 from bench.ranking import ranking_table
-from bench.significance import Outcomes, annotate
+from bench.significance import OUTCOME_KS, Outcomes, annotate
 from bench.tables import AVG, COUNT, METRIC_LABELS, METRICS, Cell, Leaderboard, Table
 
 __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "Cell", "Leaderboard", "Table", "build"]
@@ -99,12 +99,17 @@ def _seeds(group: pd.DataFrame) -> str:
     return f"{count} seeds per cell (seeds {', '.join(map(str, seeds))}), mean over seeds"
 
 
-def _outcome_clause(table: Table) -> None:
+def _outcome_clause(table: Table, metric: str) -> None:
     """Say in the heading whether the values carry intervals."""
     cells = [c for line, rep in zip(table.cells, table.reported, strict=True) if not rep
              for c in line if c.status == "ok" and not c.text]
     with_sample = sum(c.sample is not None for c in cells)
-    if cells and with_sample == 0:
+    if metric not in OUTCOME_KS:
+        table.untested = (f"{METRIC_LABELS[metric]} is not recomputable per query (only the "
+                          "best relevant rank is stored): point values, no interval, no test, "
+                          "never bold.")
+        table.title += "; point values only (no per-query values for this metric)"
+    elif cells and with_sample == 0:
         table.title += "; point values only (no per-query outcomes stored: no intervals, no tests)"
     elif with_sample < len(cells):
         table.title += (f"; 95 % intervals where per-query outcomes exist ({with_sample} of "
@@ -158,7 +163,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
         avg = _mean_cell(in_avg, show_count=False)
         table.add_row(labels[rk], line + [avg, Cell(text=f"{avg.count}/{len(avg_cols)}")],
                       ref=ref_row)
-    _outcome_clause(table)
+    _outcome_clause(table, metric)
     _main_notes(table, cols, avg_cols)
     _row_notes(table, keys, labels, notes or {})
     return table
@@ -200,7 +205,7 @@ def severity_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
         line = [_mean_cell([cell_of(by_cell.get((*rk, s, sh)), metric, outcomes)
                             for sh in shifts_at[s]], show_count=True) for s in sevs]
         table.add_row(labels[rk], line, ref=ref_row)
-    _outcome_clause(table)
+    _outcome_clause(table, metric)
     table.notes.append("(k/m): mean over the k of m shifts the method finished at that severity; "
                        "columns: " + "; ".join(f"{s}: {len(shifts_at[s])} shifts" for s in sevs))
     _row_notes(table, keys, labels, notes or {})

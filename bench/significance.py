@@ -157,7 +157,9 @@ def _notes(table: Table, deltas: dict) -> None:
     with_iv = [c for c in cells if not math.isnan(c.lo)]
     if not cells:
         return
-    if len(with_iv) < len(cells):
+    if table.untested:
+        table.notes.append(table.untested)
+    elif len(with_iv) < len(cells):
         some = "all" if not with_iv else f"{len(cells) - len(with_iv)} of {len(cells)}"
         table.notes.append(f"{some} values without per-query outcomes (rows written before bench "
                            "stored them): point values, no interval, no test, never bold; "

@@ -60,6 +60,7 @@ class Table:
     shift_columns: list[str] = field(default_factory=list)  # columns that enter Avg. and ranks
     refs: list[int | None] = field(default_factory=list)  # row index of each row's source row
     row_header: str = "method"  # the heading of the label column
+    untested: str = ""  # why no value of the table can carry an interval (a note), if so
 
     def add_row(self, label: str, cells: list[Cell], reported: bool = False,
                 ref: int | None = None) -> None:

@@ -151,3 +151,15 @@ def test_average_pairs_cell_by_cell_when_a_cell_failed(tmp_path):
     delta = next(t for t in board.tables if t.kind == "delta")
     assert delta.cell("tent", "Avg.").value == pytest.approx(4.0)
     assert delta.cell("tent", "Avg.").sig == 1
+
+
+def test_metric_without_per_query_values_says_why(store):
+    df = store.read().assign(map=50.0)
+    board = build(df, metric="map", outcomes=store.read_outcomes())
+    table = _main(board)
+    assert "no per-query values for this metric" in table.title
+    assert any("not recomputable per query" in n for n in table.notes)
+    assert not any(c.has_interval for line in table.cells for c in line)
+    # R@5 is recomputed from the stored ranks
+    r5 = _main(build(store.read(), metric="r5", outcomes=store.read_outcomes()))
+    assert r5.cell("tent", "fog").has_interval
