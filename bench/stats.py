@@ -6,7 +6,9 @@ the mean over seeds of each seed's mean over queries); an average over shifts ha
 one stratum per (shift, seed) with weight 1/(shifts x seeds of that shift). The
 bootstrap resamples queries *within* each stratum (stratified), so an average never
 borrows queries from one shift to fill another, and seeds are aggregated by
-resampling seeds x queries.
+resampling seeds x queries: each seed's queries within that seed. Seeds are strata,
+not resampled themselves (three seeds are too few to resample); the interval is
+conditional on the seeds run, and their spread enters through their outcomes.
 
 The bootstrap is exact and vectorised: a per-query value takes few distinct values
 (a hit is 0 or 1, a paired difference -1, 0 or 1), so resampling n queries with
