@@ -29,13 +29,15 @@ class WorkerSettings:
     retention: bool
     cache_enabled: bool
     cache_root: str
+    built_dir: str | None = None  # `run --built DIR`
 
     @classmethod
     def from_options(cls, opts) -> WorkerSettings:
         return cls(data_root=None if opts.data_root is None else str(opts.data_root),
                    out=str(opts.out), device=opts.device, plugins=tuple(opts.plugins),
                    retention=opts.retention, cache_enabled=opts.cache.enabled,
-                   cache_root=str(opts.cache.root))
+                   cache_root=str(opts.cache.root),
+                   built_dir=None if opts.built_dir is None else str(opts.built_dir))
 
 
 _worker_resources: dict = {}
@@ -59,6 +61,7 @@ def _worker_run_cell(cell: Cell, settings: WorkerSettings, run_id: str) -> dict:
                           device=settings.device, quiet=True, workers=1,
                           plugins=list(settings.plugins), retention=settings.retention,
                           cache=Cache(settings.cache_root, enabled=settings.cache_enabled),
+                          built_dir=None if settings.built_dir is None else Path(settings.built_dir),
                           log=lambda msg: None)
         res = Resources(opts, resolve_device(settings.device))
         _worker_resources.clear()

@@ -190,3 +190,10 @@ def test_forty_word_reid_caption_reaches_the_tokenizer_whole(tmp_path, monkeypat
     row = ResultStore(tmp_path / "res").read().iloc[0]
     assert row.status == "ok" and '"caption_rule": "raw"' in row.inputs
     assert '"preprocess_label": "squash 384x128 bilinear"' in row.inputs
+
+
+def test_gelu_override_on_a_quickgelu_architecture_is_refused():
+    from bench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="QuickGELU architecture"):
+        load_model("ViT-B-16-quickgelu", "random", activation=GELU)

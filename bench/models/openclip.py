@@ -318,7 +318,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
             with _offline_unless_reachable():
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     name, pretrained=pretrained, **size)
-    except WeightsError:
+    except (WeightsError, ConfigError):
         raise
     except Exception as err:
         reason = ("not in the local cache and the model hub cannot be reached"
