@@ -1,38 +1,48 @@
-"""DeYO (Lee et al., ICLR 2024) for retrieval (docs/protocol.md section 6).
+"""DeYO (Lee et al., ICLR 2024): by default as TCR's port; ``variant=original`` as the paper.
 
-Per step, following the original ``forward_and_adapt_deyo`` (Jhyun17/DeYO, methods/deyo.py):
+Per step (docs/protocol.md section 6), on each query's softmax over the whole gallery:
 
-1. entropy filter on each query's whole-gallery softmax: ``margin_mode="fraction"`` (default,
-   TCR's port: ``deyo_margin=0.50``) keeps the lowest-entropy half of the batch; ``"lnC"``
-   keeps entropy < ``deyo_margin * ln C`` (original: 0.5 ln 1000). No update if none is kept.
-2. PLPD = p(y|x) - p(y|x') for the kept queries, y = argmax p(.|x), x' a shape-destroying
-   view of x encoded without gradient:
-   - images (i2t): the original's ``patch`` augmentation, the image cut into a 4 x 4 grid of
-     patches put back in a random order (a new order per query and per step). When a side is
-     not a multiple of 4 the image is resized to the next lower multiple and back, as the
-     original does.
-   - captions (t2i) [ours, no original]: the content tokens between SOT (position 0) and EOT
-     are put in a random order; SOT, EOT and the zero padding stay where they are, so the
-     caption keeps its words and length but loses its word order - the text analogue of
-     destroying an image's shape while keeping its texture.
-3. keep PLPD > ``plpd_threshold`` (0.2, strict as the original). No update if none is kept.
-4. loss = mean over the kept queries of H * coeff, coeff (detached) =
-   ``reweight_ent / exp(H - E0) + reweight_plpd * exp(PLPD)`` (the original's sum of the two
-   weights), E0 = ``margin_e0 * ln C`` in the lnC mode (original 0.4 ln 1000) or, in the
-   fraction mode, the entropy at the ``margin_e0`` (0.4) quantile of the batch [ours: TCR's
-   port passes ``margin_e0=0.40``; its code is not public].
+1. entropy filter (``filter_ent``):
+   - ``variant="tcr"`` (default; TCR's port ``models/tta_baselines/deyo.py``, read from its
+     Python 3.9 bytecode, ``deyo_margin=0.50``): k = int(0.5 B); keep entropy *strictly
+     below* the k-th smallest (so at most k - 1 rows); nothing when k = 0.
+   - ``variant="original"`` (Jhyun17/DeYO): entropy < ``deyo_margin`` ln C (0.5 ln 1000 in
+     the paper); with ``margin_mode="fraction"``, <= the k-th smallest (bench's pre-port rule).
+   No update when none is kept.
+2. PLPD = p(y|x) - p(y|x') for the kept queries, y = argmax p(.|x), x' encoded without
+   gradient:
+   - images (i2t), both variants: the ``patch`` augmentation, the image cut into a 4 x 4 grid
+     of patches put back in a random order (a new order per query and per step); a side that
+     is not a multiple of 4 is resized to the next lower multiple and back.
+   - captions (t2i): the port feeds the *unchanged* caption as x', so PLPD = 0 exactly (the
+     model is in eval mode; bench reuses the first forward's probabilities instead of a
+     second identical forward). The original has no text path; ``variant="original"`` uses
+     bench's token shuffle **[bench]**: the content tokens between SOT and EOT in a random
+     order, SOT, EOT and the padding in place.
+3. keep PLPD > ``plpd_threshold``; None = the variant's: TCR's port 0.0 for i2t and -1 for
+   t2i (no filter, as PLPD = 0 there), the original 0.2. No update when none is kept.
+4. loss = mean over the kept queries of H * coeff, coeff detached:
+   - tcr: ``1 / (exp(H - theta) + 0.1) + exp(PLPD) + 0.1``, theta = the k-th smallest
+     entropy of the finally kept rows, k = int(``margin_e0`` n) (0.40), theta = inf when k = 0
+     (so the entropy weight is 10).
+   - original: ``exp(-(H - E0)) + exp(PLPD)``, E0 = ``margin_e0`` ln C (0.4 ln 1000 in the
+     paper), or in the fraction mode the ``margin_e0`` quantile entropy of the whole batch.
+   ``reweight_ent`` / ``reweight_plpd`` switch the two terms off (coeff 1 when both are off).
 
 The shuffles draw from a generator seeded at setup from ``torch.initial_seed()`` (the runner
-seeds torch with the cell seed first), so a cell is reproducible.
+seeds torch with the cell seed first), so a cell is reproducible; the port draws from the
+global generator.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from baselines.variants import resolve_margin_mode
 from bench.registry import register_method
 from bench.tta import GradientTTA, check_entropies, entropy, entropy_threshold, reliable_mask
 
@@ -88,55 +98,108 @@ def deyo_weights(ent: torch.Tensor, plpd_values: torch.Tensor, margin_e0: torch.
             + float(reweight_plpd) * torch.exp(plpd_values))
 
 
+def port_theta(ent: torch.Tensor, margin_e0: float) -> torch.Tensor:
+    """The port's weight margin: the k-th smallest of `ent`, k = int(margin_e0 n); inf if k = 0."""
+    k = int(ent.numel() * margin_e0)
+    if k == 0:
+        return ent.new_tensor(math.inf)
+    return ent.detach().kthvalue(k).values
+
+
+def port_weights(ent: torch.Tensor, plpd_values: torch.Tensor, theta: torch.Tensor | float,
+                 reweight_ent: bool, reweight_plpd: bool) -> torch.Tensor:
+    """TCR's port's detached weight 1/(exp(H - theta) + 0.1) + exp(PLPD) + 0.1."""
+    ent, plpd_values = ent.detach(), plpd_values.detach()
+    if not (reweight_ent or reweight_plpd):
+        return torch.ones_like(ent)
+    return (float(reweight_ent) / (torch.exp(ent - theta) + 0.1)
+            + float(reweight_plpd) * (torch.exp(plpd_values) + 0.1))
+
+
+def port_entropy_mask(ent: torch.Tensor, deyo_margin: float) -> torch.Tensor:
+    """The port's filter: entropy strictly below the k-th smallest, k = int(deyo_margin B)."""
+    k = int(ent.numel() * deyo_margin)
+    if k == 0:
+        return torch.zeros_like(ent, dtype=torch.bool)
+    return ent.detach() < ent.detach().kthvalue(k).values
+
+
 @register_method("deyo")
 class DeYO(GradientTTA):
     name = "deyo"
 
     @dataclass
     class Config(GradientTTA.Config):
-        margin_mode: str = "fraction"  # "fraction" (TCR's port) or "lnC" (original DeYO)
+        variant: str = "tcr"  # "tcr" (TCR's port, the published rows) or "original" (paper)
+        margin_mode: str | None = None  # None: the variant's ("fraction" / "lnC")
         deyo_margin: float = 0.5  # entropy filter: fraction of the batch or multiple of ln C
         margin_e0: float = 0.4  # entropy margin of the weight: same units
-        plpd_threshold: float = 0.2  # keep PLPD > this
+        plpd_threshold: float | None = None  # keep PLPD > this; None: the variant's
         patch_len: int = 4  # patches per image side
         filter_ent: bool = True
         filter_plpd: bool = True
         reweight_ent: bool = True
         reweight_plpd: bool = True
 
+        def __post_init__(self) -> None:
+            self.margin_mode = resolve_margin_mode("deyo", self.variant, self.margin_mode)
+
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
         self.generator = torch.Generator().manual_seed(torch.initial_seed())
-        self.state = {"n_entropy_kept": 0, "n_kept": 0}
+        self.plpd_threshold = self.default_plpd_threshold(ctx.direction)
+        self.state = {"n_entropy_kept": 0, "n_kept": 0, "plpd_threshold": self.plpd_threshold}
+
+    def default_plpd_threshold(self, direction: str) -> float:
+        cfg = self.config
+        if cfg.plpd_threshold is not None:
+            return cfg.plpd_threshold
+        if cfg.variant == "original":
+            return 0.2
+        return 0.0 if direction == "i2t" else -1.0
 
     def shuffled(self, batch: torch.Tensor) -> torch.Tensor:
         if batch.is_floating_point():
             return patch_shuffle(batch, self.config.patch_len, self.generator)
         return token_shuffle(batch, self.generator)
 
+    def entropy_mask(self, ent: torch.Tensor, n_classes: int) -> torch.Tensor:
+        cfg = self.config
+        if not cfg.filter_ent:
+            return torch.ones_like(ent, dtype=torch.bool)
+        if cfg.variant == "tcr":
+            return port_entropy_mask(ent, cfg.deyo_margin)
+        threshold = entropy_threshold(ent, cfg.margin_mode, cfg.deyo_margin, n_classes)
+        return reliable_mask(ent, threshold, cfg.margin_mode)
+
+    def prime_probs(self, batch: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+        """p(.|x') of the kept rows: x' shuffled, or (the port, captions) x itself."""
+        if self.config.variant == "tcr" and not batch.is_floating_point():
+            return probs  # the port's x' is the unchanged caption: the same forward
+        with torch.no_grad():
+            q_prime = self.model.encode(self.shuffled(batch))
+            return (q_prime @ self.ctx.gallery.T / self.temperature).softmax(dim=1)
+
     def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
         cfg = self.config
         logits = sims / self.temperature
         ent = entropy(logits)
         check_entropies(ent)
-        n_classes = logits.shape[1]
-        keep1 = torch.ones_like(ent, dtype=torch.bool)
-        if cfg.filter_ent:
-            threshold = entropy_threshold(ent, cfg.margin_mode, cfg.deyo_margin, n_classes)
-            keep1 = reliable_mask(ent, threshold, cfg.margin_mode)
-        idx = keep1.nonzero().squeeze(1)
+        idx = self.entropy_mask(ent, logits.shape[1]).nonzero().squeeze(1)
         self.state["n_entropy_kept"] += idx.numel()
         if idx.numel() == 0:
             return None
-        with torch.no_grad():
-            q_prime = self.model.encode(self.shuffled(batch[idx.to(batch.device)]))
-            probs_prime = (q_prime @ self.ctx.gallery.T / self.temperature).softmax(dim=1)
-        pl = plpd(logits[idx].detach().softmax(dim=1), probs_prime)
-        keep2 = pl > cfg.plpd_threshold if cfg.filter_plpd else torch.ones_like(keep1[idx])
+        probs = logits[idx].detach().softmax(dim=1)
+        pl = plpd(probs, self.prime_probs(batch[idx.to(batch.device)], probs))
+        keep2 = pl > self.plpd_threshold if cfg.filter_plpd else torch.ones_like(pl).bool()
         self.state["n_kept"] += int(keep2.sum())
         if not keep2.any():
             return None
         h = ent[idx][keep2]
-        e0 = entropy_threshold(ent, cfg.margin_mode, cfg.margin_e0, n_classes)
-        coeff = deyo_weights(h, pl[keep2], e0, cfg.reweight_ent, cfg.reweight_plpd)
+        if cfg.variant == "tcr":
+            theta = port_theta(h, cfg.margin_e0)
+            coeff = port_weights(h, pl[keep2], theta, cfg.reweight_ent, cfg.reweight_plpd)
+        else:
+            e0 = entropy_threshold(ent, cfg.margin_mode, cfg.margin_e0, logits.shape[1])
+            coeff = deyo_weights(h, pl[keep2], e0, cfg.reweight_ent, cfg.reweight_plpd)
         return (h * coeff).mean()

@@ -1,25 +1,35 @@
-"""EATA (Niu et al., ICML 2022) for retrieval (docs/protocol.md section 6).
+"""EATA (Niu et al., ICML 2022): by default as TCR's port; ``variant=original`` as the paper.
 
-Per step, on each query's softmax over the whole gallery:
+Per step, on each query's softmax over the whole gallery (docs/protocol.md section 6):
 
 1. reliability filter: keep the low-entropy queries. ``margin_mode="fraction"`` keeps the
-   lowest ``e_margin`` fraction of the batch (TCR's port, the default: its tables use it);
-   ``"lnC"`` keeps entropy < ``e_margin * ln C`` with C the gallery size (original EATA,
-   ``--e_margin = 0.4 ln 1000``). The mode is a config field, so every result row records it.
+   rows with entropy <= the k-th smallest, k = int(``e_margin`` B) (at least 1; TCR's port
+   passes ``e_margin=0.40``); ``"lnC"`` keeps entropy < ``e_margin`` ln C, C the gallery size
+   (original EATA: ``0.4 ln 1000``).
 2. redundancy filter: drop a kept query whose probability vector has |cosine| >=
-   ``d_margin`` to the moving average of recent predictions. As in the original
-   (mr-eggplant/EATA, eata.py): the cosine is taken against the average *before* this step;
-   the average is then updated with the mean prediction of the queries that passed both
-   filters (the first time: of those that passed the entropy filter), momentum 0.9, on
-   every step; no update when none passed.
-3. loss = mean over the kept queries of H * 1/exp(H - margin) (weight detached); in the
-   fraction mode the margin is the batch's threshold entropy, so kept weights are >= 1 as
-   in the original. No update at all when no query is kept (as the original).
+   ``d_margin`` to the moving average of recent predictions, taken *before* this step; the
+   average is then updated with the mean prediction of the queries that passed both filters
+   (the first time: the entropy filter), momentum 0.9, on every step; unchanged when none
+   passed. The port and the original agree here.
+3. loss = mean over the kept queries of H / exp(H - offset) (weight detached):
+   - ``variant="tcr"`` (default, TCR's port ``models/tta_baselines/eata.py``, read from its
+     Python 3.9 bytecode): offset = ``e_margin`` itself (0.40), the batch fraction reused as
+     an entropy margin. When no query is kept the port still calls ``backward`` on the NaN
+     mean and steps AdamW with zero gradients, so its moments and weight decay still move
+     the weights; bench takes that step too (with a zero-valued loss of zero gradient: the
+     recorded loss is 0 where the port logs NaN).
+   - ``variant="original"`` (mr-eggplant/EATA): offset = the entropy threshold
+     (``e_margin`` ln C; in the fraction mode the batch's threshold entropy, bench's
+     pre-port behaviour). No optimizer step at all when no query is kept.
 4. optional EWC term ``fisher_alpha * sum F (theta - theta_0)^2`` with the diagonal Fisher
    estimated at setup on ``fisher_size`` clean queries, as EATA's main.py: per batch, the
    cross-entropy against the model's own argmax, squared gradients summed over batches and
-   divided by their number. Off by default (``fisher_size=0``). When it is asked for and the
-   cell has no clean queries, the method proceeds without it and says so in ``self.state``.
+   divided by their number. Off by default (``fisher_size=0``; TCR's port passes
+   ``fishers=None``; the paper uses 2,000 clean samples). When it is asked for and the cell
+   has no clean queries, the method proceeds without it and says so in ``self.state``.
+
+Deliberate differences from the port: k = 0 (a batch of 1 or 2) keeps one row where the
+port fails on an empty top-k.
 """
 
 from __future__ import annotations
@@ -31,12 +41,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from baselines.variants import resolve_margin_mode
 from bench.registry import register_method
 from bench.tta import (
     GradientTTA,
     check_entropies,
     entropy,
     entropy_threshold,
+    masked_mean,
     reliable_mask,
 )
 
@@ -69,13 +81,19 @@ def eata_select(logits: torch.Tensor, mode: str, e_margin: float, ema_probs: tor
     return kept, threshold, reliable
 
 
+def eata_weights(ent: torch.Tensor, offset: torch.Tensor | float) -> torch.Tensor:
+    """EATA's detached sample weight 1 / exp(H - offset)."""
+    return 1.0 / torch.exp(ent.detach() - offset)
+
+
 @register_method("eata")
 class EATA(GradientTTA):
     name = "eata"
 
     @dataclass
     class Config(GradientTTA.Config):
-        margin_mode: str = "fraction"  # "fraction" (TCR's port) or "lnC" (original EATA)
+        variant: str = "tcr"  # "tcr" (TCR's port, the published rows) or "original" (paper)
+        margin_mode: str | None = None  # None: the variant's ("fraction" / "lnC")
         e_margin: float = 0.4  # fraction of the batch, or multiple of ln C
         d_margin: float = 0.05  # cosine threshold of the redundancy filter
         ema_momentum: float = 0.9  # moving average of recent mean predictions
@@ -83,11 +101,15 @@ class EATA(GradientTTA):
         fisher_size: int = 0  # clean queries for the Fisher estimate; 0 = no EWC term
         fisher_batch_size: int = 64
 
+        def __post_init__(self) -> None:
+            self.margin_mode = resolve_margin_mode("eata", self.variant, self.margin_mode)
+
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
         self.ema_probs: torch.Tensor | None = None
         self.fishers: list[tuple[torch.Tensor, torch.Tensor]] | None = None
-        self.state: dict[str, Any] = {"fisher": "off", "n_reliable": 0, "n_kept": 0}
+        self.state: dict[str, Any] = {"fisher": "off", "n_reliable": 0, "n_kept": 0,
+                                      "empty_steps": 0}
         if self.config.fisher_size > 0:
             if ctx.clean_queries is None:
                 self.state["fisher"] = "not used: the cell provides no clean queries"
@@ -128,16 +150,20 @@ class EATA(GradientTTA):
         check_entropies(ent)
         kept, threshold, reliable = eata_select(logits, cfg.margin_mode, cfg.e_margin,
                                                 self.ema_probs, cfg.d_margin)
-        # The original builds the average from the reliable rows the first time (no average
-        # to compare with yet) and from the reliable, non-redundant rows afterwards.
+        # The average is built from the reliable rows the first time (no average to compare
+        # with yet) and from the reliable, non-redundant rows afterwards.
         self.ema_probs = update_ema_probs(
             self.ema_probs, logits.detach()[kept].softmax(dim=1), cfg.ema_momentum)
         self.state["n_reliable"] += int(reliable.sum())
         self.state["n_kept"] += int(kept.sum())
-        if not kept.any():
+        if kept.any():
+            offset = cfg.e_margin if cfg.variant == "tcr" else threshold
+            h = ent[kept]
+            loss = (h * eata_weights(h, offset)).mean()
+        elif cfg.variant == "original":
             return None  # the original takes no optimizer step without a kept query
-        h = ent[kept]
-        weight = torch.exp(-(h.detach() - threshold))
-        loss = (h * weight).mean()
+        else:
+            self.state["empty_steps"] += 1
+            loss = masked_mean(ent, kept)  # 0, zero gradients: AdamW still steps (the port)
         ewc = self.ewc_loss()
         return loss if ewc is None else loss + ewc

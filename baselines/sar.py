@@ -1,29 +1,40 @@
-"""SAR (Niu et al., ICLR 2023) for retrieval (docs/protocol.md sections 2 and 6).
+"""SAR (Niu et al., ICLR 2023): by default as TCR's port; ``variant=original`` as the paper.
 
-Each of the protocol's steps is one SAR update, as in the original's ``forward_and_adapt_sar``
-(mr-eggplant/SAR, sar.py):
+Each of the protocol's steps is one SAR update (docs/protocol.md sections 2 and 6), as in
+``forward_and_adapt_sar`` (mr-eggplant/SAR; TCR's port models/tta_baselines/sar.py):
 
 1. first forward -> entropy of each query's softmax over the whole gallery -> keep the
    reliable queries -> mean entropy -> backward;
 2. SAM: move the LayerNorm parameters to w + rho g/||g|| (``sam_perturb``);
 3. second forward -> keep the queries kept in 1 whose entropy is still below the margin
-   -> mean entropy -> backward; restore w; AdamW step with these gradients;
-4. EMA (0.9) of the second loss (only when that loss exists, i.e. is not NaN in the
-   original); when the EMA is below ``reset_constant`` (0.2), reset: the LayerNorm
-   parameters go back to their values at setup (the source) and AdamW starts fresh.
+   (strict <) -> mean entropy -> backward; restore w; AdamW step with these gradients;
+4. EMA (0.9) of the second loss; when it is below ``reset_constant`` (0.2), reset the
+   LayerNorm parameters to their values at setup (the source).
 
-The scored rows are the first forward of the last step (the original returns those).
+The scored rows are the first forward of the last step (both codes return those).
 
-Margins: ``margin_mode="fraction"`` (default, TCR's port: ``margin_e0=0.40``) keeps the
-lowest-entropy 40 % of the batch in the first forward (<= the k-th smallest entropy) and
-re-filters the second forward with that same threshold value (strict <), as the public ports
-of TCR's baselines do; ``"lnC"`` uses ``e_margin * ln C`` for both (strict <, original SAR).
+Margins: ``margin_mode="fraction"`` (TCR's port: ``margin_e0=0.40``) keeps the lowest-entropy
+40 % of the batch in the first forward (<= the k-th smallest entropy, k = int(0.4 B), at least
+1) and re-filters the second forward with that same threshold value; ``"lnC"`` (the original:
+0.4 ln 1000) uses ``e_margin`` ln C for both.
 
-Empty filters: the original's mean over an empty set is NaN, whose backward gives zero
-gradients, so AdamW still steps (moments decay) and the EMA is left alone; here the empty
-mean is a graph-attached 0 with the same zero gradients, and the step is taken likewise.
+The variants differ in two places:
 
-Reset and the EMA: the original's ``reset()`` sets ``ema = None`` but its forward loop then
+- ``variant="tcr"`` (default, the port): the reset reloads the model's and SAM's saved
+  states; SAM's state does not hold the inner AdamW's moments and step count, so they carry
+  over the reset (``optimizer.state`` is kept here too). An empty second filter gives the
+  port a constant loss 0.0, which is not NaN, so the EMA is updated with 0 (and a reset
+  soon follows).
+- ``variant="original"`` (the paper): the reset starts a fresh AdamW; the mean over an empty
+  second filter is NaN, so the EMA is left alone.
+
+Empty second filter, both variants: the weights are restored and AdamW steps with zero
+gradients (moments decay, weight decay applies), as under torch 1.x, where ``zero_grad``
+leaves zero tensors. [Under torch >= 2.0 the port's constant loss reaches no parameter, its
+``second_step`` skips the restore and AdamW skips the update, leaving the SAM-perturbed
+weights; bench does not copy that.]
+
+Reset and the EMA: both codes' ``reset()`` set ``ema = None`` but the forward loop then
 writes the pre-reset EMA back (``self.ema = ema`` after ``self.reset()``), so the EMA carries
 over a reset. ``clear_ema_on_reset=False`` (default) follows the code; True follows the
 paper's wording.
@@ -35,6 +46,7 @@ from dataclasses import dataclass
 
 import torch
 
+from baselines.variants import resolve_margin_mode
 from bench.api import StepOutput
 from bench.registry import register_method
 from bench.tta import (
@@ -56,29 +68,31 @@ class SAR(GradientTTA):
 
     @dataclass
     class Config(GradientTTA.Config):
-        margin_mode: str = "fraction"  # "fraction" (TCR's port) or "lnC" (original SAR)
+        variant: str = "tcr"  # "tcr" (TCR's port, the published rows) or "original" (paper)
+        margin_mode: str | None = None  # None: the variant's ("fraction" / "lnC")
         e_margin: float = 0.4  # fraction of the batch, or multiple of ln C
         rho: float = 0.05  # SAM neighbourhood radius
         ema_momentum: float = 0.9  # moving average of the second loss
         reset_constant: float = 0.2  # reset when the moving average falls below this
-        clear_ema_on_reset: bool = False  # the original code keeps the EMA over a reset
+        clear_ema_on_reset: bool = False  # both codes keep the EMA over a reset
+
+        def __post_init__(self) -> None:
+            self.margin_mode = resolve_margin_mode("sar", self.variant, self.margin_mode)
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
         # The runner restored the source weights before setup: these are the reset target.
         self.initial = [p.detach().clone() for p in model.params()]
         self.ema: float | None = None
-        self.state = {"resets": 0}
-
-    def _new_optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.model.params(), lr=self.config.lr,
-                                 weight_decay=self.config.weight_decay)
+        self.state = {"resets": 0, "empty_second_filter": 0}
 
     @torch.no_grad()
     def reset_to_source(self) -> None:
         for p, p0 in zip(self.model.params(), self.initial, strict=True):
             p.copy_(p0)
-        self.optimizer = self._new_optimizer()
+        if self.config.variant == "original":
+            self.optimizer = torch.optim.AdamW(self.model.params(), lr=self.config.lr,
+                                               weight_decay=self.config.weight_decay)
         self.state["resets"] += 1
         if self.config.clear_ema_on_reset:
             self.ema = None
@@ -88,6 +102,17 @@ class SAR(GradientTTA):
         ent = entropy(sims / self.temperature)
         check_entropies(ent)
         return sims, ent
+
+    def update_ema(self, loss: float, empty: bool) -> None:
+        """The EMA of the second loss; an empty filter counts as 0 in the port, not at all in
+        the original."""
+        if empty:
+            self.state["empty_second_filter"] += 1
+            if self.config.variant == "original":
+                return
+            loss = 0.0
+        m = self.config.ema_momentum
+        self.ema = loss if self.ema is None else m * self.ema + (1 - m) * loss
 
     def adapt(self, batch: torch.Tensor) -> StepOutput:
         cfg = self.config
@@ -108,9 +133,7 @@ class SAR(GradientTTA):
             kept2 = kept1 & (ent2.detach() < threshold)
             loss2 = masked_mean(ent2, kept2)
             last = check_finite(loss2)
-            if kept2.any():
-                self.ema = last if self.ema is None else (
-                    cfg.ema_momentum * self.ema + (1 - cfg.ema_momentum) * last)
+            self.update_ema(last, empty=not kept2.any())
             loss2.backward()
             sam_restore(params, offsets)
             self.optimizer.step()

@@ -48,6 +48,7 @@ class RunOptions:
     device: str = "auto"
     batch_size: int = 64
     steps: int = 3
+    corruption_seed: int = 0  # base of the per-(sample, shift, severity) corruption seeds
     overwrite: bool = False
     limit: int | None = None
     severity: Severities = None
@@ -155,7 +156,8 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         weights_id=weights_identity(model, pretrained, seed,
                                                     memo=opts.cache.enabled),
                         protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
-                                          limit=opts.limit),
+                                          limit=opts.limit,
+                                          corruption_seed=opts.corruption_seed),
                         image_size=opts.image_size,
                         inputs=input_spec(suite, spec, model, pretrained, opts)))
     return cells
@@ -210,9 +212,11 @@ class Resources:
     def queries(self, cell: Cell, plan, clean: bool = False) -> QuerySet:
         s = cell.spec
         key = (cell.suite, s.dataset, s.direction, s.stream, s.segments, s.shift, s.severity,
-               cell.protocol.limit, clean, cell.inputs and cell.inputs.queries)
+               cell.protocol.limit, clean, cell.inputs and cell.inputs.queries,
+               cell.protocol.corruption_seed)
         if key not in self._queries:
-            build = self.build
+            build = dataclasses.replace(self.build,
+                                        corruption_seed=cell.protocol.corruption_seed)
             if cell.inputs is not None and cell.inputs.queries == "released":
                 build = dataclasses.replace(build, released_root=self.opts.data_root)
             self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,

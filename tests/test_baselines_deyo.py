@@ -1,4 +1,5 @@
-"""DeYO: the two shuffles, PLPD, the filter and the weights."""
+"""DeYO: the two shuffles, PLPD, the filters and the weights, for TCR's port (the default
+variant) and the original."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 from test_baselines_common import EOT, SOT, FakeQueryModel, build, image_batch, token_batch
 
-from baselines.deyo import DeYO, deyo_weights, patch_shuffle, plpd, token_shuffle
+from baselines.deyo import (
+    DeYO,
+    deyo_weights,
+    patch_shuffle,
+    plpd,
+    port_entropy_mask,
+    port_theta,
+    port_weights,
+    token_shuffle,
+)
 from bench.api import AdaptContext
 
 
@@ -83,13 +93,13 @@ class Lookup(nn.Module):
         return F.normalize(x * self.ln.weight + self.ln.bias, dim=1)
 
 
-def test_plpd_filter_keeps_only_rows_whose_prediction_breaks():
+def test_original_plpd_filter_keeps_only_rows_whose_prediction_breaks():
     # Gallery = basis vectors; every query is confident (cos 1 with its item, T = 0.1).
     # The "shuffled" view keeps rows 0 and 2 unchanged (PLPD 0: dropped) and moves rows 1
     # and 3 to another item (PLPD ~ 1: kept).
     x = torch.eye(4)
     x_prime = torch.stack([x[0], x[2], x[2], x[0]])
-    method = DeYO(DeYO.Config(filter_ent=False, margin_mode="lnC", margin_e0=0.4))
+    method = DeYO(DeYO.Config(variant="original", filter_ent=False, margin_e0=0.4))
     model = FakeQueryModel(tower=Lookup())
     ctx = AdaptContext(gallery=torch.eye(4), direction="i2t", temperature=0.1)
     method.setup(model, ctx)
@@ -109,11 +119,15 @@ def test_plpd_filter_keeps_only_rows_whose_prediction_breaks():
     assert loss.item() == pytest.approx(float(expected), rel=1e-4)
 
 
-def test_entropy_filter_fraction_runs_the_view_on_half_the_batch():
-    method, model, _ = build("deyo")
+@pytest.mark.parametrize(("overrides", "rows"), [
+    ({}, 7),  # the port: strictly below the 8th smallest entropy
+    ({"variant": "original", "margin_mode": "fraction"}, 8),  # <= the 8th smallest
+])
+def test_entropy_filter_fraction_runs_the_view_on_half_the_batch(overrides, rows):
+    method, model, _ = build("deyo", **overrides)
     method.adapt(image_batch(b=16))
     views = [o for o in model.outputs if o.shape[0] != 16]
-    assert views and all(v.shape[0] == 8 for v in views)
+    assert views and all(v.shape[0] == rows for v in views)
 
 
 def test_runs_are_reproducible():
@@ -124,3 +138,88 @@ def test_runs_are_reproducible():
 
     for a, b in zip(run(), run(), strict=True):
         assert torch.equal(a, b)
+
+
+# ---- TCR's port (the default variant) -------------------------------------------------------
+
+def test_port_entropy_filter_is_strict_below_the_kth_smallest():
+    ent = torch.tensor([0.5, 0.1, 0.3, 0.2, 0.6, 0.4])
+    assert port_entropy_mask(ent, 0.5).tolist() == [False, True, False, True, False, False]
+    assert port_entropy_mask(torch.tensor([0.1, 0.1, 0.2, 0.3]), 0.5).sum() == 0  # ties: none
+    assert port_entropy_mask(torch.tensor([0.1]), 0.5).sum() == 0  # k = 0: none
+
+
+def test_port_theta_and_weights():
+    ent = torch.tensor([0.3, 0.5, 0.9])
+    assert port_theta(ent, 0.4).item() == pytest.approx(0.3)  # k = int(1.2) = 1
+    assert port_theta(ent[:2], 0.4).item() == math.inf  # k = int(0.8) = 0
+    pl = torch.tensor([0.6, 0.0, 0.25])
+    w = port_weights(ent, pl, 0.3, True, True)
+    expected = [1 / (math.exp(h - 0.3) + 0.1) + math.exp(p) + 0.1
+                for h, p in zip([0.3, 0.5, 0.9], [0.6, 0.0, 0.25], strict=True)]
+    torch.testing.assert_close(w, torch.tensor(expected))
+    torch.testing.assert_close(port_weights(ent, pl, math.inf, True, False),
+                               torch.full((3,), 10.0))
+    torch.testing.assert_close(port_weights(ent, pl, 0.3, False, True), pl.exp() + 0.1)
+    torch.testing.assert_close(port_weights(ent, pl, 0.3, False, False), torch.ones(3))
+
+
+def test_port_i2t_plpd_threshold_zero_and_weights():
+    # Same set-up as the original's test: PLPD = 0 for rows 0 and 2 (not > 0.0: dropped).
+    x = torch.eye(4)
+    x_prime = torch.stack([x[0], x[2], x[2], x[0]])
+    method = DeYO(DeYO.Config(filter_ent=False))
+    model = FakeQueryModel(tower=Lookup())
+    ctx = AdaptContext(gallery=torch.eye(4), direction="i2t", temperature=0.1)
+    method.setup(model, ctx)
+    assert method.plpd_threshold == 0.0
+    method.shuffled = lambda batch: x_prime[[int(b.argmax()) for b in batch]]
+    q = model.encode(x)
+    sims = q @ ctx.gallery.T
+    loss = method.loss(q, sims, 0, x)
+    assert method.state["n_kept"] == 2
+    logp = (sims.detach().double() / 0.1).log_softmax(dim=1)
+    probs = logp.exp()
+    pl = probs.diagonal() - (x_prime.double() / 0.1).softmax(dim=1).diagonal()
+    ent = -(probs * logp).sum(dim=1)
+    # two kept rows: k = int(0.4 * 2) = 0, theta = inf, entropy weight 1 / 0.1 = 10
+    expected = sum(ent[i] * (10 + math.exp(pl[i]) + 0.1) for i in (1, 3)) / 2
+    assert loss.item() == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_port_t2i_uses_the_unchanged_caption_plpd_zero():
+    method, model, ctx = build("deyo", "t2i")
+    assert method.plpd_threshold == -1.0
+    tokens = token_batch(b=10)
+    q = model.encode(tokens)
+    sims = q @ ctx.gallery.T
+    loss = method.loss(q, sims, 0, tokens)
+    assert model.encode_calls == 1  # no x' forward: x' = x gives the same probabilities
+    logp = (sims.detach().double() / ctx.temperature).log_softmax(dim=1)
+    ent = -(logp.exp() * logp).sum(dim=1)
+    kept = ent < ent.kthvalue(5).values  # int(0.5 * 10) = 5: strictly below the 5th smallest
+    assert method.state["n_entropy_kept"] == method.state["n_kept"] == 4 == int(kept.sum())
+    h = ent[kept]
+    theta = h.kthvalue(1).values  # int(0.4 * 4) = 1
+    expected = (h * (1 / (torch.exp(h - theta) + 0.1) + math.exp(0.0) + 0.1)).mean()
+    assert loss.item() == pytest.approx(float(expected), rel=1e-4)
+
+
+def test_original_t2i_shuffles_the_tokens_and_filters_plpd():
+    method, model, ctx = build("deyo", "t2i", variant="original", margin_mode="fraction")
+    assert method.plpd_threshold == 0.2
+    tokens = token_batch(b=10)
+    q = model.encode(tokens)
+    method.loss(q, q @ ctx.gallery.T, 0, tokens)
+    assert model.encode_calls == 2 and model.outputs[1].shape[0] == 5  # the shuffled view
+
+
+def test_variant_config():
+    from bench.errors import ConfigError
+    from bench.methods_config import make_config
+
+    assert make_config("deyo").margin_mode == "fraction"
+    assert make_config("deyo", {"variant": "original"}).margin_mode == "lnC"
+    assert make_config("deyo", {"plpd_threshold": 0.3}).plpd_threshold == 0.3
+    with pytest.raises(ConfigError):
+        make_config("deyo", {"margin_mode": "lnC"})

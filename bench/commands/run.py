@@ -36,6 +36,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "rows) instead of stopping with exit 2")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
+    p.add_argument("--corruption-seed", type=int, default=0, metavar="N",
+                   help="base seed of bench's query corruptions (default 0); part of each cell id")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--steps", type=int, default=3, help="adaptation steps per batch")
@@ -81,6 +83,10 @@ def options_from_args(args: argparse.Namespace):
         raise ConfigError("--image-size takes H,W, e.g. 384,128")
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if args.corruption_seed < 0:
+        raise ConfigError("--corruption-seed must be 0 or more")
+    if args.corruption_seed and args.queries == "released":
+        raise ConfigError("--corruption-seed seeds bench's own corruption, not --queries released")
     for name, value in (("--workers", args.workers), ("--dask-workers", args.dask_workers),
                         ("--threads", args.threads)):
         if value is not None and value < 1:
@@ -89,6 +95,7 @@ def options_from_args(args: argparse.Namespace):
         methods=args.method, suites=args.suite, model=args.model, pretrained=args.pretrained,
         data_root=args.data_root, out=args.out, seeds=args.seed, device=args.device,
         batch_size=args.batch_size, steps=args.steps, overwrite=args.overwrite, limit=args.limit,
+        corruption_seed=args.corruption_seed,
         severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
         workers=args.workers if args.workers is not None else default_workers(),
         threads=args.threads, plugins=args.plugin, overrides=overrides,
