@@ -37,7 +37,7 @@ global generator.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -134,7 +134,8 @@ class DeYO(GradientTTA):
         margin_mode: str | None = None  # None: the variant's ("fraction" / "lnC")
         deyo_margin: float = 0.5  # entropy filter: fraction of the batch or multiple of ln C
         margin_e0: float = 0.4  # entropy margin of the weight: same units
-        plpd_threshold: float | None = None  # keep PLPD > this; None: the variant's
+        # keep PLPD > this (PLPD lies in [-1, 1]); None: the variant's
+        plpd_threshold: float | None = field(default=None, metadata={"min": -1.0, "max": 1.0})
         patch_len: int = 4  # patches per image side
         filter_ent: bool = True
         filter_plpd: bool = True

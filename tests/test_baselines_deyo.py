@@ -221,5 +221,8 @@ def test_variant_config():
     assert make_config("deyo").margin_mode == "fraction"
     assert make_config("deyo", {"variant": "original"}).margin_mode == "lnC"
     assert make_config("deyo", {"plpd_threshold": 0.3}).plpd_threshold == 0.3
+    assert make_config("deyo", {"plpd_threshold": -1.0}).plpd_threshold == -1.0
+    with pytest.raises(ConfigError):
+        make_config("deyo", {"plpd_threshold": 1.5})
     with pytest.raises(ConfigError):
         make_config("deyo", {"margin_mode": "lnC"})

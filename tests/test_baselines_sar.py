@@ -20,7 +20,9 @@ def test_two_forwards_per_step_and_rows_of_the_first_forward_of_the_last_step():
 
 
 def test_second_forward_is_at_the_perturbed_weights_and_the_step_restores_them():
-    method, model, ctx = build("sar", lr=0.0, weight_decay=0.0)
+    method, model, ctx = build("sar", weight_decay=0.0)
+    for group in method.optimizer.param_groups:
+        group["lr"] = 0.0  # (--set refuses lr 0)
     ctx.steps = 1
     before = [p.detach().clone() for p in model.params()]
     method.adapt(image_batch())
