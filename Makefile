@@ -11,7 +11,10 @@ SEEDS ?= 0,1,2
 RUN_FLAGS ?=
 SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 
-.PHONY: results similarity tables readme test
+COCO_SUITES ?= mini-coco-c,mini-coco-diverse
+BASELINES ?= source,tent,eata,sar,read,deyo
+
+.PHONY: results coco rank similarity tables readme test
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
@@ -22,6 +25,16 @@ results:
 		--table $(RESULTS)/ABLATION.md
 	$(MAKE) similarity
 	$(MAKE) tables
+
+# The COCO-sized embedded suites (opt-in: not in `--suite all`, hours on 2 cores).
+coco:
+	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --out $(RESULTS)
+
+# Kendall's tau of the measured baseline ranking on mini-coco-c (i2t) vs the published BLIP
+# COCO-C ranking (docs/protocol.md section 7); needs the baselines' mini-coco-c cells.
+rank:
+	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --out $(RESULTS)
+	$(PY) tools/rank_vs_published.py $(RESULTS) --suite mini-coco-c --out $(RESULTS)/RANK.md
 
 # Severity check: clean-vs-shifted embedding similarity per image shift and severity, on
 # the benchmark's own images and with one random draw shared by all severities (--paired).

@@ -37,6 +37,7 @@ global generator.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -124,6 +125,21 @@ def port_entropy_mask(ent: torch.Tensor, deyo_margin: float) -> torch.Tensor:
     return ent.detach() < ent.detach().kthvalue(k).values
 
 
+def deyo_terms(ent: torch.Tensor, plpd_values: torch.Tensor, margin: torch.Tensor | float,
+               reweight_ent: bool, reweight_plpd: bool,
+               weights: Callable = deyo_weights) -> dict[str, torch.Tensor]:
+    """The loss split by its two sample weights, which `weights` (`deyo_weights` or
+    `port_weights`) adds up: mean H x entropy weight and mean H x PLPD weight; they sum
+    to the loss. The plain mean entropy when both reweightings are off."""
+    if not (reweight_ent or reweight_plpd):
+        return {"entropy": ent.mean()}
+    off = {"reweight_ent": False, "reweight_plpd": False}
+    parts = {"entropy_weighted": {**off, "reweight_ent": True} if reweight_ent else None,
+             "plpd_weighted": {**off, "reweight_plpd": True} if reweight_plpd else None}
+    return {k: (ent * weights(ent, plpd_values, margin, **flags)).mean()
+            for k, flags in parts.items() if flags is not None}
+
+
 @register_method("deyo")
 class DeYO(GradientTTA):
     name = "deyo"
@@ -200,7 +216,11 @@ class DeYO(GradientTTA):
         if cfg.variant == "tcr":
             theta = port_theta(h, cfg.margin_e0)
             coeff = port_weights(h, pl[keep2], theta, cfg.reweight_ent, cfg.reweight_plpd)
+            terms = deyo_terms(h, pl[keep2], theta, cfg.reweight_ent, cfg.reweight_plpd,
+                               port_weights)
         else:
             e0 = entropy_threshold(ent, cfg.margin_mode, cfg.margin_e0, logits.shape[1])
             coeff = deyo_weights(h, pl[keep2], e0, cfg.reweight_ent, cfg.reweight_plpd)
+            terms = deyo_terms(h, pl[keep2], e0, cfg.reweight_ent, cfg.reweight_plpd)
+        self.record_terms(**terms)
         return (h * coeff).mean()

@@ -166,4 +166,5 @@ class EATA(GradientTTA):
             self.state["empty_steps"] += 1
             loss = masked_mean(ent, kept)  # 0, zero gradients: AdamW still steps (the port)
         ewc = self.ewc_loss()
+        self.record_terms(entropy=loss, ewc=ewc)
         return loss if ewc is None else loss + ewc

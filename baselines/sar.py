@@ -125,7 +125,9 @@ class SAR(GradientTTA):
             threshold = entropy_threshold(ent, cfg.margin_mode, cfg.e_margin, sims.shape[1])
             kept1 = reliable_mask(ent, threshold, cfg.margin_mode)
             self.optimizer.zero_grad(set_to_none=True)
-            masked_mean(ent, kept1).backward()
+            loss1 = masked_mean(ent, kept1)
+            self.record_terms(entropy=loss1)  # at w; sam_entropy below: at w + e
+            loss1.backward()
             offsets = sam_perturb(params, cfg.rho)
             self.optimizer.zero_grad(set_to_none=True)
 
@@ -134,6 +136,7 @@ class SAR(GradientTTA):
             loss2 = masked_mean(ent2, kept2)
             last = check_finite(loss2)
             self.update_ema(last, empty=not kept2.any())
+            self.record_terms(sam_entropy=loss2)
             loss2.backward()
             sam_restore(params, offsets)
             self.optimizer.step()

@@ -146,7 +146,6 @@ class TCR(GradientTTA):
         cfg = self.config
         self.queue = SourceLikeQueue(capacity=cfg.queue_capacity, ratio=cfg.queue_ratio,
                                      tau=cfg.tau, max_batches=cfg.queue_batches)
-        self.terms: dict[str, float] = {}
 
     def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
         cfg = self.config
@@ -159,5 +158,5 @@ class TCR(GradientTTA):
         else:
             rem = rem_loss(q @ g.T / cfg.tau, self.queue.entropy_bound(), cfg.rem_eps)
             gap = gap_loss(q, g, self.queue.delta())
-        self.terms = {k: float(v.detach()) for k, v in (("rem", rem), ("uni", uni), ("gap", gap))}
+        self.record_terms(rem=cfg.w_rem * rem, uni=cfg.w_uni * uni, gap=cfg.w_gap * gap)
         return cfg.w_rem * rem + cfg.w_uni * uni + cfg.w_gap * gap

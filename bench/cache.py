@@ -93,6 +93,30 @@ class Cache:
         self._save(path, write)
         return value
 
+    def stored_array(self, namespace: str, parts: dict[str, Any]) -> np.ndarray | None:
+        """The cached array under ``parts`` if there is a readable one, else None (no compute)."""
+        path = self._path(namespace, parts, ".npy")
+        if not (self.enabled and path.exists()):
+            return None
+        try:
+            value = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            return None
+        self.hits += 1
+        return value
+
+    def stored_json(self, namespace: str, parts: dict[str, Any]) -> Any | None:
+        """The cached JSON value under ``parts`` if there is a readable one, else None."""
+        path = self._path(namespace, parts, ".json")
+        if not (self.enabled and path.exists()):
+            return None
+        try:
+            value = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        self.hits += 1
+        return value
+
     def json(self, namespace: str, parts: dict[str, Any], compute: Callable[[], Any]) -> Any:
         path = self._path(namespace, parts, ".json")
         if self.enabled and path.exists():

@@ -45,10 +45,14 @@ class Cell:
     # (bench/preprocess.py). None for embedded suites, whose ids predate it and stay as
     # they were (their recipe is fixed by the suite version).
     inputs: InputSpec | None = None
+    # also trace each loss term's gradient norm (--trace-grads); changes no result, not in the id
+    trace_grads: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The canonical description hashed into the cell id."""
         spec = dataclasses.asdict(self.spec)
+        if not spec["min_segment_batches"]:  # added later: older cells keep their ids
+            del spec["min_segment_batches"]
         return {
             "suite": self.suite, "suite_version": self.suite_version, "spec": spec,
             "method": self.method, "config": dataclasses.asdict(self.config),

@@ -53,13 +53,23 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
     batches = [b for b in batches if len(b)]
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
                                        leave=False, dynamic_ncols=True)):
+        if hasattr(method, "clear_terms"):
+            method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
         r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
         trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
-                      "segment": _segment_label(plan, positions)})
+                      "segment": _segment_label(plan, positions),
+                      "terms": _json_or_none(getattr(method, "terms", None)),
+                      "term_grads": _json_or_none(getattr(method, "term_grads", None))})
         scored.append(positions)
     scored = np.concatenate(scored) if scored else np.zeros(0, dtype=np.int64)
-    return acc, pd.DataFrame(trace, columns=["batch", "n", "r1", "loss", "segment"]), scored
+    columns = ["batch", "n", "r1", "loss", "segment", "terms", "term_grads"]
+    return acc, pd.DataFrame(trace, columns=columns), scored
+
+
+def _json_or_none(values: dict[str, float] | None) -> str | None:
+    """A trace cell's loss terms ({name: value}) as JSON; None when there are none."""
+    return json.dumps(values, sort_keys=True) if values else None
 
 
 def query_outcomes(acc: RankAccumulator, plan: StreamPlan, scored: np.ndarray,

@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -138,12 +139,25 @@ def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: 
         return out
 
     cache = opt.cache if _fits(len(ids), rm, opt) else Cache(enabled=False)
+    whole = _from_whole_set(ids, ds.n_images, parts, lambda p: (
+        opt.cache.stored_array("images", p), opt.cache.stored_array("images-bad", p)))
+    if whole is not None and whole[0] is not None and whole[1] is not None:
+        return whole[0][ids], whole[1][ids]
     images = cache.array("images", parts, compute)
     if "bad" not in computed:  # images came from the cache
         bad = cache.array("images-bad", parts, lambda: (compute(), computed["bad"])[1])
     else:
         bad = cache.array("images-bad", parts, lambda: computed["bad"])
     return images, bad
+
+
+def _from_whole_set(ids: np.ndarray, n: int, parts: dict, lookup: Callable[[dict], Any]) -> Any:
+    """Corrupt once, reuse: when `ids` is a part of the split and the whole split is already
+    cached under the same shift, severity and seed, what `lookup` finds there (else None)."""
+    whole = np.arange(n)
+    if len(ids) == n and np.array_equal(ids, whole):
+        return None
+    return lookup(parts | {"ids": _ids_hash(whole)})
 
 
 def _fits(n: int, rm: RetrievalModel, opt: BuildOptions) -> bool:
@@ -164,6 +178,11 @@ def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity
     sample_ids = caption_sample_ids(ds)
     parts = {"dataset": ds.fingerprint(), "shift": shift, "version": info.version,
              "severity": severity, "seed": opt.corruption_seed, "ids": _ids_hash(ids)}
+
+    whole = _from_whole_set(ids, len(ds.captions), parts,
+                            lambda p: opt.cache.stored_json("captions", p))
+    if whole is not None:
+        return [apply_caption_rule(caption_rule, whole[int(i)]) for i in ids]
 
     def compute() -> list[str]:
         built = (load_built_captions(ds, shift, severity, opt.built_dir)

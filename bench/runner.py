@@ -58,6 +58,7 @@ class RunOptions:
     plugins: list[str] = field(default_factory=list)
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
+    trace_grads: bool = False  # traces also hold each loss term's gradient norm per batch
     image_size: tuple[int, int] | None = None  # override the model's input size
     activation: str | None = None  # quick_gelu | gelu; None: the rule of bench.models.activation
     queries: str = "bench"  # bench | released (TCR's pre-built COCO-C / Flickr-C files)
@@ -131,7 +132,8 @@ def plan_run(opts: RunOptions) -> list[Cell]:
         if m not in opts.methods:
             raise BenchError(f"--set names method '{m}' which is not in --method")
     configs = {m: make_config(m, opts.overrides.get(m)) for m in opts.methods}
-    names = SUITES.names() if opts.suites == ["all"] else opts.suites
+    names = ([n for n in SUITES.names() if SUITES.get(n).in_all] if opts.suites == ["all"]
+             else opts.suites)
     suites = [SUITES.get(n) for n in names]
     check_severities(suites, opts.severity)
     ctx = SuiteContext(data_root=opts.data_root)
@@ -158,7 +160,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         protocol=Protocol(batch_size=opts.batch_size, steps=opts.steps,
                                           limit=opts.limit,
                                           corruption_seed=opts.corruption_seed),
-                        image_size=opts.image_size,
+                        image_size=opts.image_size, trace_grads=opts.trace_grads,
                         inputs=input_spec(suite, spec, model, pretrained, opts)))
     return cells
 
@@ -239,6 +241,14 @@ def _unavailable_reason(cell: Cell) -> str | None:
     return None
 
 
+def segment_minimum(cell: Cell) -> int:
+    """Queries per segment a multi-segment stream needs at least (bench.streams); none
+    under ``--limit``, which takes the first N queries for a quick look."""
+    if cell.protocol.limit is not None:
+        return 0
+    return cell.spec.min_segment_batches * cell.protocol.batch_size
+
+
 def _base_row(cell: Cell, device: torch.device) -> dict:
     s = cell.spec
     return {
@@ -264,12 +274,15 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
         rm, ds = res.model(cell), res.dataset(cell)
         s = cell.spec
         n = ds.n_images if s.direction == "i2t" else ds.n_captions
-        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit)
+        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit,
+                           min_segment=segment_minimum(cell))
         gallery = res.gallery(cell)
         queries = res.queries(cell, plan)
         retention = s.retention or res.opts.retention
-        clean = queries if s.shift == "clean" else res.queries(cell, plan, clean=True)
+        clean = queries if s.shift == "clean" else res.queries(cell, plan.clean_plan(),
+                                                               clean=True)
         method = METHODS.get(cell.method)(cell.config)
+        method.trace_grads = cell.trace_grads
         if res.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(res.device)
         t0 = time.perf_counter()

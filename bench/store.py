@@ -86,6 +86,8 @@ TRACE_SCHEMA = pa.schema([
     ("r1", pa.float64()),  # R@1 of the batch's recorded rows (online accuracy)
     ("loss", pa.float64()),  # last step's loss (NaN for source)
     ("segment", pa.string()),  # the batch's dominant segment in a diverse stream ('' otherwise)
+    ("terms", pa.string()),  # JSON {loss term: value} of the last step (methods that name terms)
+    ("term_grads", pa.string()),  # JSON {loss term: gradient norm} (run --trace-grads), else null
 ])
 
 OUTCOME_SCHEMA = pa.schema([
@@ -205,6 +207,20 @@ class ResultStore:
             files = [p for p in (self.outcomes_dir / f"{c}.parquet" for c in sorted(set(cell_ids)))
                      if p.exists()]
         return read_fragments(files, OUTCOME_SCHEMA)
+
+
+def trace_terms(traces: pd.DataFrame) -> pd.DataFrame:
+    """Per batch, one column per loss term's value (``term:NAME``) and gradient norm
+    (``grad:NAME``), from the trace's JSON columns; batches without terms give NaN."""
+    out = traces.drop(columns=["terms", "term_grads"], errors="ignore").copy()
+    for column, prefix in (("terms", "term:"), ("term_grads", "grad:")):
+        if column not in traces:
+            continue
+        parsed = pd.DataFrame([json.loads(v) if isinstance(v, str) else {}
+                               for v in traces[column]], index=traces.index)
+        for name in parsed.columns:
+            out[prefix + name] = parsed[name].astype(float)
+    return out
 
 
 def read_results(path: str | Path) -> pd.DataFrame:

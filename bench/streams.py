@@ -11,6 +11,13 @@ disjoint part of the query set:
 
 Which query falls in which segment is part of the benchmark (fixed seed 0);
 the arrival order is the cell's seed (``torch.randperm``, as TCR).
+
+Segment length: a multi-segment stream can ask for at least ``min_segment`` queries
+per segment (the diverse suites ask for 5 batches, so that a continual stream stays
+on each shift long enough for adaptation and forgetting to show). When the query set
+is too small for K disjoint segments of that length, segment k takes the queries at
+positions k*m .. k*m+m-1 (mod N) of the fixed permutation: no query repeats within a
+segment, and across segments each query appears under floor or ceil(K*m / N) shifts.
 """
 
 from __future__ import annotations
@@ -49,14 +56,33 @@ class StreamPlan:
     def positions_of(self, k: int) -> np.ndarray:
         return np.nonzero(self.segment == k)[0]
 
+    def clean_plan(self) -> StreamPlan:
+        """Each query of the stream once (in order of first position), clean: the queries
+        retention and clean-data statistics are measured on."""
+        _, first = np.unique(self.query_ids, return_index=True)
+        ids = self.query_ids[np.sort(first)]
+        return StreamPlan(ids, np.zeros(len(ids), dtype=np.int64), [Segment("clean", 0)],
+                          np.arange(len(ids)))
+
 
 def randperm(n: int, seed: int) -> np.ndarray:
     g = torch.Generator().manual_seed(int(seed))
     return torch.randperm(n, generator=g).numpy()
 
 
+def segment_parts(ids: np.ndarray, k: int, min_segment: int = 0) -> list[np.ndarray]:
+    """The query ids of each of k segments: disjoint near-equal parts of a fixed permutation,
+    or, when that gives fewer than ``min_segment`` each, k cyclic windows of
+    ``min(min_segment, len(ids))`` (see the module docstring)."""
+    perm = ids[randperm(len(ids), SEGMENT_SEED)]
+    m = min(min_segment, len(ids))
+    if k * m <= len(ids):
+        return np.array_split(perm, k)
+    return [perm[(j * m + np.arange(m)) % len(ids)] for j in range(k)]
+
+
 def plan_stream(n_queries: int, segments: list[Segment], stream: str, seed: int,
-                limit: int | None = None) -> StreamPlan:
+                limit: int | None = None, min_segment: int = 0) -> StreamPlan:
     if stream not in STREAMS:
         raise ValueError(f"unknown stream '{stream}' (one of {', '.join(STREAMS)})")
     ids = np.arange(n_queries if limit is None else min(limit, n_queries))
@@ -65,8 +91,7 @@ def plan_stream(n_queries: int, segments: list[Segment], stream: str, seed: int,
             raise ValueError("a single stream has exactly one segment")
         return StreamPlan(ids, np.zeros(len(ids), dtype=np.int64), list(segments),
                           randperm(len(ids), seed))
-    # disjoint segments: a fixed permutation of the queries cut into K near-equal parts
-    parts = np.array_split(ids[randperm(len(ids), SEGMENT_SEED)], len(segments))
+    parts = segment_parts(ids, len(segments), min_segment)
     query_ids = np.concatenate(parts)
     segment = np.concatenate([np.full(len(p), k, dtype=np.int64) for k, p in enumerate(parts)])
     if stream in ("mixed", "mixed-severity"):

@@ -45,10 +45,36 @@ class GradientTTA(TTAMethod):
         weight_decay: float = 1e-4
         temperature: float | None = None  # None: the dataset's value (docs/protocol.md section 6)
 
+    # Set by the runner (`run --trace-grads`): also record each loss term's gradient norm.
+    trace_grads: bool = False
+
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
         self.optimizer = torch.optim.AdamW(model.params(), lr=self.config.lr,
                                            weight_decay=self.config.weight_decay)
+        self.clear_terms()
+
+    # ---- loss terms in the trace: a method only names them (`record_terms`) ---------------
+
+    def record_terms(self, **terms: torch.Tensor | None) -> None:
+        """Name this step's loss terms, each as it enters the loss (weight included; None:
+        absent). Their values, and with `trace_grads` the L2 norm of each one's gradient on
+        ``model.params()``, go to the cell's trace (the last step of each batch that named
+        terms). A call naming a term already recorded starts a new step's record; other
+        calls add to it. Gradients come from ``torch.autograd.grad`` with the graph kept and
+        ``.grad`` untouched, so the method's update, and every result, stays the same."""
+        terms = {k: v for k, v in terms.items() if v is not None}
+        if set(terms) & set(self.terms):
+            self.clear_terms()
+        self.terms.update({k: float(v.detach()) for k, v in terms.items()})
+        if self.trace_grads:
+            params = self.model.params()
+            self.term_grads.update({k: grad_norm(v, params) for k, v in terms.items()})
+
+    def clear_terms(self) -> None:
+        """Forget the recorded terms (the protocol calls it before each batch)."""
+        self.terms: dict[str, float] = {}
+        self.term_grads: dict[str, float] = {}
 
     @property
     def temperature(self) -> float:
@@ -77,6 +103,16 @@ class GradientTTA(TTAMethod):
                 loss.backward()
                 self.optimizer.step()
         return StepOutput(rows=rows, loss=last)
+
+
+def grad_norm(value: torch.Tensor, params: list[torch.nn.Parameter]) -> float:
+    """||d value / d params||, the L2 norm over all tensors; 0 when value does not reach them.
+    The graph is kept and no ``.grad`` is written."""
+    if not value.requires_grad:
+        return 0.0
+    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+    squares = [g.detach().double().pow(2).sum() for g in grads if g is not None]
+    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
 
 
 # ---- SAM (sharpness-aware minimisation) around any optimizer --------------------------------

@@ -114,7 +114,8 @@ class REST(GradientTTA):
     # component -> the overrides that remove it (read by `bench.ablation`)
     ablation: ClassVar[dict[str, dict]] = {
         "rem": {"rem": False}, "uniformity": {"uniformity": False}, "gap": {"gap": False},
-        "consistency": {"consistency": False}, "decouple": {"decouple": "none"},
+        "consistency": {"consistency": False}, "keep": {"lam": 0.0},  # projection, no g_keep step
+        "decouple": {"decouple": "none"},
         "candidates": {"candidates": 1},
     }
 
@@ -156,7 +157,6 @@ class REST(GradientTTA):
         self.source = model.source_encoder() if cfg.decouple != "none" else None
         self._source_logits: torch.Tensor | None = None
         self._source_version = -1
-        self.terms: dict[str, float] = {}
         self.state = {"decoupled_steps": 0, "conflicting_tensors": 0, "tensors": 0}
         if cfg.decouple == "none":
             self.state = {}
@@ -180,7 +180,7 @@ class REST(GradientTTA):
                             gap_loss(q, top1, self.queue.delta()))
         if cfg.consistency:
             terms["cons"] = (cfg.w_cons, consistency_loss(logits))
-        self.terms = {k: float(v.detach()) for k, (_, v) in terms.items()}
+        self.record_terms(**{k: w * v for k, (w, v) in terms.items()})
         total = None  # summed in TCR's order (rem, uni, gap) so that the identity is exact
         for weight, value in terms.values():
             total = weight * value if total is None else total + weight * value
@@ -236,7 +236,7 @@ class REST(GradientTTA):
             adapt_loss = self.loss(q, sims, step, batch)
             keep = self.keep_loss()
             if keep is not None:
-                self.terms["keep"] = check_finite(keep)
+                self.record_terms(keep=self.config.lam * keep)  # NaN: Diverged on the next line
             last = check_finite(adapt_loss if keep is None
                                 else adapt_loss + self.config.lam * keep)
             self.decoupled_step(adapt_loss, keep)

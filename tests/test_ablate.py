@@ -33,10 +33,10 @@ PLUGIN = textwrap.dedent('''
 def test_variants_of_rest_remove_each_component_in_turn():
     got = variants("rest")
     assert [v.name for v in got] == ["full", "-rem", "-uniformity", "-gap", "-consistency",
-                                     "-decouple"]  # candidates is already 1: no variant
+                                     "-keep", "-decouple"]  # candidates is already 1: no variant
     assert [v.label for v in got] == [
         "rest", "rest[rem=False]", "rest[uniformity=False]", "rest[gap=False]",
-        "rest[consistency=False]", "rest[decouple=none]"]
+        "rest[consistency=False]", "rest[lam=0.0]", "rest[decouple=none]"]
     wide = variants("rest", {"candidates": 3})
     assert wide[0].label == "rest[candidates=3]"
     assert wide[-1].name == "-candidates" and wide[-1].label == "rest"
@@ -71,15 +71,16 @@ def test_ablate_runs_cells_prints_the_table_and_resumes(tmp_path, plugin):
     rows = ResultStore(tmp_path).read()
     assert sorted(rows["method"]) == sorted(v.label for v in variants("rest"))
     assert set(rows["status"]) == {"ok"}
-    assert "done: 6 cells planned, 0 already stored, 6 ok" in out
+    assert "done: 7 cells planned, 0 already stored, 7 ok" in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| variant | method | t2i clean | mean R@1 |")
     assert [line.split(" | ")[0] for line in table[1:]] == [
-        "| full", "| -rem", "| -uniformity", "| -gap", "| -consistency", "| -decouple"]
+        "| full", "| -rem", "| -uniformity", "| -gap", "| -consistency", "| -keep",
+        "| -decouple"]
     stamps = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
     code, again, err = ablate(tmp_path, plugin)
     assert code == 0, err
-    assert "done: 6 cells planned, 6 already stored;" in again  # no cell ran again
+    assert "done: 7 cells planned, 7 already stored;" in again  # no cell ran again
     assert stamps == {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cells").iterdir()}
     assert [line for line in again.splitlines() if line.startswith("| ")] == table
 

@@ -36,3 +36,25 @@ def test_mixed_and_continual_share_disjoint_segments():
     # mixed: batches mix segments
     first = mixed.segment[mixed.order[:30]]
     assert len(set(first.tolist())) == 3
+
+
+def test_short_segments_are_lengthened_to_the_minimum():
+    segs = [Segment(s, 5) for s in ("a", "b", "c", "d")]
+    cont = plan_stream(100, segs, "continual", seed=1, min_segment=40)  # 4 x 40 > 100 queries
+    assert np.bincount(cont.segment).tolist() == [40] * 4
+    for k in range(4):
+        ids = cont.query_ids[cont.segment == k]
+        assert len(set(ids.tolist())) == 40  # no query twice within a segment
+    counts = np.bincount(cont.query_ids, minlength=100)
+    assert set(counts.tolist()) == {1, 2}  # each query under 1 or 2 of the 4 shifts
+    assert cont.segment[cont.order].tolist() == sum(([k] * 40 for k in range(4)), [])
+    mixed = plan_stream(100, segs, "mixed", seed=1, min_segment=40)
+    assert np.array_equal(mixed.query_ids, cont.query_ids)
+    # long enough already: the disjoint cut, exactly as without a minimum
+    plain = plan_stream(100, segs, "mixed", seed=1)
+    assert np.array_equal(plan_stream(100, segs, "mixed", seed=1, min_segment=25).query_ids,
+                          plain.query_ids)
+    clean = cont.clean_plan()
+    assert sorted(clean.query_ids.tolist()) == list(range(100))
+    assert [s.label for s in clean.segments] == ["clean"]
+    assert np.array_equal(plain.clean_plan().query_ids, plain.query_ids)  # same order

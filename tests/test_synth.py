@@ -174,3 +174,20 @@ def test_style_b_is_another_domain(pedes_dirs: dict[str, Path]) -> None:
     length = {s: np.mean([len(c.split()) for c in d.captions]) for s, d in (("a", a), ("b", b))}
     assert length["b"] > length["a"] + 2, length  # ...and ICFG-like descriptions run longer
     assert len(words_a & words_b) > 0.3 * len(words_a)  # colour words and much else shared
+
+
+def test_coco_sized_split_is_deterministic_unseen_and_disjoint(tmp_path: Path) -> None:
+    """test5k (5,000 scenes at full size; 30 here) avoids train, val and the 1K test split."""
+    from bench.data.synth.build import sample_scene_split
+
+    cfg = ScenesConfig(n_train=16, n_val=8, n_test=40, n_test5k=30)
+    ds = load_mini_scenes("test5k", tmp_path / "a", cfg, progress=False)
+    assert ds.n_images == 30 and ds.n_captions == 150 and len(set(ds.captions)) == 150
+    assert ds.image_paths[0].name == "test5k_000000.png"
+    again = ensure_mini_scenes(("test5k",), tmp_path / "b", cfg, progress=False)
+    assert _files(again / "images" / "test5k") == _files(ds.image_paths[0].parent)
+    keys = {s.key() for s, _ in sample_scene_split(cfg, "test5k")}
+    for other in ("train", "val", "test"):
+        assert not keys & {s.key() for s, _ in sample_scene_split(cfg, other)}
+    test = load_mini_scenes("test", tmp_path / "a", cfg, progress=False)  # same folder
+    assert test.n_images == 40 and not set(test.captions) & set(ds.captions)

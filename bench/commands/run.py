@@ -49,6 +49,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", type=Path, help="JSON/TOML file {method: {field: value}}")
     p.add_argument("--retention", action="store_true",
                    help="also measure retention (clean-query R@1 after the stream) on every cell")
+    p.add_argument("--trace-grads", action="store_true",
+                   help="traces also record, per batch, the gradient norm of each loss term "
+                        "(one extra backward per term; results are unchanged)")
     p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for building shifted queries (default: all cores)")
@@ -99,7 +102,8 @@ def options_from_args(args: argparse.Namespace):
         severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
         workers=args.workers if args.workers is not None else default_workers(),
         threads=args.threads, plugins=args.plugin, overrides=overrides,
-        retention=args.retention, cache=Cache(enabled=not args.no_cache),
+        retention=args.retention, trace_grads=args.trace_grads,
+        cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
         activation=args.activation, skip_unreadable=args.skip_unreadable,
         queries=args.queries, built_dir=args.built,

@@ -23,6 +23,8 @@ class CellSpec:
     stream: str = "single"
     segments: tuple[Segment, ...] = ()
     retention: bool = False
+    # multi-segment streams: at least this many batches per segment (bench.streams)
+    min_segment_batches: int = 0
 
     def stream_segments(self) -> list[Segment]:
         return list(self.segments) if self.segments else [Segment(self.shift, self.severity)]
@@ -65,6 +67,7 @@ class Suite:
     # dataset key -> kind (captions | reid | fashion): picks the recipe of bench/preprocess.py
     # for real-data suites before any data is loaded
     dataset_kinds: dict[str, str] = field(default_factory=dict)
+    in_all: bool = True  # False: run only when named (`--suite all` leaves it out)
 
     def cells(self, severities: Severities = None) -> list[CellSpec]:
         return self.make_cells(severities)
@@ -97,16 +100,17 @@ def clean_cells(dataset: str, directions: Sequence[str] = ("i2t", "t2i")) -> lis
 def diverse_cells(dataset: str, direction: str, name: str, shifts: Sequence[str],
                   severity: int | None = None, severity_shift: str | None = None,
                   streams: Sequence[str] = ("mixed", "continual"),
-                  retention: bool = True) -> list[CellSpec]:
-    """Mixed / continual streams over `shifts` at max severity, plus a mixed-severity stream."""
+                  retention: bool = True, min_segment_batches: int = 0) -> list[CellSpec]:
+    """Mixed / continual streams over `shifts` at max severity, plus a mixed-severity stream;
+    each segment at least `min_segment_batches` batches long (0: the query set cut in K)."""
     out = []
     segs = tuple(Segment(s, severity or SHIFTS.get(s).max_level) for s in shifts)
     for stream in streams:
         out.append(CellSpec(dataset, direction, name, max(g.severity for g in segs), stream,
-                            segs, retention))
+                            segs, retention, min_segment_batches))
     if severity_shift:
         levels = [lv for lv in SHIFTS.get(severity_shift).levels if lv > 0]
         segs = tuple(Segment(severity_shift, lv) for lv in levels)
         out.append(CellSpec(dataset, direction, severity_shift, max(levels), "mixed-severity",
-                            segs, retention))
+                            segs, retention, min_segment_batches))
     return out

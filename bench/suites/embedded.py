@@ -12,11 +12,15 @@ from bench.suites.base import (
     shift_cells,
 )
 
-VERSION = "2"  # 2: text-shift cells on the first caption of each image
+# Suite versions (results record them): 2 = text-shift cells on the first caption of each
+# image; mini-c and mini-diverse 3 = text cells on every caption (5,000, as Flickr-C) and
+# diverse segments of at least DIVERSE_SEGMENT_BATCHES batches.
+VERSION = "2"
+LONG_STREAMS_VERSION = "3"
+COCO_VERSION = "1"
 SMOKE_IMAGES = 200  # the smoke suite's gallery: the first 200 test scenes (1,000 captions)
-# Text-shift cells query with the first caption of each image ("<dataset>-1cap"): the same
-# gallery, so R@K reads the same, from a 1,000-query stream (as Flickr-C i2t) instead of
-# 5,000; this keeps `--suite all` within minutes on 2 cores. mini-clean keeps all 5K.
+# mini-pedes-c still queries with the first caption of each image ("<dataset>-1cap").
+DIVERSE_SEGMENT_BATCHES = 5  # a continual stream stays >= 5 batches on each shift
 
 IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)
 # Text shifts that need no downloaded model (char and word level); sentence-level ones
@@ -30,8 +34,9 @@ def _scenes(ctx):
     return load_mini_scenes(split="test")
 
 
-def _scenes_1cap(ctx):
-    return _scenes(ctx).first_captions(1)
+def _scenes_5k(ctx):
+    from bench.data.synth import load_mini_scenes
+    return load_mini_scenes(split="test5k")
 
 
 def _scenes_smoke(ctx):
@@ -47,10 +52,11 @@ def _pedes(style: str, first_captions: int | None = None):
     return load
 
 
-def _embedded(name: str, description: str, loaders, make_cells, model: str) -> Suite:
-    suite = Suite(name=name, version=VERSION, description=description, loaders=loaders,
+def _embedded(name: str, description: str, loaders, make_cells, model: str,
+              version: str = VERSION, in_all: bool = True) -> Suite:
+    suite = Suite(name=name, version=version, description=description, loaders=loaders,
                   make_cells=make_cells, default_model=model, default_pretrained=None,
-                  embedded=True)
+                  embedded=True, in_all=in_all)
     SUITES.add(name, suite)
     return suite
 
@@ -68,14 +74,32 @@ _embedded(
     "mini-clean", "mini-scenes test (1K images, 5K captions), no shift, both directions",
     {"mini-scenes": _scenes}, lambda sev: clean_cells("mini-scenes"), "mini-clip")
 
+def _c_cells(dataset: str):
+    """16 image shifts (i2t) and the offline text shifts (t2i, every caption) of a split."""
+    return lambda sev: (shift_cells(dataset, "i2t", IMAGE_SHIFTS, sev)
+                        + [CellSpec(dataset, "t2i", "clean", 0)]  # the text cells' reference
+                        + shift_cells(dataset, "t2i", OFFLINE_TEXT_SHIFTS, sev))
+
+
+def _diverse_cells(dataset: str):
+    return lambda sev: (
+        diverse_cells(dataset, "i2t", "image-mix", IMAGE_SHIFTS, severity_shift="gaussian_noise",
+                      min_segment_batches=DIVERSE_SEGMENT_BATCHES)
+        + diverse_cells(dataset, "t2i", "text-mix", OFFLINE_TEXT_SHIFTS,
+                        min_segment_batches=DIVERSE_SEGMENT_BATCHES))
+
+
 _embedded(
-    "mini-c", "mini-scenes: 16 image corruptions (i2t, 1K images) and the offline text corruptions "
-    "(t2i, first caption of each image: 1K)",
-    {"mini-scenes": _scenes, "mini-scenes-1cap": _scenes_1cap},
-    lambda sev: (shift_cells("mini-scenes", "i2t", IMAGE_SHIFTS, sev)
-                 + [CellSpec("mini-scenes-1cap", "t2i", "clean", 0)]  # the text cells' reference
-                 + shift_cells("mini-scenes-1cap", "t2i", OFFLINE_TEXT_SHIFTS, sev)),
-    "mini-clip")
+    "mini-c", "mini-scenes (1K images, 5K captions, Flickr-sized): 16 image corruptions (i2t) and "
+    "the offline text corruptions (t2i, every caption)",
+    {"mini-scenes": _scenes}, _c_cells("mini-scenes"), "mini-clip",
+    version=LONG_STREAMS_VERSION)
+
+_embedded(
+    "mini-coco-c", "mini-scenes-5k (5K images, 25K captions, COCO-sized): 16 image corruptions "
+    "(i2t) and the offline text corruptions (t2i, every caption); opt-in, not in `all`",
+    {"mini-scenes-5k": _scenes_5k}, _c_cells("mini-scenes-5k"), "mini-clip",
+    version=COCO_VERSION, in_all=False)
 
 _embedded(
     "mini-pedes", "synthetic pedestrians, t2i: style A (reference) and style B (query-gallery shift)",
@@ -93,10 +117,14 @@ _embedded(
     "mini-reid")
 
 _embedded(
-    "mini-diverse", "mini-scenes diverse shift: mixed, continual and mixed-severity streams, "
-    "with retention on clean queries",
-    {"mini-scenes": _scenes, "mini-scenes-1cap": _scenes_1cap},
-    lambda sev: (diverse_cells("mini-scenes", "i2t", "image-mix", IMAGE_SHIFTS,
-                               severity_shift="gaussian_noise")
-                 + diverse_cells("mini-scenes-1cap", "t2i", "text-mix", OFFLINE_TEXT_SHIFTS)),
-    "mini-clip")
+    "mini-diverse", "mini-scenes diverse shift: mixed, continual and mixed-severity streams "
+    f"(>= {DIVERSE_SEGMENT_BATCHES} batches per segment), with retention on clean queries",
+    {"mini-scenes": _scenes}, _diverse_cells("mini-scenes"), "mini-clip",
+    version=LONG_STREAMS_VERSION)
+
+_embedded(
+    "mini-coco-diverse", "mini-scenes-5k diverse shift: mixed, continual and mixed-severity "
+    f"streams (>= {DIVERSE_SEGMENT_BATCHES} batches per segment), with retention on clean "
+    "queries; opt-in, not in `all`",
+    {"mini-scenes-5k": _scenes_5k}, _diverse_cells("mini-scenes-5k"), "mini-clip",
+    version=COCO_VERSION, in_all=False)

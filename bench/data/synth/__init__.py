@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 SCENES_JSON = "dataset_mini_scenes.json"
-SCENES_SPLITS = ("train", "val", "test")
+SCENES_SPLITS = ("train", "val", "test", "test5k")  # test: 1K (Flickr-sized); test5k: COCO-sized
 PEDES_JSON = {"a": "reid_raw.json", "b": "ICFG-PEDES.json"}
 PEDES_SPLITS = {"a": ("train", "val", "test"), "b": ("train", "test")}
 # Style b is only ever a test domain: its train split stays small.

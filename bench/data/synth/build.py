@@ -17,7 +17,7 @@ from bench.data.synth.scenes import SceneSpec, render_scene, sample_scene, scene
 
 SCENES_VERSION = scenes.GENERATOR_VERSION
 PEDES_VERSIONS = pedes.GENERATOR_VERSION
-SPLIT_CODES = {"train": 1, "val": 2, "test": 3}
+SPLIT_CODES = {"train": 1, "val": 2, "test": 3, "test5k": 4}
 STYLE_CODES = {"a": 1, "b": 2}
 
 
@@ -32,14 +32,28 @@ class ScenesConfig:
 
     n_train: int = 20_000
     n_val: int = 1_000
-    n_test: int = 1_000
+    n_test: int = 1_000  # the Flickr-sized test split (Flickr30K's 1K test)
+    n_test5k: int = 5_000  # the COCO-sized test split (COCO's Karpathy 5K test)
     captions_per_image: int = 5
     image_size: int = 224
     train_format: str = "jpg"  # q95, no chroma subsampling; val/test are always PNG
     seed: int = 0
 
     def count(self, split: str) -> int:
-        return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
+        return {"train": self.n_train, "val": self.n_val, "test": self.n_test,
+                "test5k": self.n_test5k}[split]
+
+
+def _taken_keys(cfg: ScenesConfig, split: str) -> set[tuple]:
+    """Attribute combinations a split must not reuse: train and val avoid the 1K test split;
+    the 5K test split avoids train, val and the 1K test (so it is unseen and disjoint)."""
+    if split == "test":
+        return set()
+    taken = {s.key() for s, _ in sample_scene_split(cfg, "test")}
+    if split == "test5k":
+        for other in ("train", "val"):
+            taken |= {s.key() for s, _ in sample_scene_split(cfg, other)}
+    return taken
 
 
 def sample_scene_split(cfg: ScenesConfig, split: str) -> list[tuple[SceneSpec, list[str]]]:
@@ -47,10 +61,11 @@ def sample_scene_split(cfg: ScenesConfig, split: str) -> list[tuple[SceneSpec, l
 
     Scenes are re-drawn when their attribute combination repeats, or when a caption
     would repeat another image's in the split. Train and val also avoid every test
-    combination, so the test scenes are unseen.
+    combination, so the test scenes are unseen; the COCO-sized ``test5k`` split avoids
+    train, val and test (`_taken_keys`).
     """
     rng = np.random.default_rng([cfg.seed, SPLIT_CODES[split]])
-    taken = set() if split == "test" else {s.key() for s, _ in sample_scene_split(cfg, "test")}
+    taken = _taken_keys(cfg, split)
     used: set[str] = set()
     items: list[tuple[SceneSpec, list[str]]] = []
     while len(items) < cfg.count(split):
@@ -83,7 +98,7 @@ def build_scenes_split(cfg: ScenesConfig, split: str, out: Path, show: bool) -> 
 def merge_karpathy(by_split: dict[str, list[dict]]) -> dict:
     """One Karpathy JSON from the complete splits, with running imgid / sentid."""
     images, sentid = [], 0
-    for split in ("train", "val", "test"):
+    for split in SPLIT_CODES:
         for rec in by_split.get(split, []):
             n = len(rec["sentences"])
             sents = [{**s, "imgid": len(images), "sentid": sentid + k}

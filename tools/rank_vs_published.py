@@ -1,0 +1,45 @@
+"""The measured ranking of source, tent, eata, sar, read, deyo beside the published BLIP
+COCO-C ranking (docs/protocol.md section 7), with Kendall's tau (`bench.published_rank`).
+
+    python tools/rank_vs_published.py RESULTS [--suite mini-coco-c] [--direction i2t] [--out F.md]
+
+`make rank` runs it on the committed results; run the suite first, e.g.
+`python -m bench run --method source,tent,eata,sar,read,deyo --suite mini-coco-c`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.errors import BenchError  # noqa: E402
+from bench.published_rank import compare, markdown  # noqa: E402
+from bench.registry import load_builtins  # noqa: E402
+from bench.store import read_results  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="results folder")
+    p.add_argument("--suite", default="mini-coco-c")
+    p.add_argument("--direction", default="i2t", choices=("i2t", "t2i"))
+    p.add_argument("--out", type=Path, help="also write the Markdown here")
+    args = p.parse_args(argv)
+    load_builtins()
+    try:
+        text = markdown(compare(read_results(args.results), args.suite, args.direction))
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
