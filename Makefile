@@ -1,7 +1,9 @@
 # Regenerate the committed leaderboard of the embedded suites (results/embedded/) and the
 # README's generated sections. `make results` runs every registered method on every
-# embedded suite with three seeds (one seed took about 1.5 hours on 2 CPU cores, measured
-# 2026-11-27, so expect about three times that; resumable: finished cells are kept).
+# embedded suite of `all` with three seeds (one seed took about 1.5 hours on 2 CPU cores,
+# measured 2026-11-27 on the shorter v2 streams of mini-c and mini-diverse, so expect more
+# than three times that on v3; resumable: finished cells are kept).
+# The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded
 METHODS ?= source,tent,eata,sar,read,deyo,tcr,rest

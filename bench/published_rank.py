@@ -42,8 +42,10 @@ def measured_averages(df: pd.DataFrame, suite: str, direction: str,
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
               & (df["stream"] == "single") & (df["status"] == "ok")
               & df["shift"].isin(shifts) & df["method"].isin(methods)]
-    rows = rows[[int(sev) == SHIFTS.get(sh).max_level
-                 for sh, sev in zip(rows["shift"], rows["severity"], strict=True)]]
+    at_max = pd.Series([int(sev) == SHIFTS.get(sh).max_level
+                        for sh, sev in zip(rows["shift"], rows["severity"], strict=True)],
+                       index=rows.index, dtype=bool)
+    rows = rows[at_max]
     per_shift = rows.groupby(["method", "shift"])["r1"].mean().unstack("shift")
     complete = per_shift.dropna().reindex(columns=shifts).dropna()
     return complete.mean(axis=1), len(shifts)

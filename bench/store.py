@@ -169,6 +169,9 @@ class ResultStore:
         cell_id = row["cell_id"]
         if trace is not None and len(trace):
             trace = trace.assign(cell_id=cell_id)
+            for optional in ("terms", "term_grads"):  # methods without named loss terms
+                if optional not in trace:
+                    trace = trace.assign(**{optional: None})
             tt = pa.Table.from_pandas(trace[TRACE_SCHEMA.names], schema=TRACE_SCHEMA,
                                       preserve_index=False)
             _atomic_write_table(tt, self.traces_dir / f"{cell_id}.parquet")

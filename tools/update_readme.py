@@ -40,6 +40,7 @@ def suites_block() -> str:
     lines = ["| suite | kind | default model | cells (default) | what |", "|---|---|---|---:|---|"]
     for name, s in SUITES.items():
         kind = "embedded" if s.embedded else "needs `--data-root`"
+        kind += "" if s.in_all else ", opt-in (not in `all`)"
         model = s.default_model + (f" `{s.default_pretrained}`" if s.default_pretrained else "")
         lines.append(f"| `{name}` v{s.version} | {kind} | {model} | {len(s.cells())} | "
                      f"{s.description} |")

@@ -97,7 +97,7 @@ _embedded(
 
 _embedded(
     "mini-coco-c", "mini-scenes-5k (5K images, 25K captions, COCO-sized): 16 image corruptions "
-    "(i2t) and the offline text corruptions (t2i, every caption); opt-in, not in `all`",
+    "(i2t) and the offline text corruptions (t2i, every caption)",
     {"mini-scenes-5k": _scenes_5k}, _c_cells("mini-scenes-5k"), "mini-clip",
     version=COCO_VERSION, in_all=False)
 
@@ -125,6 +125,6 @@ _embedded(
 _embedded(
     "mini-coco-diverse", "mini-scenes-5k diverse shift: mixed, continual and mixed-severity "
     f"streams (>= {DIVERSE_SEGMENT_BATCHES} batches per segment), with retention on clean "
-    "queries; opt-in, not in `all`",
+    "queries",
     {"mini-scenes-5k": _scenes_5k}, _diverse_cells("mini-scenes-5k"), "mini-clip",
     version=COCO_VERSION, in_all=False)
