@@ -30,12 +30,12 @@ results:
 
 # The COCO-sized embedded suites (opt-in: not in `--suite all`, hours on 2 cores).
 coco:
-	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --out $(RESULTS)
+	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --seed $(SEEDS) --out $(RESULTS)
 
 # Kendall's tau of the measured baseline ranking on mini-coco-c (i2t) vs the published BLIP
 # COCO-C ranking (docs/protocol.md section 7); needs the baselines' mini-coco-c cells.
 rank:
-	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --out $(RESULTS)
+	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --seed $(SEEDS) --out $(RESULTS)
 	$(PY) tools/rank_vs_published.py $(RESULTS) --suite mini-coco-c --out $(RESULTS)/RANK.md
 
 # Severity check: clean-vs-shifted embedding similarity per image shift and severity, on
