@@ -27,27 +27,52 @@ KS = (1, 5, 10)
 
 
 def relevant_positions(rows: torch.Tensor, relevant: list[np.ndarray]) -> list[np.ndarray]:
-    """For each row, the 1-based positions of its relevant items, ascending."""
-    rows = rows.detach().float()
+    """For each row, the 1-based positions of its relevant items, ascending.
+
+    Counted with numpy on CPU rows: torch's comparison-and-sum kernels stall for
+    seconds per stream when its threads compete for the cores (measured: 18 s with
+    2 threads vs 0.3 s in numpy for 25,000 queries x 5,000 gallery items).
+    """
     sizes = [len(r) for r in relevant]
     m = max(sizes) if sizes else 0
     if m == 0:
         return [np.zeros(0, dtype=np.int64) for _ in relevant]
+    if rows.device.type != "cpu":
+        return _positions_torch(rows.detach().float(), relevant, sizes, m)
+    scores = rows.detach().float().numpy()
+    b = scores.shape[0]
+    idx = np.zeros((b, m), dtype=np.int64)
+    valid = np.zeros((b, m), dtype=bool)
+    for i, r in enumerate(relevant):
+        idx[i, : len(r)] = r
+        valid[i, : len(r)] = True
+    # padding slots score -inf: they sort last and are sliced off below
+    rel = np.where(valid, np.take_along_axis(scores, idx, axis=1), -np.inf).astype(np.float32)
+    rel_sorted = -np.sort(-rel, axis=1)
+    greater_all = np.empty((b, m), dtype=np.int64)
+    for j in range(m):  # (B, N) compare per relevant slot keeps memory at B x N
+        greater_all[:, j] = np.count_nonzero(scores > rel_sorted[:, j : j + 1], axis=1)
+    greater_rel = np.count_nonzero(rel_sorted[:, :, None] < rel_sorted[:, None, :], axis=2)
+    positions = greater_all - greater_rel + np.arange(1, m + 1)
+    return [positions[i, : sizes[i]] for i in range(b)]
+
+
+def _positions_torch(rows: torch.Tensor, relevant: list[np.ndarray], sizes: list[int],
+                     m: int) -> list[np.ndarray]:
+    """`relevant_positions` on an accelerator: the same counts, summed in int32."""
     b = rows.shape[0]
     idx = torch.zeros(b, m, dtype=torch.long, device=rows.device)
     valid = torch.zeros(b, m, dtype=torch.bool, device=rows.device)
     for i, r in enumerate(relevant):
         idx[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
         valid[i, : len(r)] = True
-    rel = rows.gather(1, idx)  # (B, m) scores of relevant items
-    # padding slots score -inf: they sort last and are sliced off below
-    rel = torch.where(valid, rel, torch.full_like(rel, -float("inf")))
+    rel = torch.where(valid, rows.gather(1, idx), torch.full((b, m), -float("inf"),
+                                                             device=rows.device))
     rel_sorted, _ = torch.sort(rel, dim=1, descending=True)
-    greater_all = torch.zeros(b, m, dtype=torch.long, device=rows.device)
-    for j in range(m):  # (B, N) compare per relevant slot keeps memory at B x N
-        greater_all[:, j] = (rows > rel_sorted[:, j : j + 1]).sum(dim=1)
-    greater_rel = (rel_sorted.unsqueeze(2) < rel_sorted.unsqueeze(1)).sum(dim=2)
-    positions = greater_all - greater_rel + torch.arange(1, m + 1, device=rows.device)
+    greater_all = torch.stack([(rows > rel_sorted[:, j : j + 1]).sum(dim=1, dtype=torch.int32)
+                               for j in range(m)], dim=1).long()
+    greater_rel = (rel_sorted.unsqueeze(2) < rel_sorted.unsqueeze(1)).sum(dim=2, dtype=torch.int32)
+    positions = greater_all - greater_rel.long() + torch.arange(1, m + 1, device=rows.device)
     positions = positions.cpu().numpy()
     return [positions[i, : sizes[i]] for i in range(b)]
 
@@ -66,17 +91,21 @@ class RankAccumulator:
             query_ids: np.ndarray | None = None) -> float:
         """Score one batch; returns its R@1 (percent)."""
         positions = relevant_positions(rows, relevant)
-        hits = 0
-        for pos in positions:
-            if len(pos) == 0:
-                raise ValueError("a query has no relevant gallery item")
-            self.best.append(int(pos[0]))
-            self.ap.append(float(np.mean(np.arange(1, len(pos) + 1) / pos)))
-            self.inp.append(float(len(pos) / pos[-1]))
-            hits += int(pos[0] <= 1)
+        n = len(positions)
+        sizes = np.fromiter((len(p) for p in positions), dtype=np.int64, count=n)
+        if (sizes == 0).any():
+            raise ValueError("a query has no relevant gallery item")
+        first = np.fromiter((p[0] for p in positions), dtype=np.int64, count=n)
+        last = np.fromiter((p[-1] for p in positions), dtype=np.int64, count=n)
+        ap = 1.0 / first  # a query with one relevant item: AP = 1 / its position
+        for i in np.nonzero(sizes > 1)[0]:
+            ap[i] = float(np.mean(np.arange(1, sizes[i] + 1) / positions[i]))
+        self.best.extend(first.tolist())
+        self.ap.extend(ap.tolist())
+        self.inp.extend((sizes / last).tolist())
         if query_ids is not None:
             self.query_ids.extend(int(q) for q in query_ids)
-        return 100.0 * hits / max(len(positions), 1)
+        return 100.0 * int((first <= 1).sum()) / max(n, 1)
 
     def __len__(self) -> int:
         return len(self.best)

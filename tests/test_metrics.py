@@ -55,3 +55,27 @@ def test_segment_mask_and_empty_relevance():
     assert acc.summary(np.array([True, False, True, False]))["r1"] == 100.0
     with pytest.raises(ValueError):
         acc.add(torch.eye(2), [np.array([], dtype=np.int64), np.array([1])])
+
+
+def test_accelerator_path_counts_as_the_numpy_path():
+    # the torch path (used for rows on a GPU) run on CPU rows gives the same positions
+    from bench.metrics import _positions_torch
+
+    rng = np.random.default_rng(5)
+    rows = torch.from_numpy(np.round(rng.normal(size=(20, 50)), 1).astype(np.float32))
+    rel = [rng.choice(50, size=rng.integers(1, 6), replace=False) for _ in range(20)]
+    sizes = [len(r) for r in rel]
+    want = relevant_positions(rows, rel)
+    got = _positions_torch(rows, rel, sizes, max(sizes))
+    assert all(a.tolist() == b.tolist() for a, b in zip(got, want, strict=True))
+
+
+def test_add_accumulates_per_query_ranks_ap_and_inp():
+    rows = torch.tensor([[0.9, 0.8, 0.1, 0.7, 0.0],
+                         [0.5, 0.4, 0.3, 0.2, 0.6],
+                         [0.5, 0.4, 0.3, 0.2, 0.6]])
+    acc = RankAccumulator()
+    acc.add(rows, [np.array([1, 3]), np.array([4]), np.array([1])])
+    assert acc.best == [2, 1, 3]
+    assert acc.ap == [(1 / 2 + 2 / 3) / 2, 1.0, 1 / 3]
+    assert acc.inp == [2 / 3, 1.0, 1 / 3]
