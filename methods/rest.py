@@ -83,21 +83,25 @@ class QueueInputs:
     """The model inputs of a `SourceLikeQueue`'s entries, row-aligned with ``queue.queries``."""
 
     inputs: torch.Tensor | None = None
-    version: int = 0  # bumped whenever the entries may have changed
+    version: int = 0  # bumped whenever the entries change (the source logits follow it)
 
     def realign(self, queue: SourceLikeQueue, before: torch.Tensor | None, q: torch.Tensor,
                 batch: torch.Tensor) -> None:
         """After ``queue.update(q, ...)``: every entry's embedding is, bit for bit, a row of the
         old entries or of q (the queue stores copies), so its input is found by equality; two
-        equal embeddings come from interchangeable inputs."""
+        equal embeddings come from interchangeable inputs. When the queue kept exactly its old
+        entries in their order, nothing changes (and the source logits need no re-encoding)."""
         if len(queue) == 0:
             return
         pool_q = q if before is None else torch.cat([before, q])
-        pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
         equal = (queue.queries[:, None, :] == pool_q[None]).all(dim=2)
         if not bool(equal.any(dim=1).all()):
             raise RuntimeError("a queue entry matches no query of the pool")
-        self.inputs = pool_x[equal.int().argmax(dim=1)]
+        pick = equal.int().argmax(dim=1)
+        if self.inputs is not None and torch.equal(pick, torch.arange(len(self.inputs))):
+            return  # the old entries, in the same order: the same inputs
+        pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
+        self.inputs = pool_x[pick]
         self.version += 1
 
 

@@ -102,7 +102,21 @@ def test_queue_inputs_follow_the_queue_entries():
             kept.realign(queue, before, q, ids)
         assert len(kept.inputs) == len(queue) <= 8  # bounded by the queue's capacity
         assert torch.equal(table[kept.inputs], queue.queries)
-    assert kept.version == queue.max_batches
+    assert 1 <= kept.version <= queue.max_batches  # bumped only when the entries changed
+
+
+def test_queue_inputs_unchanged_when_the_queue_keeps_its_entries():
+    table = _embeddings(8, 4)
+    queue, kept = SourceLikeQueue(), QueueInputs()
+    queue.queries, queue.indicator = table[:3].clone(), torch.zeros(3)  # 3 entries
+    kept.realign(queue, None, table[:3], torch.arange(3))
+    assert kept.version == 1 and kept.inputs.tolist() == [0, 1, 2]
+    # the next batch enters nothing: the entries stay the old ones, in order
+    kept.realign(queue, table[:3].clone(), table[3:6], torch.arange(3, 6))
+    assert kept.version == 1 and kept.inputs.tolist() == [0, 1, 2]
+    queue.queries = torch.cat([table[1:3], table[4:5]])  # one old entry replaced by a new one
+    kept.realign(queue, table[:3].clone(), table[3:6], torch.arange(3, 6))
+    assert kept.version == 2 and kept.inputs.tolist() == [1, 2, 4]
 
 
 def test_keep_inputs_are_source_like_queries_and_bounded():
@@ -199,3 +213,41 @@ def test_no_dead_switch_on_a_real_cell(smoke_cell):
         # pcgrad differs from project only on conflicting tensors, which can be a tiny change.
         assert diff > 0, f"{switch} does not change the adapted rows"
     assert np.isfinite(float(full[0].sum()))
+
+
+class _ReencodingREST(rest_module.REST):
+    """REST with no reuse of the source logits at all: the source tower re-encodes the queue's
+    inputs at every step (before, they were re-encoded at every batch while the queue was open,
+    even when it kept its entries)."""
+
+    def keep_loss(self):
+        self._source_version = -1
+        return super().keep_loss()
+
+
+@pytest.mark.parametrize("overrides", [{}, {"queue_capacity": 3}])
+def test_cached_source_logits_change_no_result_bitwise(smoke_cell, overrides):
+    """Skipping the redundant source re-encodings leaves every row, loss and state identical
+    bit for bit (CPU runs are deterministic)."""
+    from bench.protocol import run_cell
+
+    rm, kind, gallery, plan, queries = smoke_cell
+    outs, encodes = [], []
+    for cls in (rest_module.REST, _ReencodingREST):
+        method = cls(make_config("rest", overrides))
+        calls, setup = [], method.setup
+
+        def counting_setup(model, ctx, setup=setup, calls=calls, method=method):
+            setup(model, ctx)
+            source = method.source
+            method.source = lambda x: (calls.append(len(x)), source(x))[1]
+
+        method.setup = counting_setup
+        outs.append(run_cell(method, rm, "i2t", kind, gallery, plan, queries, steps=3,
+                             batch_size=8, seed=0))
+        encodes.append(len(calls))
+    fast, slow = outs
+    assert fast.metrics == slow.metrics and fast.method_state == slow.method_state
+    assert fast.trace["loss"].tolist() == slow.trace["loss"].tolist()
+    assert fast.trace["r1"].tolist() == slow.trace["r1"].tolist()
+    assert encodes[0] < encodes[1] == 3 * 8  # 8 batches x 3 steps re-encoded before
