@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,16 +98,24 @@ def evaluate_frozen(rm: RetrievalModel, direction: str, gallery: torch.Tensor,
     return acc.summary()
 
 
-def _first_n(queries: QuerySet):
-    usable = np.nonzero(queries.usable)[0]
-    return lambda n: queries.batch(usable[:n])
+CleanQueries = QuerySet | Callable[[], QuerySet] | None  # a set, or a builder called when read
+
+
+def _first_n(get: Callable[[], QuerySet]):
+    def first(n: int) -> torch.Tensor:
+        queries = get()
+        return queries.batch(np.nonzero(queries.usable)[0][:n])
+    return first
 
 
 def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind: str,
              gallery: torch.Tensor, plan: StreamPlan, queries: QuerySet, steps: int,
-             batch_size: int, seed: int, clean_queries: QuerySet | None = None,
+             batch_size: int, seed: int, clean_queries: CleanQueries = None,
              retention: bool = False, progress: str | None = None,
              temperature: float | None = None) -> CellOutcome:
+    def get_clean() -> QuerySet:  # built only when a method or the retention reads it
+        return clean_queries() if callable(clean_queries) else clean_queries
+
     rm.restore_source()
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -115,7 +124,7 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
         gallery=gallery, direction=direction,
         temperature=temperature or TEMPERATURE[dataset_kind], steps=steps,
         dataset_kind=dataset_kind, n_queries=len(plan.order),
-        clean_queries=None if clean_queries is None else _first_n(clean_queries),
+        clean_queries=None if clean_queries is None else _first_n(get_clean),
     )
     method.setup(rm.query_model(direction), ctx)
     acc, trace, scored = run_stream(method, plan, queries, batch_size, progress)
@@ -127,7 +136,7 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
             segment_r1[seg.label] = acc.summary(seg_of_scored == k)["r1"]
     retention_r1 = math.nan
     if retention and clean_queries is not None:
-        retention_r1 = evaluate_frozen(rm, direction, gallery, clean_queries)["r1"]
+        retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean())["r1"]
     state = dict(getattr(method, "state", None) or {}) or None
     method.reset()
     return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state,

@@ -17,7 +17,7 @@ from bench.cache import Cache
 from bench.claims import claim_owner, try_claim
 from bench.data.check import checked
 from bench.data.dataset import RetrievalDataset
-from bench.errors import BenchError, UnavailableError
+from bench.errors import BenchError, ConfigError, UnavailableError
 from bench.methods_config import config_label, make_config
 from bench.models.activation import activation_for
 from bench.models.openclip import RANDOM, RetrievalModel
@@ -33,7 +33,7 @@ from bench.registry import METHODS, MODELS, SHIFTS, SUITES
 from bench.run_guards import check_out, check_severities, new_run_id, write_row
 from bench.store import ResultStore
 from bench.streams import plan_stream
-from bench.suites.base import Severities, Suite, SuiteContext
+from bench.suites.base import CellSpec, Severities, Suite, SuiteContext
 
 
 @dataclass
@@ -66,7 +66,11 @@ class RunOptions:
     built_dir: Path | None = None  # `build --out DIR` output to read (default: beside the data)
     executor: str = "local"  # local | dask
     scheduler: str | None = None  # dask scheduler address; None: a LocalCluster on 127.0.0.1
-    dask_workers: int | None = None  # LocalCluster size (default: --workers)
+    dask_workers: int | None = None  # LocalCluster size (default: --workers), or batch jobs
+    cluster: str | None = None  # slurm | pbs: workers as batch jobs (dask-jobqueue)
+    cluster_job: dict = field(default_factory=dict)  # dask-jobqueue keyword arguments
+    shifts: list[str] | None = None  # run only the cells of these shifts (ids unchanged)
+    directions: str | None = None  # run only the cells of this direction (i2t | t2i)
     cache: Cache = field(default_factory=Cache)
     log: Callable[[str], None] = print
 
@@ -139,6 +143,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
     ctx = SuiteContext(data_root=opts.data_root)
     if opts.data_root is not None and not Path(opts.data_root).is_dir():
         raise BenchError(f"data root {opts.data_root} does not exist")
+    _check_selection(suites, opts)
     cells = []
     for suite in suites:
         model, pretrained = _suite_model(suite, opts)
@@ -148,7 +153,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                 opts.log(f"skip suite {suite.name}: {reason}")
                 continue
             raise BenchError(f"suite {suite.name}: {reason}")
-        for spec in suite.cells(opts.severity):
+        for spec in select_specs(suite.cells(opts.severity), opts):
             for method, config in configs.items():
                 for seed in opts.seeds:
                     cells.append(Cell(
@@ -163,6 +168,22 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                         image_size=opts.image_size, trace_grads=opts.trace_grads,
                         inputs=input_spec(suite, spec, model, pretrained, opts)))
     return cells
+
+
+def select_specs(specs: list[CellSpec], opts: RunOptions) -> list[CellSpec]:
+    """The specs `--shift` and `--direction` keep (a filter: each cell's id is unchanged)."""
+    return [s for s in specs if (opts.shifts is None or s.shift in opts.shifts)
+            and (opts.directions is None or s.direction == opts.directions)]
+
+
+def _check_selection(suites: list[Suite], opts: RunOptions) -> None:
+    if opts.shifts is None:
+        return
+    known = {spec.shift for suite in suites for spec in suite.cells(opts.severity)}
+    unknown = [name for name in opts.shifts if name not in known]
+    if unknown:
+        raise ConfigError(f"--shift {','.join(unknown)}: no cell of the chosen suite(s) has it",
+                          f"known: {', '.join(sorted(known))}")
 
 
 class Resources:
@@ -279,8 +300,8 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
         gallery = res.gallery(cell)
         queries = res.queries(cell, plan)
         retention = s.retention or res.opts.retention
-        clean = queries if s.shift == "clean" else res.queries(cell, plan.clean_plan(),
-                                                               clean=True)
+        clean = queries if s.shift == "clean" else (  # built only when read (lazily)
+            lambda: res.queries(cell, plan.clean_plan(), clean=True))
         method = METHODS.get(cell.method)(cell.config)
         method.trace_grads = cell.trace_grads
         if res.device.type == "cuda":
@@ -380,7 +401,24 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
                  f"running {len(todo)}")
     if opts.threads:
         torch.set_num_threads(opts.threads)
-    device = resolve_device(opts.device)
+    device = resolve_device(opts.device) if opts.executor == "local" else torch.device("cpu")
+    run_id = new_run_id(provenance(device)["git_sha"])
+
+    def on_row(k: int, cell: Cell, row: dict) -> None:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+        if not opts.quiet:
+            opts.log(_summary(k, len(todo), cell, row))
+
+    if opts.executor == "dask":  # the client loads no model: the workers do
+        from bench.executors import cluster_spec, run_dask
+        real = [c for c in todo if not SUITES.get(c.suite).embedded]
+        if real:  # real data: bad input (unreadable images, missing files) fails now
+            checking = Resources(opts, torch.device("cpu"))
+            for cell in real:
+                checking.dataset(cell)
+            check_released(real, checking)
+        run_dask(todo, opts, run_id, on_row, cluster_spec(opts))
+        return counts
     res = Resources(opts, device)
     # Load every model and dataset first: bad input fails now, before any row is written.
     for cell in todo:
@@ -391,17 +429,6 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
         if (cell.model, cell.pretrained) not in seen_models:
             seen_models.add((cell.model, cell.pretrained))
             res.model(cell)
-    run_id = new_run_id(provenance(device)["git_sha"])
-
-    def on_row(k: int, cell: Cell, row: dict) -> None:
-        counts[row["status"]] = counts.get(row["status"], 0) + 1
-        if not opts.quiet:
-            opts.log(_summary(k, len(todo), cell, row))
-
-    if opts.executor == "dask":
-        from bench.executors import run_dask
-        run_dask(todo, opts, run_id, on_row, opts.scheduler, opts.dask_workers)
-        return counts
     elsewhere = []
     for k, cell in enumerate(todo, 1):
         claim = try_claim(opts.out, cell.cell_id, run_id)

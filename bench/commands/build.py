@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from bench.commands.common import add_plugin_argument, severity_arg
+from bench.commands.common import add_plugin_argument, add_selection_arguments, severity_arg
 
 NAME = "build"
 HELP = "write a suite's shifted queries to disk once (images and captions), resumable"
@@ -21,15 +21,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "default: built/ beside the annotation file")
     p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
     p.add_argument("--quiet", action="store_true")
+    add_selection_arguments(p)
     add_plugin_argument(p)
 
 
-def shifts_by_dataset(suite, severities) -> dict[str, dict[str, set]]:
-    """{dataset: {"image": {(shift, sev)}, "text": {(shift, sev)}}} over the suite's cells."""
+def shifts_by_dataset(suite, severities, shifts: list[str] | None = None,
+                      direction: str | None = None) -> dict[str, dict[str, set]]:
+    """{dataset: {"image": {(shift, sev)}, "text": {(shift, sev)}}} over the suite's cells
+    (those of `shifts` and `direction` only, when given: the same filter as `run`)."""
     from bench.registry import SHIFTS
 
     out: dict[str, dict[str, set]] = {}
     for cell in suite.cells(severities):
+        if (shifts is not None and cell.shift not in shifts) or (
+                direction is not None and cell.direction != direction):
+            continue
         for seg in cell.stream_segments():
             if seg.shift == "clean":
                 continue
@@ -56,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     severities = severity_arg(args.severity) if args.severity else None
     start = time.perf_counter()
-    for key, kinds in shifts_by_dataset(suite, severities).items():
+    selected = shifts_by_dataset(suite, severities, args.shift, args.direction)
+    if not selected and (args.shift or args.direction):
+        raise BenchError(f"suite {suite.name}: no cell matches --shift/--direction")
+    for key, kinds in selected.items():
         ds = suite.load(key, ctx)
         if built_root(ds, args.out) is None:
             raise BenchError(f"dataset {key} has no annotation folder to build next to",

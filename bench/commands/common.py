@@ -34,3 +34,41 @@ def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH|MODULE",
                         help="import a plugin file or module that registers methods, suites, "
                              "shifts or models (repeatable)")
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Run part of a suite's cells; their ids do not change (split a sweep by hand)."""
+    parser.add_argument("--shift", type=comma_list, default=None, metavar="A,B",
+                        help="only the cells of these shifts (e.g. fog,clean; a stream cell's "
+                             "name, e.g. image-mix, selects it)")
+    parser.add_argument("--direction", choices=("i2t", "t2i"), default=None,
+                        help="only the cells of this direction")
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("batch clusters (--executor dask --cluster slurm|pbs)")
+    g.add_argument("--cluster", choices=("slurm", "pbs"), default=None,
+                   help="start the dask workers as batch jobs (dask-jobqueue: pip install "
+                        "-e '.[cluster]'); --dask-workers jobs")
+    g.add_argument("--cluster-config", default=None, metavar="FILE",
+                   help="TOML/JSON file of dask-jobqueue settings (queue, account, memory, "
+                        "walltime, job_extra_directives, ...); flags below override it")
+    g.add_argument("--cluster-queue", default=None, help="partition / queue")
+    g.add_argument("--cluster-account", default=None, help="project / account to charge")
+    g.add_argument("--cluster-memory", default=None, help="memory per job, e.g. 16GB")
+    g.add_argument("--cluster-walltime", default=None, help="time limit per job, e.g. 04:00:00")
+    g.add_argument("--cluster-cores", type=int, default=None, help="cores per job (default 1)")
+
+
+def cluster_job_settings(args: argparse.Namespace) -> dict:
+    """dask-jobqueue keyword arguments from --cluster-config then the --cluster-* flags."""
+    from pathlib import Path
+
+    from bench.clusters import read_job_config
+
+    job = read_job_config(Path(args.cluster_config)) if args.cluster_config else {}
+    for key in ("queue", "account", "memory", "walltime", "cores"):
+        value = getattr(args, f"cluster_{key}")
+        if value is not None:
+            job[key] = value
+    return job

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.commands.common import add_plugin_argument, comma_list, int_list, severity_arg
+from bench.commands.common import (
+    add_cluster_arguments,
+    add_plugin_argument,
+    add_selection_arguments,
+    cluster_job_settings,
+    comma_list,
+    int_list,
+    severity_arg,
+)
 
 NAME = "run"
 HELP = "run TTA methods on benchmark suites and store one Parquet row per cell"
@@ -63,7 +71,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="dask scheduler (tcp://host:8786); default: a local cluster")
     p.add_argument("--dask-workers", type=int, default=None,
-                   help="workers of the local dask cluster (default: --workers)")
+                   help="workers of the local dask cluster (default: --workers), or batch jobs "
+                        "with --cluster")
+    add_cluster_arguments(p)
+    add_selection_arguments(p)
     p.add_argument("--no-cache", action="store_true", help="do not read or write caches")
     p.add_argument("--quiet", action="store_true", help="no progress bars or per-cell lines")
     add_plugin_argument(p)
@@ -94,9 +105,13 @@ def options_from_args(args: argparse.Namespace):
                         ("--threads", args.threads)):
         if value is not None and value < 1:
             raise ConfigError(f"{name} must be at least 1, got {value}")
+    if args.cluster and args.executor != "dask":
+        raise ConfigError("--cluster needs --executor dask")
+    if args.cluster and args.scheduler:
+        raise ConfigError("--cluster and --scheduler exclude each other")
     return RunOptions(
         methods=args.method, suites=args.suite, model=args.model, pretrained=args.pretrained,
-        data_root=args.data_root, out=args.out, seeds=args.seed, device=args.device,
+        data_root=args.data_root, out=args.out.expanduser().resolve(), seeds=args.seed, device=args.device,
         batch_size=args.batch_size, steps=args.steps, overwrite=args.overwrite, limit=args.limit,
         corruption_seed=args.corruption_seed,
         severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
@@ -107,8 +122,9 @@ def options_from_args(args: argparse.Namespace):
         image_size=tuple(args.image_size) if args.image_size else None,
         activation=args.activation, skip_unreadable=args.skip_unreadable,
         queries=args.queries, built_dir=args.built,
-        executor=args.executor, scheduler=args.scheduler,
-        dask_workers=args.dask_workers,
+        executor=args.executor, scheduler=args.scheduler, dask_workers=args.dask_workers,
+        cluster=args.cluster, cluster_job=cluster_job_settings(args),
+        shifts=args.shift, directions=args.direction,
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
 
 
