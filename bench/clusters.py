@@ -42,6 +42,7 @@ class ClusterSpec:
     kind: str | None = None  # None (local or --scheduler), "slurm" or "pbs"
     job: dict[str, Any] = field(default_factory=dict)  # dask-jobqueue keyword arguments
     gpus: int = 0  # > 0: a local cluster of one worker per GPU
+    malloc_trim: bool = False  # keep dask's MALLOC_TRIM_THRESHOLD_ (only to measure its cost)
 
 
 def read_job_config(path: Path) -> dict[str, Any]:
@@ -102,7 +103,7 @@ def start_cluster(spec: ClusterSpec, default_workers: int):
         return cluster
     from dask.distributed import LocalCluster
 
-    with dask.config.set(NO_MALLOC_TRIM):
+    with dask.config.set({} if spec.malloc_trim else NO_MALLOC_TRIM):
         if spec.gpus:
             return _gpu_cluster(spec.gpus)
         return LocalCluster(n_workers=spec.n_workers or default_workers, threads_per_worker=1,

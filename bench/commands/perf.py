@@ -4,8 +4,12 @@
   serially (in this process, as `--workers 1` runs) vs over all cores (the work
   `bench build` and the query cache do); interleaved rounds after an untimed
   warm-up, medians reported.
-* ``perf run``: queries/s and peak memory of methods on a suite's cells (the
-  shifted queries are built first, so only adaptation is timed).
+* ``perf run``: queries/s, time per query relative to ``source`` and each method's own
+  peak memory (one fresh process per method) on a suite's cells (the shifted queries are
+  built first, so only adaptation is timed).
+* ``perf sweep``: one sweep with the local executor and on a dask `LocalCluster`: wall
+  time, CPU time (all processes) and the speed-up; ``--malloc-trim`` adds a dask run with
+  the nanny's default MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains).
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--suite", default="smoke")
     r.add_argument("--limit", type=int, default=None, help="first N queries per cell")
     r.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
+    r.add_argument("--threads", type=int, default=None, help="torch threads per method process")
+    w = sub.add_parser("sweep", help="local vs dask executor: wall time, CPU time, speed-up")
+    w.add_argument("--method", default="source,tent", help="comma list of methods")
+    w.add_argument("--suite", default="smoke")
+    w.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    w.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
+    w.add_argument("--dask-workers", type=int, default=2)
+    w.add_argument("--malloc-trim", action="store_true",
+                   help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
 
 
 def _job(args) -> int:
@@ -47,33 +60,67 @@ def _job(args) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _perf_build(args) if args.what == "build" else _perf_run(args)
+    return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep}[args.what](args)
 
 
-def _perf_run(args: argparse.Namespace) -> int:
+def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None:
+    """Build and cache the shifted queries (a `source` pass), so only adaptation is timed."""
     import tempfile
     from pathlib import Path
 
-    from bench.registry import load_builtins
     from bench.runner import RunOptions, execute, plan_run
-    from bench.store import ResultStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        opts = RunOptions(methods=["source"], suites=[suite], pretrained=pretrained,
+                          out=Path(tmp), limit=limit, quiet=True, log=lambda msg: None)
+        execute(plan_run(opts), opts)
+
+
+def _perf_sweep(args: argparse.Namespace) -> int:
+    from bench.parallel import default_workers
+    from bench.perfrun import timed_sweep
+    from bench.registry import load_builtins
+    from bench.runner import RunOptions
+
+    load_builtins()
+    _warm_queries(args.suite, args.pretrained, args.limit)
+    opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
+                      pretrained=args.pretrained, limit=args.limit, quiet=True,
+                      workers=default_workers(), log=lambda msg: None)
+    n = args.dask_workers
+    runs = [timed_sweep(opts, "local"), timed_sweep(opts, f"dask {n} workers", n)]
+    if args.malloc_trim:
+        runs.append(timed_sweep(opts, f"dask {n} workers, malloc trim", n, malloc_trim=True))
+    local = runs[0].wall_s
+    print(f"{runs[0].cells} cells ({args.suite}, {args.method}, limit {args.limit}), "
+          f"query cache warm; dask wall time includes starting its cluster")
+    print(f"{'executor':<28} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'speed-up':>8}")
+    for r in runs:
+        print(f"{r.label:<28} {r.wall_s:>7.1f} {r.cpu_s:>7.1f} {r.cpu_s / r.wall_s:>8.2f} "
+              f"{local / r.wall_s:>7.2f}x")
+    return 0
+
+
+def _perf_run(args: argparse.Namespace) -> int:
+    from bench.perfrun import method_speed
+    from bench.registry import load_builtins
 
     load_builtins()
     methods = [m for m in args.method.split(",") if m]
-    with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(methods=["source"], suites=[args.suite], pretrained=args.pretrained,
-                          out=Path(tmp) / "warm", limit=args.limit, quiet=True,
-                          log=lambda msg: None)
-        execute(plan_run(opts), opts)  # builds and caches the shifted queries
-        print(f"{'method':<10} {'cells':>5} {'queries':>8} {'adapt s':>8} {'queries/s':>10} "
-              f"{'peak MB':>8}")
-        for method in methods:
-            opts.methods, opts.out = [method], Path(tmp) / method
-            execute(plan_run(opts), opts)
-            df = ResultStore(opts.out).read()
-            adapt_s = float((df.n_queries / df.queries_per_s).sum())
-            print(f"{method:<10} {len(df):>5} {int(df.n_queries.sum()):>8} {adapt_s:>8.1f} "
-                  f"{df.n_queries.sum() / adapt_s:>10.1f} {df.peak_mem_mb.max():>8.0f}")
+    if "source" not in methods:
+        methods.insert(0, "source")  # the reference of the relative time per query
+    _warm_queries(args.suite, args.pretrained, args.limit)
+    print(f"{'method':<10} {'cells':>5} {'queries':>8} {'adapt s':>8} {'queries/s':>10} "
+          f"{'x source':>8} {'peak MB':>8}")
+    speeds = [method_speed(m, args.suite, args.limit, args.pretrained, args.threads)
+              for m in methods]
+    ref = speeds[0].s_per_query
+    for sp in speeds:
+        print(f"{sp.method:<10} {sp.cells:>5} {sp.queries:>8} {sp.adapt_s:>8.1f} "
+              f"{sp.queries / max(sp.adapt_s, 1e-9):>10.1f} {sp.s_per_query / ref:>7.2f}x "
+              f"{sp.peak_mb:>8.0f}")
+    print("peak MB: each method's own process (model, data and the method); x source: time "
+          "per query relative to source")
     return 0
 
 
