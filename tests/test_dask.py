@@ -144,8 +144,10 @@ def test_worker_preflight_reports_the_first_unwritable_path(tmp_path):
 
 def test_cells_are_grouped_by_what_they_load():
     from bench.executors import group_cells, group_key
+    from bench.registry import load_builtins
     from bench.runner import RunOptions, plan_run
 
+    load_builtins()
     cells = plan_run(RunOptions(methods=["source", "tent", "tcr"], suites=["smoke"],
                                 pretrained="random", log=lambda m: None))
     tasks = group_cells(cells, n_workers=2)
