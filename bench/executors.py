@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import ConfigError
+from bench.paths import data_home
 from bench.plan import Cell
 
 
@@ -41,6 +42,7 @@ class WorkerSettings:
     retention: bool
     cache_enabled: bool
     cache_root: str
+    data_home: str  # where the embedded datasets are (the client's, as the cache)
     built_dir: str | None = None  # `--built DIR`: shifted queries written by `build --out`
 
     @classmethod
@@ -48,7 +50,7 @@ class WorkerSettings:
         return cls(data_root=None if opts.data_root is None else _absolute(opts.data_root),
                    out=_absolute(opts.out), device=opts.device, plugins=tuple(opts.plugins),
                    retention=opts.retention, cache_enabled=opts.cache.enabled,
-                   cache_root=_absolute(opts.cache.root),
+                   cache_root=_absolute(opts.cache.root), data_home=_absolute(data_home()),
                    built_dir=None if opts.built_dir is None else _absolute(opts.built_dir))
 
 
@@ -81,6 +83,7 @@ def _resources(settings: WorkerSettings):
         from bench.provenance import resolve_device
         from bench.runner import Resources, RunOptions
 
+        os.environ["BENCH_DATA"] = settings.data_home  # the embedded datasets, as the client's
         device = resolve_device(settings.device)
         if device.type == "cpu":
             torch.set_num_threads(1)  # one single-threaded worker process per core
