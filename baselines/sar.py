@@ -53,6 +53,7 @@ from bench.tta import (
     GradientTTA,
     check_entropies,
     check_finite,
+    effective_lr,
     entropy,
     entropy_threshold,
     masked_mean,
@@ -91,7 +92,7 @@ class SAR(GradientTTA):
         for p, p0 in zip(self.model.params(), self.initial, strict=True):
             p.copy_(p0)
         if self.config.variant == "original":
-            self.optimizer = torch.optim.AdamW(self.model.params(), lr=self.config.lr,
+            self.optimizer = torch.optim.AdamW(self.model.params(), lr=effective_lr(self.config.lr, self.model),
                                                weight_decay=self.config.weight_decay)
         self.state["resets"] += 1
         if self.config.clear_ema_on_reset:

@@ -240,9 +240,11 @@ def segment_table(key: tuple, group: pd.DataFrame, labels: dict) -> Table | None
     return table
 
 
-def add_reported(table: Table, key: tuple, metric: str) -> bool:
-    """Append published points as unranked `(reported)` rows; False when none apply."""
-    points = ref.points_for(key[0], key[2], metric)
+def add_reported(table: Table, key: tuple, metric: str,
+                 models: Iterable[tuple[str, str]] | None = None) -> bool:
+    """Append published points as unranked `(reported)` rows; False when none apply.
+    With `models` (the measured rows' (model, pretrained)), only points of those backbones."""
+    points = ref.points_for(key[0], key[2], metric, models)
     for p in points:
         line = [Cell(status="blank") for _ in table.columns]
         line[table.columns.index(p.column)] = Cell(p.value, status="ok")
@@ -282,7 +284,8 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
             continue
         table = main_table(key, group, metric, labels, notes, per_query)
         if reported:
-            applied = add_reported(table, key, metric) or applied
+            models = set(zip(group["model"], group["pretrained"], strict=True))
+            applied = add_reported(table, key, metric, models) or applied
         board.tables += [t for t in (table, annotate(table)) if t is not None]
         severity = severity_table(key, group, metric, labels, notes, per_query)
         if severity is not None:
@@ -301,5 +304,6 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
     if reported and not applied:
         board.messages.append(
             f"no published reference points apply to {', '.join(sorted(set(df['suite'])))} "
-            f"({METRIC_LABELS[metric]}); they exist for {', '.join(ref.reported_suites())}")
+            f"({METRIC_LABELS[metric]}) with these models; they exist for "
+            f"{ref.reported_backbones()}")
     return board

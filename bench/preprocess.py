@@ -9,7 +9,8 @@ kind        image                                  captions      official code
 captions    squash to (S, S), bicubic              pre_caption   TCR data/__init__.py
             (S: the model's input, 224 CLIP,       (30 words)    ``transform_test``;
             384 BLIP)                                            data/coco_dataset.py
-fashion     squash to (S, S), bicubic              pre_caption   TCR data/__init__.py
+fashion     squash to (S, S), bicubic              pre_caption   TCR data/__init__.py;
+                                                   (77 words)    fashion_gen_dataset.py
 reid        squash to (384, 128), bilinear         raw, cut at   IRRA datasets/build.py
             (torchvision's Resize default)         77 tokens     ``build_transforms``;
                                                                  datasets/bases.py
@@ -23,7 +24,7 @@ there) so that their committed cell ids and results stay valid.
 
 Caption rules: ``pre_caption`` is BLIP's normalisation (lower-case, strip
 ``. ! " ( ) * # : ; ~``, collapse spaces, keep the first 30 words), applied by TCR's
-COCO / Flickr / Fashion-Gen loaders; ``raw`` passes the caption unchanged to the
+COCO / Flickr / Nocaps loaders (Fashion-Gen's keeps 77 words: ``pre_caption_77``); ``raw`` passes the caption unchanged to the
 tokenizer, which keeps the start token, the first 75 text tokens and an end token
 (the 77-token context), as IRRA's and TCR's person-search loaders do.
 """
@@ -40,6 +41,7 @@ CROP = "crop"  # open_clip: resize the short side, centre crop (embedded suites 
 INTERPOLATIONS = ("bicubic", "bilinear")
 
 PRE_CAPTION = "pre_caption"
+PRE_CAPTION_77 = "pre_caption_77"  # TCR's Fashion-Gen loader: max_words=77
 RAW = "raw"
 PRE_CAPTION_WORDS = 30
 _STRIP = re.compile(r"[.!\"()*#:;~]")
@@ -95,7 +97,8 @@ def pre_caption(text: str, max_words: int = PRE_CAPTION_WORDS) -> str:
     return " ".join(words[:max_words])
 
 
-CAPTION_RULES = {PRE_CAPTION: pre_caption, RAW: lambda text: text}
+CAPTION_RULES = {PRE_CAPTION: pre_caption, PRE_CAPTION_77: lambda text: pre_caption(text, 77),
+                 RAW: lambda text: text}
 
 
 def apply_caption_rule(rule: str, text: str) -> str:
@@ -127,9 +130,9 @@ RECIPES = {
         "TCR data/__init__.py create_dataset: transforms.Resize((resize, resize), BICUBIC); "
         "data/coco_dataset.py, data/flickr30k_dataset.py: pre_caption(caption, 30)"),
     "fashion": KindRecipe(
-        ImagePrep(None, SQUASH, "bicubic"), PRE_CAPTION,
+        ImagePrep(None, SQUASH, "bicubic"), PRE_CAPTION_77,
         "TCR data/__init__.py create_dataset: transforms.Resize((resize, resize), BICUBIC); "
-        "data/fashion_gen_dataset.py: pre_caption"),
+        "data/fashion_gen_dataset.py: pre_caption(caption, max_words=77)"),
     "reid": KindRecipe(
         ImagePrep((384, 128), SQUASH, "bilinear"), RAW,
         "IRRA datasets/build.py build_transforms(is_train=False): T.Resize((384, 128)); "

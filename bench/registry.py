@@ -26,6 +26,7 @@ register_model = MODELS.register
 _BUILTIN_MODULES = (
     "bench.shifts",
     "bench.models.registered",
+    "bench.models.blip_weights",
     "bench.suites.embedded",
     "bench.suites.real",
     "baselines",

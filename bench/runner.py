@@ -77,6 +77,8 @@ class RunOptions:
 
 def weights_identity(model: str, pretrained: str | None, seed: int, memo: bool = True) -> str:
     """Identify weights without loading them (part of every cell id)."""
+    if model in MODELS and hasattr(MODELS.get(model), "weights_identity"):
+        return MODELS.get(model).weights_identity(pretrained, seed)  # e.g. BLIP folders
     if pretrained == RANDOM:
         return f"random-seed{seed}"
     if pretrained is None and model in MODELS:

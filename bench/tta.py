@@ -24,6 +24,17 @@ def entropy_of_probs(probs: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return -(probs * (probs + eps).log()).sum(dim=-1)
 
 
+DEFAULT_LR = 3e-4  # the protocol's learning rate (docs/protocol.md section 2)
+
+
+def effective_lr(lr: float, model) -> float:
+    """The learning rate a method uses on `model`: the default (3e-4) means the protocol's
+    rate for the backbone and direction, the query tower's ``default_lr`` where it has one
+    (TCR: 3e-5 for BLIP t2i); a rate set away from the default is used as given."""
+    own = getattr(model, "default_lr", None)
+    return own if own is not None and lr == DEFAULT_LR else lr
+
+
 def check_finite(loss: torch.Tensor) -> float:
     value = float(loss.detach())
     if not math.isfinite(value):
@@ -41,7 +52,7 @@ class GradientTTA(TTAMethod):
 
     @dataclass
     class Config:
-        lr: float = 3e-4
+        lr: float = DEFAULT_LR
         weight_decay: float = 1e-4
         temperature: float | None = None  # None: the dataset's value (docs/protocol.md section 6)
 
@@ -50,7 +61,7 @@ class GradientTTA(TTAMethod):
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
-        self.optimizer = torch.optim.AdamW(model.params(), lr=self.config.lr,
+        self.optimizer = torch.optim.AdamW(model.params(), lr=effective_lr(self.config.lr, model),
                                            weight_decay=self.config.weight_decay)
         self.clear_terms()
 

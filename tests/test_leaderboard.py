@@ -7,7 +7,7 @@ import types
 
 import pandas as pd
 import pytest
-from helpers_results import SHIFTS, write_results
+from helpers_results import SHIFTS, make_row, write_results
 
 from bench import ordering
 from bench.cli import main
@@ -109,6 +109,8 @@ def test_ranking_counts_cells_and_failures(df):
 
 
 def test_reported_rows_are_separate_and_labelled(df):
+    # the coco-c rows on the published backbone: its points are shown beside them
+    df = df.assign(model=df["model"].where(df["suite"] != "coco-c", "blip-base-coco"))
     board = build(df, reported=True)
     coco = _table(board, "coco-c")
     labelled = [r for r, rep in zip(coco.rows, coco.reported, strict=True) if rep]
@@ -166,3 +168,21 @@ def test_cli_unknown_suite(results, capsys):
     assert "no results for suite(s) nope" in capsys.readouterr().err
     assert main(["leaderboard", str(results), "--metric", "minp"]) == 2  # ReID only
     assert "no result row measures minp" in capsys.readouterr().err
+
+
+def test_reported_rows_only_beside_their_backbone():
+    from bench.reported import points_for
+    assert points_for("coco-c", "i2t", models=[("ViT-B-16", "openai")]) == []
+    blip = points_for("coco-c", "i2t", models=[("blip-base-coco", "shipped")])
+    assert {p.method for p in blip} >= {"source", "tent"} and all(
+        str(p.model) == "BLIP ViT-B/16 fine-tuned on COCO" for p in blip)
+    clip = points_for("base2coco", "t2i", models=[("ViT-B-16", "openai"), ("blip-base", "")])
+    assert [p.value for p in clip] == [33.0]
+    assert points_for("base2coco", "t2i", models=[("blip-base", "shipped")]) == []
+    assert points_for("base2coco", "t2i", models=[("ViT-B-16", "/w/other.pt")]) == []
+    rows = [make_row(950 + i, suite="coco-c", dataset="coco", shift=s, severity=5, r1=40.0,
+                     model="ViT-B-16", pretrained="openai")
+            for i, s in enumerate(("gaussian_noise", "fog"))]
+    board = build(pd.DataFrame(rows), reported=True)
+    assert not any(any(board_rep) for board_rep in (t.reported for t in board.tables))
+    assert "with these models" in board.messages[0] and "blip-base-coco" in board.messages[0]

@@ -29,7 +29,7 @@ def _check_real(root: Path, load: bool) -> tuple[list[str], dict[str, str]]:
     for key in LAYOUTS:
         lay = find_layout(key, root)
         if lay is None:
-            lines.append(f"  {key:<11} missing: {missing_reason(key, root)}")
+            lines.append(f"  {key:<13} missing: {missing_reason(key, root)}")
             continue
         state = "found"
         if load:
@@ -44,7 +44,7 @@ def _check_real(root: Path, load: bool) -> tuple[list[str], dict[str, str]]:
             except BenchError as err:
                 broken[key] = str(err)
                 state = f"BROKEN: {err}"
-        lines.append(f"  {key:<11} {state} ({root / lay.annotation})")
+        lines.append(f"  {key:<13} {state} ({root / lay.annotation})")
     return lines, broken
 
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
           f"CUDA {'available' if torch.cuda.is_available() else 'not available'}")
     print(f"cache: {cache_home()}   embedded data: {data_home()}")
     for name, model in MODELS.items():
-        print(f"model {name:<10} {model.missing() or 'checkpoint shipped'}")
+        print(f"model {name:<10} {model.missing() or getattr(model, 'found_label', 'checkpoint shipped')}")
     unavailable = [(n, s.is_available()[1]) for n, s in SHIFTS.items() if not s.is_available()[0]]
     print(f"shifts: {len(SHIFTS.names()) - len(unavailable)} available, "
           f"{len(unavailable)} unavailable")

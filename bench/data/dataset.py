@@ -7,6 +7,8 @@ one image. Relevance is derived from it:
   items are its own captions; a caption query's relevant item is its image.
 * ``kind == "reid"`` (CUHK-PEDES, ICFG-PEDES, RSTPReid, mini-pedes): relevance is
   identity-based: every image (or caption) of the same person id is relevant.
+* ``kind == "fashion"`` (Fashion-Gen): the same by product: ``person_ids`` holds each
+  image's product, and every image of a product is relevant to each of its descriptions.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PIL import Image
 from bench.errors import DataError
 
 KINDS = ("captions", "reid", "fashion")
+GROUPED = ("reid", "fashion")  # relevance by the group id in `person_ids` (person, product)
 
 
 @dataclass
@@ -32,7 +35,7 @@ class RetrievalDataset:
     image_paths: list[Path]
     captions: list[str]
     caption_image: np.ndarray  # (n_captions,) int64: index of the image each caption describes
-    person_ids: np.ndarray | None = None  # (n_images,) int64 identity per image; reid only
+    person_ids: np.ndarray | None = None  # (n_images,) int64 person (reid) or product (fashion)
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -49,8 +52,8 @@ class RetrievalDataset:
             self.person_ids = np.asarray(self.person_ids, dtype=np.int64)
             if len(self.person_ids) != len(self.image_paths):
                 raise DataError(f"dataset '{self.name}': person ids do not match the images")
-        if self.kind == "reid" and self.person_ids is None:
-            raise DataError(f"dataset '{self.name}': a reid dataset needs person ids")
+        if self.kind in GROUPED and self.person_ids is None:
+            raise DataError(f"dataset '{self.name}': a {self.kind} dataset needs group ids")
 
     @property
     def n_images(self) -> int:
@@ -105,7 +108,7 @@ class RetrievalDataset:
 
     def relevant_to_image(self) -> list[np.ndarray]:
         """For each image query (i2t), the caption indices that are relevant."""
-        if self.kind == "reid":
+        if self.kind in GROUPED:
             pid_of_caption = self.person_ids[self.caption_image]
             by_pid: dict[int, list[int]] = {}
             for c, pid in enumerate(pid_of_caption):
@@ -117,7 +120,7 @@ class RetrievalDataset:
 
     def relevant_to_caption(self) -> list[np.ndarray]:
         """For each caption query (t2i), the image indices that are relevant."""
-        if self.kind == "reid":
+        if self.kind in GROUPED:
             by_pid: dict[int, list[int]] = {}
             for i, pid in enumerate(self.person_ids):
                 by_pid.setdefault(int(pid), []).append(i)

@@ -7,7 +7,9 @@ images in ``images/``, directly in the dataset folder (``coco/val2014/``,
 ``coco_image/`` / ``flickr_image/``. ICFG-PEDES is ``ICFG-PEDES.json`` (the
 dataset's and TCR's spelling) or ``ICFG_PEDES.json`` (IRRA's README). The first
 layout whose annotation file exists is used; when none does, one line names what
-was looked for, what was found, and what to rename.
+was looked for, what was found, and what to rename. Nocaps and Fashion-Gen come in
+the layout TCR reads (``nocaps/annotations.json``; ``Fashion-Gen/full_valid_info_PAI/``,
+a folder of pickles: its "annotation" is that folder).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from bench.errors import DataError
 @dataclass(frozen=True)
 class Layout:
     annotation: str  # relative to the data root
-    fmt: str  # karpathy | blip | cuhk-pedes | icfg-pedes | rstpreid
+    fmt: str  # karpathy | blip | cuhk-pedes | icfg-pedes | rstpreid | nocaps-<domain> | fashion-gen
     image_roots: tuple[str, ...]  # candidate image folders, relative to the data root
 
 
@@ -46,12 +48,21 @@ LAYOUTS: dict[str, tuple[Layout, ...]] = {
     "icfg-pedes": (Layout("ICFG-PEDES/ICFG-PEDES.json", "icfg-pedes", ("ICFG-PEDES/imgs",)),
                    Layout("ICFG-PEDES/ICFG_PEDES.json", "icfg-pedes", ("ICFG-PEDES/imgs",))),
     "rstpreid": (Layout("RSTPReid/data_captions.json", "rstpreid", ("RSTPReid/imgs",)),),
+    **{f"nocaps-{d}": (Layout("nocaps/annotations.json", f"nocaps-{d}", ("nocaps",)),)
+       for d in ("in", "near", "out", "entire")},
+    "fashion-gen": (Layout("Fashion-Gen/full_valid_info_PAI", "fashion-gen",
+                           ("Fashion-Gen/extracted_valid_images",)),),
 }
+_FOLDER_FORMATS = ("fashion-gen",)  # the annotation is a folder of records
 
 
 def find_layout(key: str, root: Path) -> Layout | None:
     """The first layout of dataset `key` whose annotation file exists under `root`."""
-    return next((lay for lay in LAYOUTS[key] if (Path(root) / lay.annotation).is_file()), None)
+    def present(lay: Layout) -> bool:
+        path = Path(root) / lay.annotation
+        return path.is_dir() if lay.fmt in _FOLDER_FORMATS else path.is_file()
+
+    return next((lay for lay in LAYOUTS[key] if present(lay)), None)
 
 
 def looked_for(key: str) -> str:
@@ -73,7 +84,7 @@ def missing_reason(key: str, root: Path) -> str | None:
 
 def load_layout(key: str, root: Path, name: str | None = None) -> RetrievalDataset:
     """The test split of dataset `key` from the first layout found under `root`."""
-    from bench.data import blip, karpathy, pedes
+    from bench.data import blip, fashion, karpathy, nocaps, pedes
 
     root = Path(root)
     lay = find_layout(key, root)
@@ -86,6 +97,10 @@ def load_layout(key: str, root: Path, name: str | None = None) -> RetrievalDatas
         return karpathy.load_karpathy(anno, images, split="test", name=name)
     if lay.fmt == "blip":
         return blip.load_blip(anno, images, name=name)
+    if lay.fmt.startswith("nocaps-"):
+        return nocaps.load_nocaps(anno.parent, lay.fmt.removeprefix("nocaps-"), name=name)
+    if lay.fmt == "fashion-gen":
+        return fashion.load_fashion_gen(anno.parent, name=name)
     fmt = {"cuhk-pedes": pedes.CUHK_PEDES, "icfg-pedes": pedes.ICFG_PEDES,
            "rstpreid": pedes.RSTPREID}[lay.fmt]
     return pedes.load_pedes(fmt, anno.parent, split="test", name=name, annotation=anno.name)

@@ -92,6 +92,8 @@ def native_input_size(name: str) -> tuple[int, int]:
     """(H, W) of an architecture's own input, without building it."""
     import open_clip
 
+    if name in MODELS and hasattr(MODELS.get(name), "input_size"):
+        return tuple(MODELS.get(name).input_size)  # BLIP: 384 px
     from bench.models.openclip import _add_bench_configs
 
     _add_bench_configs()
