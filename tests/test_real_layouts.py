@@ -154,10 +154,18 @@ def test_doctor_lines_agree_with_run(tmp_path):
     code, out, _ = cli("doctor", "--data-root", tmp_path, "--load")
     lines = {x.split()[1]: x for x in out.splitlines() if x.startswith("suite ")}
     assert "ok: 6 test images, 30 captions" in out
-    # coco-c defaults to ViT-B-16/openai, not cached offline: doctor and run both say so
-    assert "not in the local Hugging Face cache" in lines["base2coco"]
+    # base2coco defaults to the pre-trained BLIP, absent here: doctor and run both say so
+    assert "weights of blip-base not found" in lines["base2coco"]
     code, _, err = cli("run", "--method", "source", "--suite", "base2coco", "--data-root",
                        tmp_path, "--out", tmp_path / "res")
+    assert code == 2 and "weights of blip-base not found" in err
+    # the CLIP alternative, ViT-B-16/openai, is not cached offline: both say so too
+    clip = ("--model", "ViT-B-16", "--pretrained", "openai")
+    _, out, _ = cli("doctor", "--data-root", tmp_path, *clip)
+    assert "not in the local Hugging Face cache" in next(
+        x for x in out.splitlines() if x.startswith("suite base2coco"))
+    code, _, err = cli("run", "--method", "source", "--suite", "base2coco", "--data-root",
+                       tmp_path, "--out", tmp_path / "res", *clip)
     assert code == 2 and "not in the local Hugging Face cache" in err
     assert "missing" in lines["cuhk2icfg"] or "ICFG-PEDES" in lines["cuhk2icfg"]
     assert lines["smoke"].endswith(" ready")
