@@ -72,3 +72,21 @@ def cluster_job_settings(args: argparse.Namespace) -> dict:
         if value is not None:
             job[key] = value
     return job
+
+
+def source_study_options(args: argparse.Namespace, severity):
+    """RunOptions for a study that runs only the source model over a suite's query cells
+    (`similarity`, `compare-queries`): the shared flags, checked as `run` checks them."""
+    from bench.cache import Cache
+    from bench.parallel import default_workers
+    from bench.runner import RunOptions
+
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    return RunOptions(methods=["source"], suites=args.suite, model=args.model,
+                      pretrained=args.pretrained, data_root=args.data_root, limit=args.limit,
+                      severity=severity, quiet=args.quiet,
+                      workers=args.workers or default_workers(), plugins=args.plugin,
+                      cache=Cache(enabled=not args.no_cache),
+                      activation=getattr(args, "activation", None),
+                      log=(lambda msg: None) if args.quiet else print)

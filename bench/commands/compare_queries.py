@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.commands.common import add_plugin_argument, comma_list, severity_arg
+from bench.commands.common import (
+    add_plugin_argument,
+    comma_list,
+    severity_arg,
+    source_study_options,
+)
 
 NAME = "compare-queries"
 HELP = ("per shift: mean absolute pixel difference between bench's corrupted query images and "
@@ -31,24 +36,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.cache import Cache
     from bench.compare import compare_table, markdown
     from bench.errors import ConfigError
-    from bench.parallel import default_workers
     from bench.provenance import resolve_device
     from bench.registry import load_plugins
-    from bench.runner import RunOptions
 
     load_plugins(args.plugin)
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError("--limit must be at least 1")
-    opts = RunOptions(methods=["source"], suites=args.suite, model=args.model,
-                      pretrained=args.pretrained, data_root=args.data_root, limit=args.limit,
-                      severity=severity_arg(args.severity) if args.severity else None,
-                      quiet=args.quiet, workers=args.workers or default_workers(),
-                      plugins=args.plugin, cache=Cache(enabled=not args.no_cache),
-                      activation=args.activation,
-                      log=(lambda msg: None) if args.quiet else print)
+    opts = source_study_options(
+        args, severity_arg(args.severity) if args.severity else None)
     df = compare_table(opts, resolve_device(args.device), shifts=args.shift)
     if df.empty:
         raise ConfigError(f"suite {','.join(args.suite)} has no shift cell on coco or flickr30k",

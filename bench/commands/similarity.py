@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.commands.common import add_plugin_argument, comma_list, severity_arg
+from bench.commands.common import (
+    add_plugin_argument,
+    comma_list,
+    severity_arg,
+    source_study_options,
+)
 
 NAME = "similarity"
 HELP = ("severity check: mean cosine similarity of clean vs shifted query-image embeddings "
@@ -40,23 +45,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.cache import Cache
     from bench.errors import ConfigError
-    from bench.parallel import default_workers
     from bench.provenance import resolve_device
     from bench.registry import load_plugins
-    from bench.runner import RunOptions
     from bench.similarity import markdown, similarity_table
 
     load_plugins(args.plugin)
-    if args.limit is not None and args.limit < 1:
-        raise ConfigError("--limit must be at least 1")
-    opts = RunOptions(methods=["source"], suites=args.suite, model=args.model,
-                      pretrained=args.pretrained, data_root=args.data_root, limit=args.limit,
-                      severity=severity_arg(args.severity), quiet=args.quiet,
-                      workers=args.workers or default_workers(), plugins=args.plugin,
-                      cache=Cache(enabled=not args.no_cache),
-                      log=(lambda msg: None) if args.quiet else print)
+    opts = source_study_options(args, severity_arg(args.severity))
     df = similarity_table(opts, resolve_device(args.device), paired=args.paired,
                           shifts=args.shift)
     if df.empty:
