@@ -90,10 +90,12 @@ def kill_pool() -> None:
     global _pool, _pool_key
     if _pool is None:
         return
-    # ProcessPoolExecutor has no public way to stop running workers. Nobody waits for the
-    # pending items: dropping them spares Python 3.11's manager thread an InvalidStateError
-    # traceback when it marks the (already cancelled) futures broken.
-    (getattr(_pool, "_pending_work_items", None) or {}).clear()
+    # ProcessPoolExecutor has no public way to stop running workers. Its manager thread then
+    # fails on the cancelled futures (InvalidStateError in Python 3.11): nobody waits for
+    # them, so that thread's traceback is dropped.
+    manager = getattr(_pool, "_executor_manager_thread", None)
+    hook = threading.excepthook
+    threading.excepthook = lambda args: None if args.thread is manager else hook(args)
     for proc in list((getattr(_pool, "_processes", None) or {}).values()):
         proc.kill()
     _pool.shutdown(wait=False, cancel_futures=True)
