@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +99,35 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     words = {str: "a string", int: "an integer", list: "a list", dict: "an object"}
     return " or ".join(words.get(k, k.__name__) for k in kinds)
+
+
+def captions_dataset(records: Iterable[tuple[int, str, list[str]]],
+                     captions_per_image: int | None, image_root: Path | Sequence[Path],
+                     json_path: Path, layout: str, name: str, fmt: str, split: str,
+                     empty: Callable[[], tuple[str, str]], extra_meta: dict | None = None):
+    """A ``captions`` dataset from (record index, image path under the root, captions) in
+    file order, keeping the first `captions_per_image` captions (None: all). The image root
+    is the first candidate that holds the first image; `empty()` gives the DataError's line and
+    hint when no record is given (computed only then). Shared by the Karpathy and BLIP loaders."""
+    import numpy as np
+
+    from bench.data.dataset import RetrievalDataset
+
+    rels: list[tuple[int, str]] = []
+    captions: list[str] = []
+    caption_image: list[int] = []
+    for index, rel, caps in records:
+        if captions_per_image is not None:
+            caps = caps[:captions_per_image]
+        captions.extend(caps)
+        caption_image.extend([len(rels)] * len(caps))
+        rels.append((index, rel))
+    if not rels:
+        raise DataError(*empty())
+    # One stat catches a wrong image root at load time without reading every image.
+    root = pick_image_root(image_root, rels[0][1], json_path, layout)
+    image_paths = [inside(root, rel, json_path, index) for index, rel in rels]
+    meta = {"format": fmt, "split": split, "annotation": str(json_path),
+            "captions_per_image": captions_per_image, "image_root": str(root), **(extra_meta or {})}
+    return RetrievalDataset(name=name, kind="captions", image_paths=image_paths,
+                            captions=captions, caption_image=np.asarray(caption_image), meta=meta)

@@ -12,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from bench.data._annot import (
     caption_list,
+    captions_dataset,
     field,
-    inside,
-    pick_image_root,
     read_json,
     require_dir,
     require_file,
@@ -40,24 +37,12 @@ def load_blip(json_path: str | Path, image_root: str | Path | Sequence[Path], na
     records = read_json(json_path)
     if not isinstance(records, list):
         raise DataError(f"{json_path}: the top level is not a list of records", f"expected {LAYOUT}")
-    rels: list[tuple[int, str]] = []
-    captions: list[str] = []
-    caption_image: list[int] = []
-    for index, record in enumerate(records):
-        rel = field(record, "image", str, json_path, index)
-        value = field(record, "caption", (list, str), json_path, index)
-        caps = caption_list([value] if isinstance(value, str) else value, json_path, index,
-                            where="caption")
-        if captions_per_image is not None:
-            caps = caps[:captions_per_image]
-        captions.extend(caps)
-        caption_image.extend([len(rels)] * len(caps))
-        rels.append((index, rel))
-    if not rels:
-        raise DataError(f"{json_path}: no records", f"expected {LAYOUT}")
-    image_root = pick_image_root(image_root, rels[0][1], json_path, LAYOUT)
-    image_paths = [inside(image_root, rel, json_path, index) for index, rel in rels]
-    meta = {"format": "blip", "split": split, "annotation": str(json_path),
-            "captions_per_image": captions_per_image, "image_root": str(image_root)}
-    return RetrievalDataset(name=name, kind="captions", image_paths=image_paths,
-                            captions=captions, caption_image=np.asarray(caption_image), meta=meta)
+    def parsed():
+        for index, record in enumerate(records):
+            rel = field(record, "image", str, json_path, index)
+            value = field(record, "caption", (list, str), json_path, index)
+            yield index, rel, caption_list([value] if isinstance(value, str) else value,
+                                           json_path, index, where="caption")
+
+    return captions_dataset(parsed(), captions_per_image, image_root, json_path, LAYOUT, name,
+                            "blip", split, lambda: (f"{json_path}: no records", f"expected {LAYOUT}"))

@@ -11,13 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from bench.data._annot import (
     caption_list,
+    captions_dataset,
     field,
-    inside,
-    pick_image_root,
     read_json,
     require_dir,
     require_file,
@@ -48,33 +45,22 @@ def load_karpathy(json_path: str | Path, image_root: str | Path | Sequence[Path]
         raise DataError(f"{json_path}: no top-level 'images' list", f"expected {LAYOUT}")
     wanted = split_names(split)
 
-    rels: list[tuple[int, str]] = []
-    captions: list[str] = []
-    caption_image: list[int] = []
-    for index, record in enumerate(data["images"]):
-        if field(record, "split", str, json_path, index) not in wanted:
-            continue
-        rel, caps = _parse_record(record, json_path, index)
-        if captions_per_image is not None:
-            caps = caps[:captions_per_image]
-        captions.extend(caps)
-        caption_image.extend([len(rels)] * len(caps))
-        rels.append((index, rel))
+    def parsed():
+        for index, record in enumerate(data["images"]):
+            if field(record, "split", str, json_path, index) in wanted:
+                yield (index, *_parse_record(record, json_path, index))
 
-    if not rels:
-        present = sorted({r.get("split") for r in data["images"] if isinstance(r, dict)} - {None})
-        raise DataError(f"{json_path}: no images in split '{split}'",
-                        f"splits present: {', '.join(map(str, present)) or 'none'}")
-    # One stat catches a wrong image root at load time without reading every image.
-    image_root = pick_image_root(image_root, rels[0][1], json_path, LAYOUT)
-    image_paths = [inside(image_root, rel, json_path, index) for index, rel in rels]
-    dataset_name = name or str(data.get("dataset") or json_path.stem)
-    meta = {"format": "karpathy", "split": split, "annotation": str(json_path),
-            "captions_per_image": captions_per_image, "image_root": str(image_root)}
-    if "bench_generator" in data:
-        meta["generator"] = data["bench_generator"]
-    return RetrievalDataset(name=dataset_name, kind="captions", image_paths=image_paths,
-                            captions=captions, caption_image=np.asarray(caption_image), meta=meta)
+    extra = {"generator": data["bench_generator"]} if "bench_generator" in data else None
+    return captions_dataset(parsed(), captions_per_image, image_root, json_path, LAYOUT,
+                            name or str(data.get("dataset") or json_path.stem), "karpathy", split,
+                            lambda: (f"{json_path}: no images in split '{split}'",
+                                     f"splits present: {_splits_present(data)}"),
+                            extra)
+
+
+def _splits_present(data: dict) -> str:
+    present = sorted({r.get("split") for r in data["images"] if isinstance(r, dict)} - {None})
+    return ", ".join(map(str, present)) or "none"
 
 
 def _parse_record(record: dict, json_path: Path, index: int) -> tuple[str, list[str]]:
