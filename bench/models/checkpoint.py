@@ -53,12 +53,8 @@ def load_local(model: nn.Module, name: str, path: Path) -> None:
     if missing:
         raise WeightsError(f"checkpoint {path} lacks {len(missing)} weights of model {name} "
                            f"(e.g. {missing[0]})", "is it the right --model?")
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise WeightsError(f"checkpoint {path} does not fit model {name}: "
-                           f"{str(err).splitlines()[-1].strip()[:160]}",
-                           "a different input size? pass --image-size H,W") from err
+    _load_into(model, state, f"checkpoint {path}", name,
+               "a different input size? pass --image-size H,W")
 
 
 def _load_torchscript(model: nn.Module, name: str, path: Path) -> None:
@@ -76,9 +72,13 @@ def _load_torchscript(model: nn.Module, name: str, path: Path) -> None:
              for k, v in archive.state_dict().items()
              if k not in ("input_resolution", "context_length", "vocab_size")}
     resize_pos_embed(state, model)
+    _load_into(model, state, f"TorchScript checkpoint {path}", name, "is it the right --model?")
+
+
+def _load_into(model: nn.Module, state: dict, what: str, name: str, hint: str) -> None:
+    """load_state_dict, with torch's shape error as one WeightsError line and a hint."""
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise WeightsError(f"TorchScript checkpoint {path} does not fit model {name}: "
-                           f"{str(err).splitlines()[-1].strip()[:160]}",
-                           "is it the right --model?") from err
+        raise WeightsError(f"{what} does not fit model {name}: "
+                           f"{str(err).splitlines()[-1].strip()[:160]}", hint) from err
