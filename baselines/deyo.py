@@ -44,8 +44,14 @@ import torch
 import torch.nn.functional as F
 
 from baselines.variants import resolve_margin_mode
-from bench.registry import register_method
-from bench.tta import GradientTTA, check_entropies, entropy, entropy_threshold, reliable_mask
+from bench.api.gradient import (
+    GradientTTA,
+    check_entropies,
+    entropy,
+    entropy_threshold,
+    reliable_mask,
+)
+from bench.api.registry import register_method
 
 
 def patch_shuffle(images: torch.Tensor, patch_len: int, generator: torch.Generator) -> torch.Tensor:

@@ -42,8 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from baselines.variants import resolve_margin_mode
-from bench.registry import register_method
-from bench.tta import (
+from bench.api.gradient import (
     GradientTTA,
     check_entropies,
     entropy,
@@ -51,6 +50,7 @@ from bench.tta import (
     masked_mean,
     reliable_mask,
 )
+from bench.api.registry import register_method
 
 
 def redundancy_mask(probs: torch.Tensor, ema_probs: torch.Tensor | None,

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from bench.registry import register_method
-from bench.tta import GradientTTA, entropy
+from bench.api.gradient import GradientTTA, entropy
+from bench.api.registry import register_method
 
 
 def read_loss(logits: torch.Tensor, gamma: float = math.exp(-1),

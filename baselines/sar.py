@@ -47,9 +47,8 @@ from dataclasses import dataclass
 import torch
 
 from baselines.variants import resolve_margin_mode
-from bench.api import StepOutput
-from bench.registry import register_method
-from bench.tta import (
+from bench.api.contract import StepOutput
+from bench.api.gradient import (
     GradientTTA,
     check_entropies,
     check_finite,
@@ -61,6 +60,7 @@ from bench.tta import (
     sam_perturb,
     sam_restore,
 )
+from bench.api.registry import register_method
 
 
 @register_method("sar")

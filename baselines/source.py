@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.api import StepOutput, TTAMethod
-from bench.registry import register_method
+from bench.api.contract import StepOutput, TTAMethod
+from bench.api.registry import register_method
 
 
 @register_method("source")

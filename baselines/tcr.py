@@ -35,8 +35,8 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from bench.registry import register_method
-from bench.tta import GradientTTA, entropy, masked_mean
+from bench.api.gradient import GradientTTA, entropy, masked_mean
+from bench.api.registry import register_method
 
 
 def nearest_candidates(q: torch.Tensor, gallery: torch.Tensor,

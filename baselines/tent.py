@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from bench.registry import register_method
-from bench.tta import GradientTTA, entropy
+from bench.api.gradient import GradientTTA, entropy
+from bench.api.registry import register_method
 
 
 @register_method("tent")

@@ -13,7 +13,7 @@ behaviour before the ports were followed). The TCR ports have no ln C mode.
 
 from __future__ import annotations
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 VARIANTS = ("tcr", "original")
 DEFAULT_MARGIN_MODE = {"tcr": "fraction", "original": "lnC"}

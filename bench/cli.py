@@ -16,7 +16,7 @@ import sys
 import threading
 
 from bench import __version__
-from bench.errors import BenchError
+from bench.api.errors import BenchError
 
 COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
             "mini", "perf", "doctor", "compare_queries")
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
               "folder (--out, BENCH_CACHE, BENCH_DATA)", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:
-        from bench.parallel import kill_pool
+        from bench.engine.parallel import kill_pool
         kill_pool()
         print("interrupted: finished cells are kept; run the same command again to resume",
               file=sys.stderr)

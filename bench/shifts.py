@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import corruptions
-from bench.registry import SHIFTS
+from bench.api.registry import SHIFTS
 
 CLEAN = "clean"
 

@@ -20,7 +20,7 @@ _MODE = 0o755  # NLTK will not trust a world-writable data folder
 
 
 def cache_root() -> Path:
-    """``$BENCH_CACHE`` or ``~/.cache/bench`` (the same rule as bench.paths, not imported)."""
+    """``$BENCH_CACHE`` or ``~/.cache/bench`` (the same rule as bench.files, not imported)."""
     root = os.environ.get("BENCH_CACHE")
     return Path(root).expanduser() if root else Path.home() / ".cache" / "bench"
 

@@ -23,7 +23,7 @@ Per step, with q the (B, d) query embeddings, G the frozen gallery and tau = 0.0
    candidates, x re-encoded by the source tower (frozen copy taken at setup) and by the adapted
    one. The queue's query inputs are kept aligned with its entries (at most its capacity).
    Per parameter tensor, where g_adapt . g_keep < 0, g_adapt loses its component along g_keep
-   (`bench.tta.decouple`); the step uses g_adapt + lam * g_keep. Without queue inputs g_keep = 0.
+   (`bench.api.gradient.decouple`); the step uses g_adapt + lam * g_keep. Without queue inputs g_keep = 0.
 
 With ``consistency=False, decouple="none"`` this is TCR step for step (tests check it).
 """
@@ -44,10 +44,10 @@ from baselines.tcr import (
     rem_loss,
     uniformity_loss,
 )
-from bench.api import Diverged, StepOutput
-from bench.errors import ConfigError
-from bench.registry import register_method
-from bench.tta import GradientTTA, check_finite, decouple, flat_grads, set_grads
+from bench.api.contract import Diverged, StepOutput
+from bench.api.errors import ConfigError
+from bench.api.gradient import GradientTTA, check_finite, decouple, flat_grads, set_grads
+from bench.api.registry import register_method
 
 DECOUPLE_MODES = ("none", "project", "pcgrad")
 NOTE = ("reconstruction from the paper's description (arXiv 2511.14416); no official code is "
@@ -115,7 +115,7 @@ class REST(GradientTTA):
 
     name = "rest"
     note = NOTE
-    # component -> the overrides that remove it (read by `bench.ablation`)
+    # component -> the overrides that remove it (read by `bench.studies.ablation`)
     ablation: ClassVar[dict[str, dict]] = {
         "rem": {"rem": False}, "uniformity": {"uniformity": False}, "gap": {"gap": False},
         "consistency": {"consistency": False}, "keep": {"lam": 0.0},  # projection, no g_keep step

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from helpers_results import make_row
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 N = 1000
 SHIFTS = ("gaussian_noise", "fog")

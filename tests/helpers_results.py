@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 METHODS = ("source", "tent", "tcr", "rest")
 SHIFTS = ("gaussian_noise", "fog", "jpeg_compression")

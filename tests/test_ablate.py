@@ -9,16 +9,16 @@ import pytest
 import torch
 from helpers_run import cli
 
-from bench.ablation import markdown, table_rows, variants
-from bench.errors import ConfigError
-from bench.registry import load_builtins
-from bench.store import ResultStore
+from bench.api.errors import ConfigError
+from bench.api.registry import load_builtins
+from bench.engine.store import ResultStore
+from bench.studies.ablation import markdown, table_rows, variants
 
 load_builtins()
 
 PLUGIN = textwrap.dedent('''
     """One small cell of smoke data (t2i, clean), for the ablate command's test."""
-    from bench.registry import SUITES
+    from bench.api.registry import SUITES
     from bench.suites.base import CellSpec, Suite
     from bench.suites.embedded import _scenes_smoke
 
@@ -94,7 +94,7 @@ def test_ablate_rejects_several_methods_and_foreign_overrides(tmp_path):
 
 
 def test_table_marks_missing_and_failed_cells():
-    from bench.runner import RunOptions, plan_run
+    from bench.engine.runner import RunOptions, plan_run
 
     opts = RunOptions(methods=["rest"], suites=["smoke"], pretrained="random", limit=8)
     cells = plan_run(opts)[:2]

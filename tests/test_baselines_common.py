@@ -13,10 +13,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bench.api import AdaptContext, Diverged
-from bench.methods_config import make_config
-from bench.registry import METHODS, load_builtins
-from bench.tta import GradientTTA
+from bench.api.contract import AdaptContext, Diverged
+from bench.api.gradient import GradientTTA
+from bench.api.registry import METHODS, load_builtins
+from bench.engine.method_configs import make_config
 
 load_builtins()
 

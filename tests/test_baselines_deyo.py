@@ -21,7 +21,7 @@ from baselines.deyo import (
     port_weights,
     token_shuffle,
 )
-from bench.api import AdaptContext
+from bench.api.contract import AdaptContext
 
 
 def patches(img: torch.Tensor, n: int) -> list[tuple[float, ...]]:
@@ -215,8 +215,8 @@ def test_original_t2i_shuffles_the_tokens_and_filters_plpd():
 
 
 def test_variant_config():
-    from bench.errors import ConfigError
-    from bench.methods_config import make_config
+    from bench.api.errors import ConfigError
+    from bench.engine.method_configs import make_config
 
     assert make_config("deyo").margin_mode == "fraction"
     assert make_config("deyo", {"variant": "original"}).margin_mode == "lnC"

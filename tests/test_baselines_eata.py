@@ -10,8 +10,8 @@ import torch
 from test_baselines_common import build, image_batch, make_ctx
 
 from baselines.eata import EATA, eata_select, eata_weights
-from bench.errors import ConfigError
-from bench.methods_config import config_label, make_config
+from bench.api.errors import ConfigError
+from bench.engine.method_configs import config_label, make_config
 
 # Rows: confident on class 0 (gap 10), on 3 (gap 9), uniform, on 0 (gap 8), on 4 (gap 7),
 # near-uniform. Entropy grows as the gap shrinks.

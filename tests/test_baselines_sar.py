@@ -115,7 +115,7 @@ def test_port_first_loss_on_an_empty_second_filter_triggers_a_reset():
 
 def test_filter_boundaries():
     """First filter: <= the k-th smallest (ties kept), k = int(0.4 B); second: strict <."""
-    from bench.tta import entropy_threshold, reliable_mask
+    from bench.api.gradient import entropy_threshold, reliable_mask
 
     ent = torch.tensor([0.2, 0.1, 0.1, 0.3, 0.4])
     threshold = entropy_threshold(ent, "fraction", 0.4, 5)
@@ -127,8 +127,8 @@ def test_filter_boundaries():
 
 
 def test_variant_config():
-    from bench.errors import ConfigError
-    from bench.methods_config import make_config
+    from bench.api.errors import ConfigError
+    from bench.engine.method_configs import make_config
 
     assert make_config("sar").margin_mode == "fraction"
     assert make_config("sar", {"variant": "original"}).margin_mode == "lnC"

@@ -10,15 +10,15 @@ from helpers_blip import tiny_config, tiny_spec, write_vocab
 from PIL import Image
 
 from baselines.tent import Tent
-from bench.api import AdaptContext
-from bench.cache import Cache
+from bench.api.contract import AdaptContext
+from bench.api.errors import WeightsError
+from bench.api.registry import METHODS, load_builtins
 from bench.data.dataset import RetrievalDataset
-from bench.errors import WeightsError
+from bench.engine.cache import Cache
+from bench.engine.inputs import BuildOptions, build_queries, gallery_embeddings
+from bench.engine.loop import run_cell
 from bench.models import blip_convert
-from bench.protocol import run_cell
-from bench.queries import BuildOptions, build_queries, gallery_embeddings
-from bench.registry import METHODS, load_builtins
-from bench.streams import Segment, plan_stream
+from bench.suites.streams import Segment, plan_stream
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +195,7 @@ def test_position_embedding_of_another_size_is_resized():
 
 
 def test_missing_weights_say_where_to_put_them(monkeypatch, tmp_path):
-    from bench.registry import MODELS
+    from bench.api.registry import MODELS
     monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path))
     load_builtins()
     reason = MODELS.get("blip-base").missing()

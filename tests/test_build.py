@@ -9,7 +9,7 @@ import pytest
 from helpers_run import PLUGINS, cli
 
 from bench.data.synth import load_mini_scenes
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 TINY = PLUGINS / "tiny_suite.py"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers_run import PLUGINS, cli, smoke_run
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

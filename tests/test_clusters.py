@@ -7,9 +7,15 @@ import argparse
 
 import pytest
 
-from bench.clusters import NO_MALLOC_TRIM, ClusterSpec, gpu_worker_specs, job_kwargs, job_script
+from bench.api.errors import ConfigError
 from bench.commands.common import add_cluster_arguments, cluster_job_settings
-from bench.errors import ConfigError
+from bench.engine.clusters import (
+    NO_MALLOC_TRIM,
+    ClusterSpec,
+    gpu_worker_specs,
+    job_kwargs,
+    job_script,
+)
 
 pytest.importorskip("dask_jobqueue")
 

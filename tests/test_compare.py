@@ -6,7 +6,7 @@ import pytest
 from helpers_outcomes import write_store
 
 from bench.cli import main
-from bench.paired_compare import POOLED, compare_table
+from bench.report.paired_compare import POOLED, compare_table
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import pytest
 import torch
 from helpers_run import cli
 
-from bench.cache import Cache
-from bench.registry import load_builtins
-from bench.runner import Resources, RunOptions, plan_run
-from bench.streams import plan_stream
+from bench.api.registry import load_builtins
+from bench.engine.cache import Cache
+from bench.engine.runner import Resources, RunOptions, plan_run
+from bench.suites.streams import plan_stream
 
 load_builtins()
 

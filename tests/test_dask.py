@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers_run import smoke_run
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 pytest.importorskip("dask.distributed")
 
@@ -105,8 +105,8 @@ def test_hand_started_scheduler_and_two_workers(local_rows, tmp_path, monkeypatc
 
 
 def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path):
-    from bench.errors import ConfigError
-    from bench.executors import WorkerSettings, preflight, worker_preflight
+    from bench.api.errors import ConfigError
+    from bench.engine.executors import WorkerSettings, preflight, worker_preflight
 
     (tmp_path / "file").write_text("")
 
@@ -133,7 +133,7 @@ def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path):
 
 
 def test_worker_preflight_reports_the_first_unwritable_path(tmp_path):
-    from bench.executors import worker_preflight
+    from bench.engine.executors import worker_preflight
 
     (tmp_path / "file").write_text("")
     ok = worker_preflight([str(tmp_path / "a"), str(tmp_path / "b")])
@@ -143,9 +143,9 @@ def test_worker_preflight_reports_the_first_unwritable_path(tmp_path):
 
 
 def test_cells_are_grouped_by_what_they_load():
-    from bench.executors import group_cells, group_key
-    from bench.registry import load_builtins
-    from bench.runner import RunOptions, plan_run
+    from bench.api.registry import load_builtins
+    from bench.engine.executors import group_cells, group_key
+    from bench.engine.runner import RunOptions, plan_run
 
     load_builtins()
     cells = plan_run(RunOptions(methods=["source", "tent", "tcr"], suites=["smoke"],

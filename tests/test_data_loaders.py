@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.api.errors import DataError
 from bench.data.karpathy import load_karpathy
 from bench.data.pedes import load_cuhk_pedes, load_icfg_pedes, load_rstpreid
-from bench.errors import DataError
 
 
 def _image(path: Path) -> None:

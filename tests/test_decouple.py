@@ -1,4 +1,4 @@
-"""`bench.tta.decouple` on constructed gradients, and REST's use of it in its step."""
+"""`bench.api.gradient.decouple` on constructed gradients, and REST's use of it in its step."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from test_baselines_common import build, image_batch
 
 import methods.rest as rest_module
-from bench.tta import decouple
+from bench.api.gradient import decouple
 
 
 def dot(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers_run import cli
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 METHODS = ("source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest")
 # source R@1 on the smoke suite (200 scenes, 1,000 captions), all queries, seed 0.

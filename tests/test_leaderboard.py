@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from helpers_results import SHIFTS, make_row, write_results
 
-from bench import ordering
 from bench.cli import main
 from bench.commands.leaderboard import render
-from bench.leaderboard import build
-from bench.store import read_results
+from bench.engine.store import read_results
+from bench.report import order as ordering
+from bench.report.leaderboard import build
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +171,7 @@ def test_cli_unknown_suite(results, capsys):
 
 
 def test_reported_rows_only_beside_their_backbone():
-    from bench.reported import points_for
+    from bench.report.reported import points_for
     assert points_for("coco-c", "i2t", models=[("ViT-B-16", "openai")]) == []
     blip = points_for("coco-c", "i2t", models=[("blip-base-coco", "shipped")])
     assert {p.method for p in blip} >= {"source", "tent"} and all(

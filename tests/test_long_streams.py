@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-import bench.queries as queries
-from bench.cache import Cache
-from bench.registry import SUITES, load_builtins
-from bench.runner import Resources, RunOptions, plan_run, segment_minimum
+import bench.engine.inputs as queries
+from bench.api.registry import SUITES, load_builtins
+from bench.engine.cache import Cache
+from bench.engine.runner import Resources, RunOptions, plan_run, segment_minimum
 from bench.suites.embedded import DIVERSE_SEGMENT_BATCHES, IMAGE_SHIFTS, OFFLINE_TEXT_SHIFTS
 
 load_builtins()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.metrics import RankAccumulator, brute_force_metrics, relevant_positions
+from bench.engine.metrics import RankAccumulator, brute_force_metrics, relevant_positions
 
 
 def test_hand_worked_example():
@@ -59,7 +59,7 @@ def test_segment_mask_and_empty_relevance():
 
 def test_accelerator_path_counts_as_the_numpy_path():
     # the torch path (used for rows on a GPU) run on CPU rows gives the same positions
-    from bench.metrics import _positions_torch
+    from bench.engine.metrics import _positions_torch
 
     rng = np.random.default_rng(5)
     rows = torch.from_numpy(np.round(rng.normal(size=(20, 50)), 1).astype(np.float32))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import WeightsError
+from bench.api.errors import WeightsError
 from bench.models.openclip import load_model
 
 

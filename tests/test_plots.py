@@ -6,9 +6,9 @@ import pytest
 from helpers_results import write_results
 
 from bench.cli import main
-from bench.store import ResultStore, read_results
+from bench.engine.store import ResultStore, read_results
 
-plots = pytest.importorskip("bench.plots")
+plots = pytest.importorskip("bench.report.plots")
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_uncertainty_in_figures(tmp_path):
 
 
 def test_trace_band_hand_computed():
-    from bench.plot_stats import trace_band
+    from bench.report.plot_stats import trace_band
 
     outcomes = pd.DataFrame({"cell_id": ["a"] * 4, "position": range(4), "query_id": range(4),
                              "batch": [0, 0, 1, 1], "best_rank": [1, 2, 1, 1]})

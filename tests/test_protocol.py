@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from baselines.tent import Tent
-from bench.cache import Cache
+from bench.engine.cache import Cache
+from bench.engine.inputs import QuerySet
+from bench.engine.loop import run_cell
 from bench.models.openclip import load_model
-from bench.protocol import run_cell
-from bench.queries import QuerySet
-from bench.streams import Segment, plan_stream
+from bench.suites.streams import Segment, plan_stream
 
 
 @pytest.fixture(scope="module")

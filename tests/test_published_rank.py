@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.errors import DataError
-from bench.published_rank import compare, markdown
-from bench.registry import load_builtins
-from bench.store import ResultStore
+from bench.api.errors import DataError
+from bench.api.registry import load_builtins
+from bench.engine.store import ResultStore
+from bench.report.published_rank import compare, markdown
 from bench.suites.embedded import IMAGE_SHIFTS
 
 load_builtins()

@@ -11,11 +11,11 @@ import pytest
 from helpers_run import cli
 from PIL import Image
 
+from bench.api.errors import DataError
+from bench.api.registry import SUITES, load_builtins
 from bench.data.fashion import load_fashion_gen
 from bench.data.nocaps import load_nocaps
-from bench.errors import DataError
-from bench.registry import SUITES, load_builtins
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 from bench.suites.base import SuiteContext
 
 
@@ -106,7 +106,7 @@ def tiny_blip(tmp_path_factory):
     pytest.importorskip("transformers")
     from helpers_blip import tiny_spec, write_vocab
 
-    from bench.registry import MODELS
+    from bench.api.registry import MODELS
     load_builtins()
     if "blip-tiny" not in MODELS:
         MODELS.add("blip-tiny", tiny_spec(write_vocab(tmp_path_factory.mktemp("vocab"))))
@@ -125,8 +125,8 @@ def test_fashion_gen_suite_runs_with_blip_at_its_temperature(fashion_root, tiny_
 
 
 def test_fashion_gen_inputs_are_tcrs(fashion_root, tiny_blip):
-    from bench.preprocess import apply_caption_rule
-    from bench.runner import RunOptions, plan_run
+    from bench.data.preprocess import apply_caption_rule
+    from bench.engine.runner import RunOptions, plan_run
     cells = plan_run(RunOptions(methods=["source"], suites=["fashion-gen"], model=tiny_blip,
                                 pretrained="random", data_root=fashion_root, log=lambda m: None))
     rec = cells[0].inputs.record()

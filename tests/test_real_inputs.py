@@ -11,9 +11,9 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms as T
 
+from bench.data.preprocess import RAW, RECIPES, apply_caption_rule, pre_caption
 from bench.models.activation import GELU, QUICK_GELU, activation_for, built_activation
 from bench.models.openclip import load_model
-from bench.preprocess import RAW, RECIPES, apply_caption_rule, pre_caption
 
 
 def _has_quick_gelu(model: nn.Module) -> bool:
@@ -139,12 +139,12 @@ def _irra_checkpoint(tmp_path, size=(384, 128)):
 
 
 def test_real_cells_record_inputs_and_ids_depend_on_them(tmp_path, monkeypatch):
-    from bench.registry import load_builtins
-    from bench.runner import RunOptions, plan_run
+    from bench.api.registry import load_builtins
+    from bench.engine.runner import RunOptions, plan_run
     from tests.helpers_realdata import coco_karpathy, pedes
 
     load_builtins()
-    monkeypatch.setattr("bench.runner.tag_missing", lambda name, tag: None)  # as if cached
+    monkeypatch.setattr("bench.engine.runner.tag_missing", lambda name, tag: None)  # as if cached
     coco_karpathy(tmp_path)
     pedes(tmp_path, "cuhk")
     opts = dict(methods=["source"], data_root=tmp_path, log=lambda m: None)
@@ -167,8 +167,8 @@ def test_real_cells_record_inputs_and_ids_depend_on_them(tmp_path, monkeypatch):
 
 
 def test_forty_word_reid_caption_reaches_the_tokenizer_whole(tmp_path, monkeypatch):
+    from bench.engine.store import ResultStore
     from bench.models.openclip import RetrievalModel
-    from bench.store import ResultStore
     from tests.helpers_realdata import pedes
     from tests.helpers_run import cli
 
@@ -193,7 +193,7 @@ def test_forty_word_reid_caption_reaches_the_tokenizer_whole(tmp_path, monkeypat
 
 
 def test_gelu_override_on_a_quickgelu_architecture_is_refused():
-    from bench.errors import ConfigError
+    from bench.api.errors import ConfigError
 
     with pytest.raises(ConfigError, match="QuickGELU architecture"):
         load_model("ViT-B-16-quickgelu", "random", activation=GELU)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from bench.api.errors import DataError
 from bench.data.layouts import load_layout, missing_reason
-from bench.errors import DataError
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 from tests import helpers_realdata as fx
 from tests.helpers_run import cli
 
@@ -71,10 +71,10 @@ def test_images_elsewhere_name_where_they_were_looked_for(tmp_path):
 
 
 def test_basename_collision_keeps_captions_with_their_own_person(tmp_path):
-    from bench.build import build_captions
-    from bench.built import load_built_captions
-    from bench.cache import Cache
-    from bench.queries import BuildOptions, caption_sample_ids, shifted_captions
+    from bench.engine.cache import Cache
+    from bench.engine.inputs import BuildOptions, caption_sample_ids, shifted_captions
+    from bench.engine.prebuild import build_captions
+    from bench.engine.prebuilt import load_built_captions
 
     records = [{"id": 1, "file_path": "cam_a/0001.jpg", "split": "test",
                 "captions": ["a man in a red coat"]},
@@ -172,9 +172,9 @@ def test_doctor_lines_agree_with_run(tmp_path):
 
 
 def test_build_out_dir_for_read_only_data(tmp_path):
-    from bench.cache import Cache
     from bench.data.layouts import load_layout as load
-    from bench.queries import BuildOptions, shifted_captions
+    from bench.engine.cache import Cache
+    from bench.engine.inputs import BuildOptions, shifted_captions
 
     records = [{"id": 1, "file_path": "cam_a/0001.jpg", "split": "test", "captions": ["a man"]},
                {"id": 2, "file_path": "cam_b/0001.jpg", "split": "test",

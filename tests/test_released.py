@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from bench.registry import SHIFTS, SUITES, load_builtins
-from bench.store import ResultStore
+from bench.api.registry import SHIFTS, SUITES, load_builtins
+from bench.engine.store import ResultStore
 from bench.suites.base import CellSpec, Suite
 from tests import helpers_realdata as fx
 from tests.helpers_run import cli

@@ -21,13 +21,13 @@ import pytest
 import torch
 from helpers_run import PLUGINS, cli
 
-from bench import queries
-from bench._io import atomic_write, leftover_temps, temp_path
-from bench.claims import claim_owner, claim_path, try_claim
+from bench.engine import inputs as queries
+from bench.engine.claims import claim_owner, claim_path, try_claim
+from bench.engine.runner import new_run_id
+from bench.engine.store import ResultStore
+from bench.files import atomic_write, leftover_temps, temp_path
 from bench.models.weights import file_sha256
-from bench.runner import new_run_id
-from bench.store import ResultStore
-from bench.streams import Segment, plan_stream
+from bench.suites.streams import Segment, plan_stream
 
 sys.path.insert(0, str(Path(__file__).parent / "faults"))
 import faults  # noqa: E402
@@ -168,7 +168,7 @@ def test_claims_respect_live_owners_and_take_over_dead_ones(tmp_path):
     assert taken is not None
     assert json.loads(claim_path(tmp_path, "c1").read_text())["pid"] == os.getpid()
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from bench.claims import try_claim; "
+        [sys.executable, "-c", "import sys, time; from bench.engine.claims import try_claim; "
          "c = try_claim(sys.argv[1], 'c2', 'run-b'); print('held', flush=True); time.sleep(60)",
          str(tmp_path)], stdout=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))

@@ -10,10 +10,10 @@ from test_baselines_common import build, image_batch
 
 import methods.rest as rest_module
 from baselines.tcr import SourceLikeQueue
-from bench.api import Diverged
-from bench.errors import ConfigError
-from bench.methods_config import make_config
-from bench.registry import METHODS
+from bench.api.contract import Diverged
+from bench.api.errors import ConfigError
+from bench.api.registry import METHODS
+from bench.engine.method_configs import make_config
 from methods.rest import QueueInputs, candidate_logits, consistency_loss
 
 
@@ -156,8 +156,8 @@ def test_nan_raises_diverged(decouple):
 
 @pytest.fixture(scope="module")
 def smoke_cell():
-    from bench.runner import Resources, RunOptions, plan_run
-    from bench.streams import plan_stream
+    from bench.engine.runner import Resources, RunOptions, plan_run
+    from bench.suites.streams import plan_stream
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the machine is shared: one thread is the fastest here
@@ -173,7 +173,7 @@ def smoke_cell():
 
 def run_recorded(smoke_cell, name: str, overrides: dict, batch_size: int = 32):
     """Run one cell with `run_cell`; returns its outcome and every batch's scored rows."""
-    from bench.protocol import run_cell
+    from bench.engine.loop import run_cell
 
     rm, kind, gallery, plan, queries = smoke_cell
     method = METHODS.get(name)(make_config(name, overrides))
@@ -229,7 +229,7 @@ class _ReencodingREST(rest_module.REST):
 def test_cached_source_logits_change_no_result_bitwise(smoke_cell, overrides):
     """Skipping the redundant source re-encodings leaves every row, loss and state identical
     bit for bit (CPU runs are deterministic)."""
-    from bench.protocol import run_cell
+    from bench.engine.loop import run_cell
 
     rm, kind, gallery, plan, queries = smoke_cell
     outs, encodes = [], []

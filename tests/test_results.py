@@ -10,8 +10,8 @@ from pathlib import Path
 from helpers_run import cli, smoke_run
 
 from bench.commands.leaderboard import render
-from bench.leaderboard import build
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
+from bench.report.leaderboard import build
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from helpers_run import PLUGINS, smoke_run
 
-from bench.store import ResultStore
+from bench.engine.store import ResultStore
 
 
 def test_run_writes_rows_and_second_run_does_nothing(tmp_path):

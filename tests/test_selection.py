@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from helpers_run import cli, smoke_run
 
-from bench.errors import ConfigError
-from bench.runner import RunOptions, plan_run
-from bench.store import ResultStore
+from bench.api.errors import ConfigError
+from bench.engine.runner import RunOptions, plan_run
+from bench.engine.store import ResultStore
 
 
 def _plan(**kw):
-    from bench.registry import load_builtins
+    from bench.api.registry import load_builtins
 
     load_builtins()
     return plan_run(RunOptions(methods=["source", "tent"], suites=["smoke"], pretrained="random",
@@ -40,7 +40,7 @@ def test_run_and_build_accept_the_filters(tmp_path):
 
 
 def test_clean_queries_are_built_only_when_read(monkeypatch, tmp_path):
-    from bench.runner import Resources
+    from bench.engine.runner import Resources
 
     built = []
     original = Resources.queries

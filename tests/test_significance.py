@@ -14,7 +14,7 @@ from helpers_results import make_row
 
 from bench.cli import main
 from bench.commands.leaderboard import render
-from bench.leaderboard import build
+from bench.report.leaderboard import build
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 import torch
 from helpers_run import cli
 
-from bench.runner import RunOptions
-from bench.similarity import markdown, monotone, similarity_table
+from bench.engine.runner import RunOptions
+from bench.studies.similarity import markdown, monotone, similarity_table
 
 
 def _options(suite: str, severity, limit: int) -> RunOptions:  # the suite's shipped model

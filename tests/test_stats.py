@@ -1,4 +1,4 @@
-"""bench.stats: bootstrap intervals cover, paired tests find planted differences, Holm, ties."""
+"""bench.report.stats: bootstrap intervals cover, paired tests find planted differences, Holm, ties."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest
 
-from bench import stats
+from bench.report import stats
 
 
 def _sample(values, key="s", positions=None, weight=1.0) -> stats.Sample:

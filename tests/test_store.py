@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bench.errors import DataError
-from bench.store import ResultStore, read_results
+from bench.api.errors import DataError
+from bench.engine.store import ResultStore, read_results
 
 
 def test_write_read_and_status(tmp_path):

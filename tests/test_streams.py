@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from bench.streams import Segment, plan_stream
+from bench.suites.streams import Segment, plan_stream
 
 
 def test_single_stream_is_the_seeded_randperm_in_batches_of_64():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import bench.data.synth as synth
+from bench.api.errors import DataError
 from bench.data.synth import (
     PedesConfig,
     ScenesConfig,
@@ -20,7 +21,6 @@ from bench.data.synth import (
 from bench.data.synth.draw import COLOURS
 from bench.data.synth.scene_text import COLOUR_WORDS
 from bench.data.synth.scenes import SceneSpec
-from bench.errors import DataError
 
 SCENES = ScenesConfig(n_train=16, n_val=8, n_test=40)
 PEDES = PedesConfig(ids_train=6, ids_val=3, ids_test=24)

@@ -11,8 +11,8 @@ import torch
 from helpers_run import smoke_run
 from test_baselines_common import build, image_batch, token_batch
 
-from bench.store import ResultStore, trace_terms
-from bench.tta import grad_norm
+from bench.api.gradient import grad_norm
+from bench.engine.store import ResultStore, trace_terms
 
 TERMS = {"tcr": {"rem", "uni", "gap"}, "rest": {"rem", "uni", "gap", "cons", "keep"},
          "eata": {"entropy"}, "sar": {"entropy", "sam_entropy"},

@@ -1,5 +1,5 @@
 """The measured ranking of source, tent, eata, sar, read, deyo beside the published BLIP
-COCO-C ranking (docs/protocol.md section 7), with Kendall's tau (`bench.published_rank`).
+COCO-C ranking (docs/protocol.md section 7), with Kendall's tau (`bench.report.published_rank`).
 
     python tools/rank_vs_published.py RESULTS [--suite mini-coco-c] [--direction i2t] [--out F.md]
 
@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.errors import BenchError  # noqa: E402
-from bench.published_rank import compare, markdown  # noqa: E402
-from bench.registry import load_builtins  # noqa: E402
-from bench.store import read_results  # noqa: E402
+from bench.api.errors import BenchError  # noqa: E402
+from bench.api.registry import load_builtins  # noqa: E402
+from bench.engine.store import read_results  # noqa: E402
+from bench.report.published_rank import compare, markdown  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,12 +20,12 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.api.registry import METHODS, SUITES, load_builtins  # noqa: E402
 from bench.commands.leaderboard import render  # noqa: E402
-from bench.leaderboard import build  # noqa: E402
-from bench.paths import package_assets  # noqa: E402
-from bench.registry import METHODS, SUITES, load_builtins  # noqa: E402
-from bench.similarity import monotone, rises, wide_table  # noqa: E402
-from bench.store import ResultStore  # noqa: E402
+from bench.engine.store import ResultStore  # noqa: E402
+from bench.files import package_assets  # noqa: E402
+from bench.report.leaderboard import build  # noqa: E402
+from bench.studies.similarity import monotone, rises, wide_table  # noqa: E402
 
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)
 
@@ -48,7 +48,7 @@ def suites_block() -> str:
 
 
 def methods_block() -> str:
-    from bench.ordering import method_key
+    from bench.report.order import method_key
 
     lines = ["| method | what |", "|---|---|"]
     for name, cls in sorted(METHODS.items(), key=lambda kv: method_key(kv[0])):

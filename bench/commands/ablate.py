@@ -32,11 +32,11 @@ def _title(method: str, opts, n_cells: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.ablation import markdown, table_rows, variants
-    from bench.errors import ConfigError
-    from bench.registry import load_plugins
-    from bench.runner import execute, plan_run
-    from bench.store import ResultStore
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_plugins
+    from bench.engine.runner import execute, plan_run
+    from bench.engine.store import ResultStore
+    from bench.studies.ablation import markdown, table_rows, variants
 
     load_plugins(args.plugin)
     if len(args.method) != 1:

@@ -29,7 +29,7 @@ def shifts_by_dataset(suite, severities, shifts: list[str] | None = None,
                       direction: str | None = None) -> dict[str, dict[str, set]]:
     """{dataset: {"image": {(shift, sev)}, "text": {(shift, sev)}}} over the suite's cells
     (those of `shifts` and `direction` only, when given: the same filter as `run`)."""
-    from bench.registry import SHIFTS
+    from bench.api.registry import SHIFTS
 
     out: dict[str, dict[str, set]] = {}
     for cell in suite.cells(severities):
@@ -46,11 +46,11 @@ def shifts_by_dataset(suite, severities, shifts: list[str] | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.build import build_captions, build_images
-    from bench.built import built_root
-    from bench.errors import BenchError
-    from bench.parallel import default_workers
-    from bench.registry import SUITES, load_plugins
+    from bench.api.errors import BenchError
+    from bench.api.registry import SUITES, load_plugins
+    from bench.engine.parallel import default_workers
+    from bench.engine.prebuild import build_captions, build_images
+    from bench.engine.prebuilt import built_root
     from bench.suites.base import SuiteContext
 
     load_plugins(args.plugin)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bench.errors import ConfigError
+from bench.api.errors import ConfigError
 
 
 def comma_list(text: str) -> list[str]:
@@ -64,7 +64,7 @@ def cluster_job_settings(args: argparse.Namespace) -> dict:
     """dask-jobqueue keyword arguments from --cluster-config then the --cluster-* flags."""
     from pathlib import Path
 
-    from bench.clusters import read_job_config
+    from bench.engine.clusters import read_job_config
 
     job = read_job_config(Path(args.cluster_config)) if args.cluster_config else {}
     for key in ("queue", "account", "memory", "walltime", "cores"):
@@ -77,9 +77,9 @@ def cluster_job_settings(args: argparse.Namespace) -> dict:
 def source_study_options(args: argparse.Namespace, severity):
     """RunOptions for a study that runs only the source model over a suite's query cells
     (`similarity`, `compare-queries`): the shared flags, checked as `run` checks them."""
-    from bench.cache import Cache
-    from bench.parallel import default_workers
-    from bench.runner import RunOptions
+    from bench.engine.cache import Cache
+    from bench.engine.parallel import default_workers
+    from bench.engine.runner import RunOptions
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 
 from bench.commands.leaderboard import FORMATS, render
-from bench.paired_compare import compare_table
-from bench.store import ResultStore, read_results
-from bench.tables import METRICS, Leaderboard
+from bench.engine.store import ResultStore, read_results
+from bench.report.paired_compare import compare_table
+from bench.report.tables import METRICS, Leaderboard
 
 NAME = "compare"
 HELP = "Paired test of two methods on every cell they share (Δ, interval, sign test)."

@@ -36,10 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.compare import compare_table, markdown
-    from bench.errors import ConfigError
-    from bench.provenance import resolve_device
-    from bench.registry import load_plugins
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_plugins
+    from bench.engine.provenance import resolve_device
+    from bench.studies.compare_queries import compare_table, markdown
 
     load_plugins(args.plugin)
     opts = source_study_options(

@@ -21,9 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _check_real(root: Path, load: bool) -> tuple[list[str], dict[str, str]]:
     """One line per real dataset, and {dataset key: why a run on it stops} (with --load)."""
+    from bench.api.errors import BenchError
     from bench.data.check import describe_unreadable, unreadable_images
     from bench.data.layouts import LAYOUTS, find_layout, load_layout, missing_reason
-    from bench.errors import BenchError
 
     lines, broken = [], {}
     for key in LAYOUTS:
@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from bench import __version__
-    from bench.paths import cache_home, data_home
-    from bench.registry import MODELS, SHIFTS, SUITES, load_builtins
+    from bench.api.registry import MODELS, SHIFTS, SUITES, load_builtins
+    from bench.files import cache_home, data_home
 
     load_builtins()
     print(f"bench {__version__}, torch {torch.__version__}, open_clip {open_clip.__version__}, "
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"data root {args.data_root}:")
         lines, broken = _check_real(args.data_root, args.load)
         print("\n".join(lines))
-    from bench.runner import RunOptions, _suite_model, _weights_missing
+    from bench.engine.runner import RunOptions, _suite_model, _weights_missing
     from bench.suites.base import SuiteContext
 
     ctx = SuiteContext(data_root=args.data_root)

@@ -7,9 +7,9 @@ import html
 import sys
 from pathlib import Path
 
-from bench.leaderboard import METRIC_LABELS, METRICS, Cell, Leaderboard, Table, build
-from bench.significance import BETTER, WORSE
-from bench.store import ResultStore, read_results
+from bench.engine.store import ResultStore, read_results
+from bench.report.leaderboard import METRIC_LABELS, METRICS, Cell, Leaderboard, Table, build
+from bench.report.significance import BETTER, WORSE
 
 NAME = "leaderboard"
 HELP = "Tables of a results folder: methods x shifts at maximum severity, ranks."

@@ -23,8 +23,8 @@ def _first_line(text: str | None) -> str:
 def _methods() -> list[str]:
     import sys
 
-    from bench.ordering import method_key
-    from bench.registry import METHODS
+    from bench.api.registry import METHODS
+    from bench.report.order import method_key
     rows = []
     for name, cls in sorted(METHODS.items(), key=lambda item: method_key(item[0])):
         doc = cls.__doc__ or sys.modules[cls.__module__].__doc__
@@ -34,7 +34,7 @@ def _methods() -> list[str]:
 
 
 def _suites() -> list[str]:
-    from bench.registry import SUITES
+    from bench.api.registry import SUITES
     rows = []
     for name, s in SUITES.items():
         kind = "embedded" if s.embedded else "needs --data-root"
@@ -43,7 +43,7 @@ def _suites() -> list[str]:
 
 
 def _shifts() -> list[str]:
-    from bench.registry import SHIFTS
+    from bench.api.registry import SHIFTS
     rows = []
     for name, s in SHIFTS.items():
         ok, reason = s.is_available()
@@ -57,7 +57,7 @@ def _shifts() -> list[str]:
 def _models() -> list[str]:
     import open_clip
 
-    from bench.registry import MODELS
+    from bench.api.registry import MODELS
     rows = []
     for name, m in MODELS.items():
         state = m.missing() or getattr(m, "found_label", "weights shipped")
@@ -68,7 +68,7 @@ def _models() -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.registry import load_plugins
+    from bench.api.registry import load_plugins
 
     load_plugins(args.plugin)
     rows = {"methods": _methods, "suites": _suites, "shifts": _shifts, "models": _models}[args.kind]()

@@ -32,12 +32,12 @@ RECIPES = {"mini-clip": {"steps": 1200, "batch_size": 256},
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.errors import ConfigError
-    from bench.registry import MODELS, load_builtins
+    from bench.api.errors import ConfigError
+    from bench.api.registry import MODELS, load_builtins
 
     load_builtins()
     if args.action == "train":
-        from bench.mini.train import TrainConfig, train
+        from bench.studies.mini.train import TrainConfig, train
 
         recipe = dict(RECIPES[args.model])
         if args.steps is not None:
@@ -52,11 +52,11 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(card["test_metrics"], indent=1))
         print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
         return 0
-    from bench.cache import Cache
-    from bench.mini.train import evaluate_clean
+    from bench.engine.cache import Cache
+    from bench.engine.inputs import BuildOptions
+    from bench.engine.parallel import default_workers
     from bench.models.registered import resolve_model
-    from bench.parallel import default_workers
-    from bench.queries import BuildOptions
+    from bench.studies.mini.train import evaluate_clean
 
     rm = resolve_model(args.model, args.pretrained, "cpu")
     metrics = evaluate_clean(rm, args.model, BuildOptions(cache=Cache(), workers=default_workers()))

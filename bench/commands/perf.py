@@ -52,7 +52,7 @@ def _job(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from bench.registry import SHIFTS
+    from bench.api.registry import SHIFTS
 
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
@@ -68,7 +68,7 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
     import tempfile
     from pathlib import Path
 
-    from bench.runner import RunOptions, execute, plan_run
+    from bench.engine.runner import RunOptions, execute, plan_run
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(methods=["source"], suites=[suite], pretrained=pretrained,
@@ -77,10 +77,10 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
 
 
 def _perf_sweep(args: argparse.Namespace) -> int:
-    from bench.parallel import default_workers
-    from bench.perfrun import timed_sweep
-    from bench.registry import load_builtins
-    from bench.runner import RunOptions
+    from bench.api.registry import load_builtins
+    from bench.engine.parallel import default_workers
+    from bench.engine.runner import RunOptions
+    from bench.studies.perf import timed_sweep
 
     load_builtins()
     _warm_queries(args.suite, args.pretrained, args.limit)
@@ -102,8 +102,8 @@ def _perf_sweep(args: argparse.Namespace) -> int:
 
 
 def _perf_run(args: argparse.Namespace) -> int:
-    from bench.perfrun import method_speed
-    from bench.registry import load_builtins
+    from bench.api.registry import load_builtins
+    from bench.studies.perf import method_speed
 
     load_builtins()
     methods = [m for m in args.method.split(",") if m]
@@ -125,7 +125,7 @@ def _perf_run(args: argparse.Namespace) -> int:
 
 
 def _timed(jobs: list, workers: int) -> float:
-    from bench.parallel import pmap
+    from bench.engine.parallel import pmap
 
     start = time.perf_counter()
     pmap(_job, jobs, workers=workers, min_parallel=1, chunk_size=BUILD_CHUNK)
@@ -136,10 +136,10 @@ def _perf_build(args: argparse.Namespace) -> int:
     import statistics
 
     import corruptions
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_builtins
     from bench.data.synth import load_mini_scenes
-    from bench.errors import ConfigError
-    from bench.parallel import default_workers, pmap
-    from bench.registry import load_builtins
+    from bench.engine.parallel import default_workers, pmap
 
     if args.images < 1 or args.repeat < 1:
         raise ConfigError("--images and --repeat must be at least 1")

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from bench.errors import ConfigError
-from bench.store import ResultStore, read_results
+from bench.api.errors import ConfigError
+from bench.engine.store import ResultStore, read_results
 
 NAME = "plot"
 HELP = "Figures of a results folder (PNG and PDF): severity curves, heatmaps, streams."
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if absent:
         raise ConfigError(f"no results for suite(s) {', '.join(absent)}",
                           f"present: {', '.join(sorted(set(df['suite'])))}")
-    from bench.plots import build_figures, save_figures  # matplotlib only when plotting
+    from bench.report.plots import build_figures, save_figures  # matplotlib only when plotting
 
     store = ResultStore(args.results)
     figs, skipped = build_figures(df, store.read_traces(), suites or None,

@@ -81,11 +81,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from bench.cache import Cache
-    from bench.errors import ConfigError
-    from bench.methods_config import parse_sets, read_config_file
-    from bench.parallel import default_workers
-    from bench.runner import RunOptions
+    from bench.api.errors import ConfigError
+    from bench.engine.cache import Cache
+    from bench.engine.method_configs import parse_sets, read_config_file
+    from bench.engine.parallel import default_workers
+    from bench.engine.runner import RunOptions
 
     overrides = read_config_file(args.config) if args.config else {}
     for method, fields in parse_sets(args.set).items():
@@ -132,8 +132,8 @@ EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (README "Exit 
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.registry import load_plugins
-    from bench.runner import execute, plan_run
+    from bench.api.registry import load_plugins
+    from bench.engine.runner import execute, plan_run
 
     load_plugins(args.plugin)
     opts = options_from_args(args)

@@ -2,7 +2,7 @@
 
 For each image shift of the suites and each severity, the mean cosine similarity of the
 source model's embeddings of a clean and a shifted query image, as a Markdown table with
-a column saying whether it falls at every severity step (bench.similarity).
+a column saying whether it falls at every severity step (bench.studies.similarity).
 """
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bench.errors import ConfigError
-    from bench.provenance import resolve_device
-    from bench.registry import load_plugins
-    from bench.similarity import markdown, similarity_table
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_plugins
+    from bench.engine.provenance import resolve_device
+    from bench.studies.similarity import markdown, similarity_table
 
     load_plugins(args.plugin)
     opts = source_study_options(args, severity_arg(args.severity))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 
 
 def require_file(path: Path, layout: str) -> Path:

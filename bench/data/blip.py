@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.api.errors import DataError
 from bench.data._annot import (
     caption_list,
     captions_dataset,
@@ -21,7 +22,6 @@ from bench.data._annot import (
     require_file,
 )
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 LAYOUT = ("a BLIP annotation file (like coco_karpathy_test.json): a list of "
           "{'image': <path under the image root>, 'caption': [...]}")

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.api.errors import DataError
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 SHOWN = 3
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.errors import DataError
+from bench.api.errors import DataError
 
 KINDS = ("captions", "reid", "fashion")
 GROUPED = ("reid", "fashion")  # relevance by the group id in `person_ids` (person, product)

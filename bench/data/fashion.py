@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.api.errors import DataError
 from bench.data._annot import require_dir
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 INFO_DIR = "full_valid_info_PAI"
 IMAGE_DIR = "extracted_valid_images"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.api.errors import DataError
 from bench.data._annot import (
     caption_list,
     captions_dataset,
@@ -21,7 +22,6 @@ from bench.data._annot import (
     split_names,
 )
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 LAYOUT = ("a Karpathy-split JSON (like dataset_coco.json) with an 'images' list, and images "
           "at <image_root>/<filepath>/<filename> (COCO) or <image_root>/<filename> (Flickr30K)")

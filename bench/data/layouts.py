@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.api.errors import DataError
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 
 @dataclass(frozen=True)

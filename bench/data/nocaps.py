@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.api.errors import DataError
 from bench.data._annot import caption_list, field, read_json, require_dir, require_file
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 ANNOTATION = "annotations.json"
 DOMAINS = {"in": "in-domain", "near": "near-domain", "out": "out-domain", "entire": None}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.api.errors import DataError
 from bench.data._annot import (
     caption_list,
     field,
@@ -27,7 +28,6 @@ from bench.data._annot import (
     split_names,
 )
 from bench.data.dataset import RetrievalDataset
-from bench.errors import DataError
 
 
 @dataclass(frozen=True)

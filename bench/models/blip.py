@@ -15,10 +15,10 @@ moves them); bench leaves them out. TCR adapts BLIP's text side at lr 3e-5
 (``default_lr`` of the t2i query tower).
 
 Inputs: a 384x384 squash resize (bicubic, no crop) and CLIP's mean/std, as BLIP's
-and TCR's test transform (the real-data recipe of bench/preprocess.py, when the runner
+and TCR's test transform (the real-data recipe of bench/data/preprocess.py, when the runner
 passes one, sized to the model's input: the same squash); captions tokenised by BERT's uncased WordPiece with at
 most 35 tokens (BLIP's ``max_length``), after bench's caption normalisation
-(BLIP's ``pre_caption``, bench/text.py).
+(BLIP's ``pre_caption``, bench/data/preprocess.py).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import re
 import torch
 import torch.nn.functional as F
 
-from bench.errors import WeightsError
+from bench.api.errors import WeightsError
 
 # original vision name (under visual_encoder.) -> transformers name (under vision_model.)
 _VISION_FIXED = {

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import WeightsError
+from bench.api.errors import WeightsError
+from bench.api.registry import MODELS
+from bench.files import cache_home
 from bench.models.blip import BlipRetrievalModel
 from bench.models.weights import file_sha256
-from bench.paths import cache_home
-from bench.registry import MODELS
 
 RANDOM = "random"
 TOKENIZER = "bert-base-uncased"
@@ -153,7 +153,7 @@ class BlipModel:
     # ---- loading ------------------------------------------------------------------------
     def load(self, pretrained: str | None, device: str | torch.device, seed: int = 0,
              prep=None, activation: str | None = None) -> BlipRetrievalModel:
-        """The model. `prep` (the real-data recipe, bench/preprocess.py) is sized to BLIP's
+        """The model. `prep` (the real-data recipe, bench/data/preprocess.py) is sized to BLIP's
         input (384 px); BLIP's MLPs are GELU, so another `activation` is an error."""
         if activation not in (None, "gelu"):
             raise WeightsError(f"{self.name} uses GELU: --activation {activation} does not apply")

@@ -9,7 +9,7 @@ import open_clip
 import torch
 from torch import nn
 
-from bench.errors import WeightsError
+from bench.api.errors import WeightsError
 from bench.models.activation import is_torchscript
 
 

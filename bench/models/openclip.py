@@ -23,7 +23,9 @@ from open_clip.transformer import text_global_pool
 from PIL import Image
 from torch import nn
 
-from bench.errors import ConfigError, UnknownNameError, WeightsError
+from bench.api.errors import ConfigError, UnknownNameError, WeightsError
+from bench.data.preprocess import ImagePrep
+from bench.files import package_assets
 from bench.models.activation import (
     GELU,
     QUICK_GELU,
@@ -33,8 +35,6 @@ from bench.models.activation import (
 )
 from bench.models.checkpoint import load_local
 from bench.models.weights import file_sha256
-from bench.paths import package_assets
-from bench.preprocess import ImagePrep
 
 RANDOM = "random"  # --pretrained random: untrained weights, for tests only
 _configs_added = False
@@ -66,7 +66,7 @@ class RetrievalModel:
         cut = next(i for i, t in enumerate(steps) if "ToTensor" in type(t).__name__)
         self._spatial = steps[:cut]
         self._to_tensor = steps[cut:]
-        # prep: the official recipe of the data (bench/preprocess.py) instead of open_clip's
+        # prep: the official recipe of the data (bench/data/preprocess.py) instead of open_clip's
         # own resize + centre crop (kept for the embedded suites, prep=None)
         self.prep = prep.at(self.input_size) if prep is not None else None
         if self.prep is not None:
@@ -287,7 +287,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     """An open_clip model by architecture name and weights (tag, local path or 'random').
 
     `image_size` overrides the architecture's input size (e.g. (384, 128) for person search);
-    `prep` replaces open_clip's resize + crop by a recipe of bench/preprocess.py (its size,
+    `prep` replaces open_clip's resize + crop by a recipe of bench/data/preprocess.py (its size,
     when set, is the model's input size unless `image_size` is given); `activation`
     (quick_gelu | gelu; None: the rule of bench.models.activation) builds the matching
     MLP activation.

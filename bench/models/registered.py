@@ -12,11 +12,11 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import WeightsError
+from bench.api.errors import WeightsError
+from bench.api.registry import MODELS
+from bench.data.preprocess import ImagePrep
+from bench.files import package_assets
 from bench.models.openclip import RetrievalModel, load_model
-from bench.paths import package_assets
-from bench.preprocess import ImagePrep
-from bench.registry import MODELS
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def resolve_model(name: str, pretrained: str | None, device: str | torch.device,
                   seed: int = 0, image_size: tuple[int, int] | None = None,
                   prep: ImagePrep | None = None, activation: str | None = None) -> RetrievalModel:
     """A registered model by name, else any open_clip architecture (`prep`, `activation`:
-    the real-data recipe, bench/preprocess.py and bench/models/activation.py)."""
+    the real-data recipe, bench/data/preprocess.py and bench/models/activation.py)."""
     if name in MODELS:
         if image_size:
             raise WeightsError(f"--image-size does not apply to the registered model {name}")

@@ -7,8 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from bench._io import atomic_write
-from bench.paths import cache_home
+from bench.files import atomic_write, cache_home
 
 
 def _hash_file(path: Path) -> str:

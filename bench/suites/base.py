@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.api.errors import ConfigError
+from bench.api.registry import SHIFTS
 from bench.data.dataset import RetrievalDataset
-from bench.errors import ConfigError
-from bench.registry import SHIFTS
-from bench.streams import Segment
+from bench.suites.streams import Segment
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class CellSpec:
     stream: str = "single"
     segments: tuple[Segment, ...] = ()
     retention: bool = False
-    # multi-segment streams: at least this many batches per segment (bench.streams)
+    # multi-segment streams: at least this many batches per segment (bench.suites.streams)
     min_segment_batches: int = 0
 
     def stream_segments(self) -> list[Segment]:
@@ -64,7 +64,7 @@ class Suite:
     default_pretrained: str | None = "openai"
     embedded: bool = False
     temperature: dict[str, float] = field(default_factory=dict)  # per dataset key, optional
-    # dataset key -> kind (captions | reid | fashion): picks the recipe of bench/preprocess.py
+    # dataset key -> kind (captions | reid | fashion): picks the recipe of bench/data/preprocess.py
     # for real-data suites before any data is loaded
     dataset_kinds: dict[str, str] = field(default_factory=dict)
     in_all: bool = True  # False: run only when named (`--suite all` leaves it out)

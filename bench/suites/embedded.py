@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import corruptions
-from bench.registry import SUITES
+from bench.api.registry import SUITES
 from bench.suites.base import (
     CellSpec,
     Suite,

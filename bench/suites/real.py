@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import corruptions
+from bench.api.registry import SUITES
 from bench.data.layouts import looked_for, missing_reason
-from bench.registry import SUITES
 from bench.suites.base import Suite, SuiteContext, clean_cells, diverse_cells, shift_cells
 from bench.suites.embedded import OFFLINE_TEXT_SHIFTS
 

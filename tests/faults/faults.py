@@ -70,7 +70,7 @@ def temp_files(root: Path) -> list[Path]:
 
 def stored_cells(root: Path) -> dict[str, str]:
     """cell_id -> run_id of every readable row."""
-    from bench.store import ResultStore
+    from bench.engine.store import ResultStore
     df = ResultStore(root).read()
     return dict(zip(df.cell_id, df.run_id, strict=True))
 
@@ -107,7 +107,7 @@ def descendants(pid: int) -> set[int]:
 
 
 def alive(pids: set[int]) -> set[int]:
-    from bench._io import pid_alive
+    from bench.files import pid_alive
     return {p for p in pids if pid_alive(p)}
 
 
@@ -163,8 +163,8 @@ def write_killed_at(root: Path, row: dict, extra: dict, point: str) -> int:
             raise RuntimeError(f"the writer was not killed at {point} (status {status})")
         return pid
     try:
-        import bench._io as io_mod
-        import bench.store as store_mod
+        import bench.engine.store as store_mod
+        import bench.files as io_mod
 
         def hook(kind: str, stage: str) -> None:
             if point == f"{kind}:{stage}":
@@ -332,7 +332,7 @@ def _fsize_limit(nbytes: int):
 def case_disk_full(work: Path, where: str) -> dict:
     """`where` = cache: the cache's disk is full (cells must stay ok); results: the results
     disk fills up mid-run (one line, exit 2, what was kept is readable)."""
-    from bench.paths import data_home  # the generated data stays where it is
+    from bench.files import data_home  # the generated data stays where it is
     mnt = work / f"full-{where}"
     mounted = _tiny_fs(mnt, 64 if where == "results" else 16)
     preexec = None if mounted else _fsize_limit(24_000)

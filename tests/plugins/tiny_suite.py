@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bench.api.registry import register_suite
 from bench.data.karpathy import load_karpathy
-from bench.registry import register_suite
 from bench.suites.base import CellSpec, Suite
 
 

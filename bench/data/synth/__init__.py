@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.api.errors import DataError
 from bench.data.dataset import RetrievalDataset
 from bench.data.karpathy import load_karpathy
 from bench.data.pedes import load_cuhk_pedes, load_icfg_pedes
@@ -42,8 +43,7 @@ from bench.data.synth.build import (
     merge_pedes,
 )
 from bench.data.synth.scenes import render_scene, sample_scene, scene_captions
-from bench.errors import DataError
-from bench.paths import data_home
+from bench.files import data_home
 
 __all__ = [
     "DEFAULT_PEDES", "PEDES_VERSIONS", "SCENES_VERSION", "PedesConfig", "ScenesConfig",

@@ -1,14 +1,14 @@
 """A third-party method: entropy minimisation with a sharper temperature.
 
 It knows nothing of bench's internals beyond the public contract
-(`bench.tta.GradientTTA`) and reaches bench only through its entry point.
+(`bench.api.gradient.GradientTTA`) and reaches bench only through its entry point.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.tta import GradientTTA, entropy
+from bench.api.gradient import GradientTTA, entropy
 
 
 class TinyTent(GradientTTA):

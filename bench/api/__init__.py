@@ -1,0 +1,29 @@
+"""The plugin contract: what a TTA method, suite, shift or model is written against.
+
+A method subclasses `TTAMethod` (or `GradientTTA`, the protocol's step loop with its
+`loss` and `update` hooks), reads the protocol's facts from `PROTOCOL`, and registers
+with `register_method`. Nothing here knows any method, suite or backbone by name.
+"""
+
+from __future__ import annotations
+
+from bench.api.contract import (
+    DIRECTIONS,
+    AdaptContext,
+    Diverged,
+    QueryModel,
+    StepOutput,
+    TTAMethod,
+)
+from bench.api.errors import BenchError, ConfigError
+from bench.api.gradient import GradientTTA, entropy, entropy_of_probs
+from bench.api.registry import (
+    register_method,
+    register_model,
+    register_shift,
+    register_suite,
+)
+
+__all__ = ["DIRECTIONS", "AdaptContext", "Diverged", "QueryModel", "StepOutput", "TTAMethod",
+           "BenchError", "ConfigError", "GradientTTA", "entropy", "entropy_of_probs",
+           "register_method", "register_model", "register_shift", "register_suite"]

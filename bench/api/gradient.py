@@ -1,0 +1,237 @@
+"""Shared TTA building blocks: entropies, the gradient loop, SAM, gradient surgery.
+
+Every method in `baselines/` and `methods/` is its own loss on top of these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from bench.api.contract import Diverged, StepOutput, TTAMethod
+
+
+def entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy (nats) of softmax(logits) per row."""
+    logp = F.log_softmax(logits, dim=-1)
+    return -(logp.exp() * logp).sum(dim=-1)
+
+
+def entropy_of_probs(probs: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    return -(probs * (probs + eps).log()).sum(dim=-1)
+
+
+DEFAULT_LR = 3e-4  # the protocol's learning rate (docs/protocol.md section 2)
+
+
+def effective_lr(lr: float, model) -> float:
+    """The learning rate a method uses on `model`: the default (3e-4) means the protocol's
+    rate for the backbone and direction, the query tower's ``default_lr`` where it has one
+    (TCR: 3e-5 for BLIP t2i); a rate set away from the default is used as given."""
+    own = getattr(model, "default_lr", None)
+    return own if own is not None and lr == DEFAULT_LR else lr
+
+
+def check_finite(loss: torch.Tensor) -> float:
+    value = float(loss.detach())
+    if not math.isfinite(value):
+        raise Diverged(f"loss became {value}")
+    return value
+
+
+class GradientTTA(TTAMethod):
+    """The protocol's online loop for gradient methods (docs/protocol.md section 2).
+
+    Per batch: ``steps`` times forward -> `loss` -> backward -> AdamW step on the
+    query tower's LayerNorm parameters; the scored rows are the last step's
+    forward. Subclasses implement `loss` (return None to skip the update).
+    """
+
+    @dataclass
+    class Config:
+        lr: float = DEFAULT_LR
+        weight_decay: float = 1e-4
+        temperature: float | None = None  # None: the dataset's value (docs/protocol.md section 6)
+
+    # Set by the runner (`run --trace-grads`): also record each loss term's gradient norm.
+    trace_grads: bool = False
+
+    def setup(self, model, ctx) -> None:
+        super().setup(model, ctx)
+        self.optimizer = torch.optim.AdamW(model.params(), lr=effective_lr(self.config.lr, model),
+                                           weight_decay=self.config.weight_decay)
+        self.clear_terms()
+
+    # ---- loss terms in the trace: a method only names them (`record_terms`) ---------------
+
+    def record_terms(self, **terms: torch.Tensor | None) -> None:
+        """Name this step's loss terms, each as it enters the loss (weight included; None:
+        absent). Their values, and with `trace_grads` the L2 norm of each one's gradient on
+        ``model.params()``, go to the cell's trace (the last step of each batch that named
+        terms). A call naming a term already recorded starts a new step's record; other
+        calls add to it. Gradients come from ``torch.autograd.grad`` with the graph kept and
+        ``.grad`` untouched, so the method's update, and every result, stays the same."""
+        terms = {k: v for k, v in terms.items() if v is not None}
+        if set(terms) & set(self.terms):
+            self.clear_terms()
+        self.terms.update({k: float(v.detach()) for k, v in terms.items()})
+        if self.trace_grads:
+            params = self.model.params()
+            self.term_grads.update({k: grad_norm(v, params) for k, v in terms.items()})
+
+    def clear_terms(self) -> None:
+        """Forget the recorded terms (the protocol calls it before each batch)."""
+        self.terms: dict[str, float] = {}
+        self.term_grads: dict[str, float] = {}
+
+    @property
+    def temperature(self) -> float:
+        return self.config.temperature or self.ctx.temperature
+
+    def gallery_logits(self, q: torch.Tensor) -> torch.Tensor:
+        """Logits of each query over the whole gallery (softmax temperature applied)."""
+        return q @ self.ctx.gallery.T / self.temperature
+
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+        raise NotImplementedError
+
+    def adapt(self, batch: torch.Tensor) -> StepOutput:
+        rows, last = None, float("nan")
+        for step in range(self.ctx.steps):
+            q = self.model.encode(batch)
+            sims = q @ self.ctx.gallery.T
+            if step == self.ctx.steps - 1:
+                rows = sims.detach()
+            loss = self.loss(q, sims, step, batch)
+            if loss is None:
+                continue
+            last = check_finite(loss)
+            self.optimizer.zero_grad(set_to_none=True)
+            if loss.requires_grad:
+                loss.backward()
+                self.optimizer.step()
+        return StepOutput(rows=rows, loss=last)
+
+
+def grad_norm(value: torch.Tensor, params: list[torch.nn.Parameter]) -> float:
+    """||d value / d params||, the L2 norm over all tensors; 0 when value does not reach them.
+    The graph is kept and no ``.grad`` is written."""
+    if not value.requires_grad:
+        return 0.0
+    grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
+    squares = [g.detach().double().pow(2).sum() for g in grads if g is not None]
+    return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+
+
+# ---- SAM (sharpness-aware minimisation) around any optimizer --------------------------------
+
+@torch.no_grad()
+def sam_perturb(params: list[torch.nn.Parameter], rho: float) -> list[torch.Tensor | None]:
+    """Move each parameter to w + rho * g / ||g|| (global norm); returns the offsets."""
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return [None] * len(params)
+    norm = torch.norm(torch.stack([g.norm(2) for g in grads]), 2)
+    scale = rho / (norm + 1e-12)
+    offsets = []
+    for p in params:
+        if p.grad is None:
+            offsets.append(None)
+            continue
+        e = p.grad * scale
+        p.add_(e)
+        offsets.append(e)
+    return offsets
+
+
+@torch.no_grad()
+def sam_restore(params: list[torch.nn.Parameter], offsets: list[torch.Tensor | None]) -> None:
+    for p, e in zip(params, offsets, strict=True):
+        if e is not None:
+            p.sub_(e)
+
+
+# ---- gradient surgery between two objectives ------------------------------------------------
+
+def flat_grads(loss: torch.Tensor, params: list[torch.nn.Parameter],
+               retain_graph: bool = False) -> list[torch.Tensor]:
+    """d loss / d params as a list (zeros for parameters the loss does not reach)."""
+    grads = torch.autograd.grad(loss, params, retain_graph=retain_graph, allow_unused=True)
+    return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
+
+
+def _project_out(g: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """g minus its component along `direction` when the two conflict (negative dot)."""
+    dot = torch.sum(g * direction)
+    if dot >= 0:
+        return g
+    return g - dot / (direction.pow(2).sum() + 1e-20) * direction
+
+
+def decouple(g_main: list[torch.Tensor], g_keep: list[torch.Tensor],
+             mode: str = "project") -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Gradient surgery, per parameter tensor.
+
+    - ``none``: both unchanged.
+    - ``project``: where g_main conflicts with g_keep (dot < 0), remove from
+      g_main its component along g_keep; g_keep unchanged.
+    - ``pcgrad``: project both ways (each onto the normal plane of the other,
+      using the original gradients), as in PCGrad (Yu et al., 2020).
+    """
+    if mode == "none":
+        return list(g_main), list(g_keep)
+    if mode == "project":
+        return [_project_out(a, b) for a, b in zip(g_main, g_keep, strict=True)], list(g_keep)
+    if mode == "pcgrad":
+        main = [_project_out(a, b) for a, b in zip(g_main, g_keep, strict=True)]
+        keep = [_project_out(b, a) for a, b in zip(g_main, g_keep, strict=True)]
+        return main, keep
+    raise ValueError(f"unknown decouple mode {mode!r} (none, project, pcgrad)")
+
+
+def set_grads(params: list[torch.nn.Parameter], grads: list[torch.Tensor]) -> None:
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g.detach().clone()
+
+
+# ---- sample selection shared by the entropy-filtering baselines (EATA, SAR, DeYO) -----------
+
+MARGIN_MODES = ("fraction", "lnC")
+
+
+def check_entropies(ent: torch.Tensor) -> None:
+    """Raise `Diverged` when a prediction is NaN/inf: a filter would silently drop it."""
+    check_finite(ent.detach().sum())
+
+
+def entropy_threshold(ent: torch.Tensor, mode: str, value: float, n_classes: int) -> torch.Tensor:
+    """The entropy margin of a batch, as a 0-d tensor.
+
+    - ``fraction``: the k-th smallest entropy, k = max(1, int(value * B)) (TCR's ports of
+      the baselines keep the lowest-entropy fraction of each batch).
+    - ``lnC``: ``value * ln(n_classes)``, the originals' fixed margin.
+    """
+    ent = ent.detach()
+    if mode == "fraction":
+        k = max(1, int(value * ent.numel()))
+        return ent.kthvalue(min(k, ent.numel())).values
+    if mode == "lnC":
+        return ent.new_tensor(value * math.log(n_classes))
+    raise ValueError(f"unknown margin mode {mode!r} ({', '.join(MARGIN_MODES)})")
+
+
+def reliable_mask(ent: torch.Tensor, threshold: torch.Tensor, mode: str) -> torch.Tensor:
+    """Rows kept by the entropy filter: ``<=`` the batch quantile, ``<`` the ln C margin
+    (the fraction mode keeps exactly k rows unless entropies tie)."""
+    ent = ent.detach()
+    return ent <= threshold if mode == "fraction" else ent < threshold
+
+
+def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of `values` over `mask`; 0 (still attached to the graph, zero gradient) when the
+    mask is empty, where ``values[mask].mean()`` would be NaN."""
+    mask = mask.to(values.dtype)
+    return (values * mask).sum() / mask.sum().clamp(min=1.0)

@@ -1,0 +1,199 @@
+"""Where cells run: in this process (`local`) or on a dask.distributed cluster (`dask`).
+
+With dask, cells are grouped by what they load (model, weights, dataset, direction) and
+each group is cut into a few tasks, so a worker reuses its model, dataset and gallery
+for the cells of a task (and keeps them for its next task). The worker writes each
+finished cell's row to the results folder itself, so a client that goes away loses
+nothing that finished; a worker lost mid-task loses only that task's unfinished cells,
+which dask retries elsewhere. The client loads no model and no dataset.
+
+Every path a worker uses (``--out``, the cache, ``--data-root``) is absolute, and
+before the first cell every connected worker checks that it can write ``--out`` and
+the cache (a shared filesystem is required): otherwise the run stops with one line.
+Clusters: `bench.engine.clusters`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.api.errors import ConfigError
+from bench.engine.cells import Cell
+from bench.files import data_home
+
+
+def _absolute(path) -> str:
+    return str(Path(path).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """The picklable part of the run options a worker needs (absolute paths)."""
+
+    data_root: str | None
+    out: str
+    device: str
+    plugins: tuple[str, ...]
+    retention: bool
+    cache_enabled: bool
+    cache_root: str
+    data_home: str  # where the embedded datasets are (the client's, as the cache)
+    built_dir: str | None = None  # `--built DIR`: shifted queries written by `build --out`
+
+    @classmethod
+    def from_options(cls, opts) -> WorkerSettings:
+        return cls(data_root=None if opts.data_root is None else _absolute(opts.data_root),
+                   out=_absolute(opts.out), device=opts.device, plugins=tuple(opts.plugins),
+                   retention=opts.retention, cache_enabled=opts.cache.enabled,
+                   cache_root=_absolute(opts.cache.root), data_home=_absolute(data_home()),
+                   built_dir=None if opts.built_dir is None else _absolute(opts.built_dir))
+
+
+def group_key(cell: Cell) -> tuple:
+    """What a cell loads: cells with one key share a model, a dataset and a gallery."""
+    return (cell.model, cell.pretrained, cell.weights_id, cell.image_size, cell.suite,
+            cell.spec.dataset, cell.spec.direction)
+
+
+def group_cells(cells: list[Cell], n_workers: int) -> list[list[Cell]]:
+    """Tasks of cells sharing a `group_key`, at most ceil(n / (2 workers)) cells each, so
+    that every worker gets work and the last tasks are short."""
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(group_key(cell), []).append(cell)
+    size = max(1, math.ceil(len(cells) / (2 * max(1, n_workers))))
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+_worker_resources: dict = {}
+
+
+def _resources(settings: WorkerSettings):
+    """This worker's `Resources` for `settings`, made once and reused by later tasks."""
+    res = _worker_resources.get(settings)
+    if res is None:
+        import torch
+
+        from bench.engine.cache import Cache
+        from bench.engine.provenance import resolve_device
+        from bench.engine.runner import Resources, RunOptions
+
+        os.environ["BENCH_DATA"] = settings.data_home  # the embedded datasets, as the client's
+        device = resolve_device(settings.device)
+        if device.type == "cpu":
+            torch.set_num_threads(1)  # one single-threaded worker process per core
+        opts = RunOptions(methods=[], suites=[], out=Path(settings.out),
+                          data_root=None if settings.data_root is None else Path(settings.data_root),
+                          device=settings.device, quiet=True, workers=1,
+                          plugins=list(settings.plugins), retention=settings.retention,
+                          cache=Cache(settings.cache_root, enabled=settings.cache_enabled),
+                          built_dir=None if settings.built_dir is None else Path(settings.built_dir),
+                          log=lambda msg: None)
+        res = Resources(opts, device)
+        _worker_resources.clear()
+        _worker_resources[settings] = res
+    return res
+
+
+def _worker_run_cells(cells: list[Cell], settings: WorkerSettings, run_id: str) -> list[dict]:
+    """Runs on a dask worker: execute the cells of one task, storing each row as it ends."""
+    from bench.api.registry import load_plugins
+    from bench.engine.guards import write_row
+    from bench.engine.runner import execute_cell
+    from bench.engine.store import ResultStore
+
+    load_plugins(list(settings.plugins))
+    res, store, rows = _resources(settings), ResultStore(settings.out), []
+    for cell in cells:
+        row = execute_cell(cell, res, run_id, progress=False)
+        trace = row.pop("_trace", None)
+        write_row(store, row, trace, row.pop("_outcomes", None))
+        rows.append(row)
+    return rows
+
+
+def worker_preflight(paths: list[str]) -> dict:
+    """Runs on every worker: can it write each path? And its malloc trim setting."""
+    error = None
+    for path in paths:
+        try:
+            Path(path).mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".bench-preflight-"):
+                pass
+        except OSError as err:
+            error = f"cannot write {path}: {err.strerror or err}"
+            break
+    return {"error": error, "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
+
+
+def preflight(client, settings: WorkerSettings, log: Callable[[str], None]) -> int:
+    """Check every connected worker before the sweep; returns the number of workers."""
+    paths = [settings.out] + ([settings.cache_root] if settings.cache_enabled else [])
+    report = client.run(worker_preflight, paths)
+    if not report:
+        raise ConfigError("the dask scheduler has no workers", "start some with `dask worker`")
+    for address, result in sorted(report.items()):
+        if result["error"]:
+            raise ConfigError(f"dask worker {address} {result['error']}",
+                              "--out and the cache must be on a filesystem every worker shares")
+    trimmed = sorted(a for a, r in report.items() if r["malloc_trim"])
+    if trimmed:
+        log(f"note: {len(trimmed)} worker(s) run with MALLOC_TRIM_THRESHOLD_ set (dask's nanny "
+            "default), which slows cells; see README 'Running on a cluster'")
+    return len(report)
+
+
+def cluster_spec(opts):
+    """The `ClusterSpec` of the run options: GPUs (``--device cuda``) get one worker each."""
+    from bench.engine.clusters import ClusterSpec
+
+    gpus = 0
+    if opts.device == "cuda" and not opts.scheduler:
+        if opts.cluster:
+            gpus = 1  # one GPU per batch job
+        else:
+            import torch
+            gpus = torch.cuda.device_count()
+            if gpus == 0:
+                raise ConfigError("--device cuda: no GPU is visible here")
+    return ClusterSpec(scheduler=opts.scheduler, n_workers=opts.dask_workers, kind=opts.cluster,
+                       job=dict(opts.cluster_job), gpus=gpus)
+
+
+def run_dask(todo: list[Cell], opts, run_id: str, on_row: Callable[[int, Cell, dict], None],
+             spec=None) -> None:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as err:
+        raise ConfigError("--executor dask needs dask.distributed",
+                          "pip install -e '.[dask]'") from err
+    from bench.engine.clusters import start_cluster
+
+    spec = spec or cluster_spec(opts)
+    settings = WorkerSettings.from_options(opts)
+    cluster = start_cluster(spec, opts.workers)
+    client = Client(spec.scheduler) if cluster is None else Client(cluster)
+    try:
+        if spec.kind:
+            client.wait_for_workers(1)
+        n_workers = preflight(client, settings, opts.log)
+        by_id = {cell.cell_id: cell for cell in todo}
+        resources = {"GPU": 1} if spec.gpus else None
+        futures = [client.submit(_worker_run_cells, task, settings, run_id, retries=2,
+                                 pure=False, resources=resources,
+                                 key=f"cells-{task[0].cell_id}-{len(task)}")
+                   for task in group_cells(todo, n_workers)]
+        k = 0
+        for future in as_completed(futures):
+            for row in future.result():
+                k += 1
+                on_row(k, by_id[row["cell_id"]], row)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

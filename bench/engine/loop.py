@@ -1,0 +1,152 @@
+"""One cell of the online query-shift protocol (docs/protocol.md sections 2-3).
+
+Source weights -> method.setup -> for each batch of the seeded stream,
+``method.adapt`` returns the rows that are scored -> metrics (overall and per
+segment) -> optional retention: the adapted model's R@1 on the clean queries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm import tqdm
+
+from bench.api.contract import AdaptContext, StepOutput, TTAMethod
+from bench.engine.inputs import QuerySet
+from bench.engine.metrics import RankAccumulator
+from bench.models.openclip import RetrievalModel
+from bench.suites.streams import StreamPlan
+
+# Whole-gallery softmax temperature per kind of data (docs/protocol.md section 6).
+TEMPERATURE = {"captions": 0.01, "fashion": 0.001, "reid": 0.0001}
+
+
+@dataclass
+class CellOutcome:
+    metrics: dict[str, float]
+    segment_r1: dict[str, float]
+    retention_r1: float
+    trace: pd.DataFrame
+    n_queries: int
+    method_state: dict | None = None
+    outcomes: pd.DataFrame | None = None  # per query: position, query_id, batch, best_rank
+
+
+def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
+    if len(plan.segments) == 1:
+        return ""
+    counts = np.bincount(plan.segment[positions], minlength=len(plan.segments))
+    return plan.segments[int(counts.argmax())].label
+
+
+def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_size: int,
+               progress: str | None = None) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray]:
+    """Feed the stream batch by batch; returns the accumulator, the trace, and the scored positions."""
+    acc = RankAccumulator()
+    trace, scored = [], []
+    batches = [b[queries.usable[b]] for b in plan.batches(batch_size)]
+    batches = [b for b in batches if len(b)]
+    for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
+                                       leave=False, dynamic_ncols=True)):
+        if hasattr(method, "clear_terms"):
+            method.clear_terms()
+        out: StepOutput = method.adapt(queries.batch(positions))
+        r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
+        trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
+                      "segment": _segment_label(plan, positions),
+                      "terms": _json_or_none(getattr(method, "terms", None)),
+                      "term_grads": _json_or_none(getattr(method, "term_grads", None))})
+        scored.append(positions)
+    scored = np.concatenate(scored) if scored else np.zeros(0, dtype=np.int64)
+    columns = ["batch", "n", "r1", "loss", "segment", "terms", "term_grads"]
+    return acc, pd.DataFrame(trace, columns=columns), scored
+
+
+def _json_or_none(values: dict[str, float] | None) -> str | None:
+    """A trace cell's loss terms ({name: value}) as JSON; None when there are none."""
+    return json.dumps(values, sort_keys=True) if values else None
+
+
+def query_outcomes(acc: RankAccumulator, plan: StreamPlan, scored: np.ndarray,
+                   trace: pd.DataFrame) -> pd.DataFrame:
+    """One record per scored query (the store's OUTCOME_COLUMNS less cell_id)."""
+    sizes = trace["n"].to_numpy(dtype=np.int64)
+    return pd.DataFrame({
+        "position": scored.astype(np.int64),
+        "query_id": np.asarray(plan.query_ids, dtype=np.int64)[scored],
+        "batch": np.repeat(trace["batch"].to_numpy(dtype=np.int64), sizes),
+        "best_rank": acc.best_ranks(),
+    })
+
+
+@torch.no_grad()
+def evaluate_frozen(rm: RetrievalModel, direction: str, gallery: torch.Tensor,
+                    queries: QuerySet, batch_size: int = 256) -> dict[str, float]:
+    """Metrics of the model as it is now (no adaptation) on a query set."""
+    acc = RankAccumulator()
+    positions = np.nonzero(queries.usable)[0]
+    for i in range(0, len(positions), batch_size):
+        pos = positions[i:i + batch_size]
+        q = rm.encode(direction, queries.batch(pos)).float()
+        acc.add(q @ gallery.T, [queries.relevant[p] for p in pos])
+    return acc.summary()
+
+
+CleanQueries = QuerySet | Callable[[], QuerySet] | None  # a set, or a builder called when read
+
+
+def _first_n(get: Callable[[], QuerySet]):
+    def first(n: int) -> torch.Tensor:
+        queries = get()
+        return queries.batch(np.nonzero(queries.usable)[0][:n])
+    return first
+
+
+def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind: str,
+             gallery: torch.Tensor, plan: StreamPlan, queries: QuerySet, steps: int,
+             batch_size: int, seed: int, clean_queries: CleanQueries = None,
+             retention: bool = False, progress: str | None = None,
+             temperature: float | None = None) -> CellOutcome:
+    def get_clean() -> QuerySet:  # built only when a method or the retention reads it
+        return clean_queries() if callable(clean_queries) else clean_queries
+
+    rm.restore_source()
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    gallery = gallery.to(rm.device)
+    ctx = AdaptContext(
+        gallery=gallery, direction=direction,
+        temperature=temperature or TEMPERATURE[dataset_kind], steps=steps,
+        dataset_kind=dataset_kind, n_queries=len(plan.order),
+        clean_queries=None if clean_queries is None else _first_n(get_clean),
+    )
+    method.setup(rm.query_model(direction), ctx)
+    acc, trace, scored = run_stream(method, plan, queries, batch_size, progress)
+    metrics = acc.summary()
+    segment_r1 = {}
+    if len(plan.segments) > 1:
+        seg_of_scored = plan.segment[scored]
+        for k, seg in enumerate(plan.segments):
+            segment_r1[seg.label] = acc.summary(seg_of_scored == k)["r1"]
+    retention_r1 = math.nan
+    if retention and clean_queries is not None:
+        retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean())["r1"]
+    state = dict(getattr(method, "state", None) or {}) or None
+    method.reset()
+    return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state,
+                       query_outcomes(acc, plan, scored, trace))
+
+
+def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,
+                    corruption_seed: int, n_unusable: int) -> str:
+    from bench.engine.metrics import TIE_RULE
+    return json.dumps({"steps": steps, "batch_size": batch_size, "temperature": temperature,
+                       "limit": limit, "corruption_seed": corruption_seed, "tie_rule": TIE_RULE,
+                       "queries_left_out": n_unusable, "optimizer": "per method config"},
+                      sort_keys=True)

@@ -1,0 +1,1 @@
+"""Reports: the leaderboard model, statistics, rendering, plots and the published numbers."""

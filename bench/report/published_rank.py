@@ -1,0 +1,87 @@
+"""Measured ranking of the baselines beside the published one, with Kendall's tau.
+
+The published ranking is BLIP ViT-B/16 on COCO-C image shift (average R@1 of 16 shifts
+at severity 5, docs/protocol.md section 7, `bench.report.reported`). The measured one is the
+same average from a results folder, by default on the COCO-sized embedded suite
+(`mini-coco-c`, i2t). Only methods with every shift of the suite at maximum severity
+count, in their default config (row label = method name); seeds are averaged per
+shift first. Kendall's tau is `scipy.stats.kendalltau` (tau-b) over the methods both
+sides have; it is reported as it comes out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bench.api.errors import DataError
+from bench.api.registry import SHIFTS, SUITES
+from bench.report.reported import points_for
+
+BASELINES = ("source", "tent", "eata", "sar", "read", "deyo")
+
+
+@dataclass
+class RankComparison:
+    table: pd.DataFrame  # method, measured, published, measured rank, published rank
+    tau: float
+    p_value: float
+    suite: str
+    direction: str
+    n_shifts: int
+
+
+def measured_averages(df: pd.DataFrame, suite: str, direction: str,
+                      methods: tuple[str, ...] = BASELINES) -> tuple[pd.Series, int]:
+    """Per method, mean R@1 over the suite's single-stream shift cells of `direction` at
+    maximum severity (mean over seeds per shift first); methods missing a shift are left
+    out. Returns (averages, number of shifts)."""
+    shifts = sorted({s.shift for s in SUITES.get(suite).cells()
+                     if s.direction == direction and s.stream == "single" and s.shift != "clean"})
+    rows = df[(df["suite"] == suite) & (df["direction"] == direction)
+              & (df["stream"] == "single") & (df["status"] == "ok")
+              & df["shift"].isin(shifts) & df["method"].isin(methods)]
+    at_max = pd.Series([int(sev) == SHIFTS.get(sh).max_level
+                        for sh, sev in zip(rows["shift"], rows["severity"], strict=True)],
+                       index=rows.index, dtype=bool)
+    rows = rows[at_max]
+    per_shift = rows.groupby(["method", "shift"])["r1"].mean().unstack("shift")
+    complete = per_shift.dropna().reindex(columns=shifts).dropna()
+    return complete.mean(axis=1), len(shifts)
+
+
+def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t",
+            published_suite: str = "coco-c") -> RankComparison:
+    from scipy.stats import kendalltau
+
+    measured, n_shifts = measured_averages(df, suite, direction)
+    published = pd.Series({p.method: p.value for p in points_for(published_suite, direction)})
+    common = [m for m in BASELINES if m in measured.index and m in published.index]
+    if len(common) < 2:
+        raise DataError(f"{len(common)} method(s) of {', '.join(BASELINES)} have every "
+                        f"{direction} shift of {suite} and a published {published_suite} "
+                        "number: need at least 2",
+                        f"run `python -m bench run --method {','.join(BASELINES)} "
+                        f"--suite {suite}` first")
+    table = pd.DataFrame({"method": common, "measured": [measured[m] for m in common],
+                          "published": [published[m] for m in common]})
+    table["measured rank"] = table["measured"].rank(ascending=False, method="average")
+    table["published rank"] = table["published"].rank(ascending=False, method="average")
+    table = table.sort_values("published rank", kind="stable").reset_index(drop=True)
+    tau, p = kendalltau(table["measured"], table["published"])
+    return RankComparison(table, float(tau), float(p), suite, direction, n_shifts)
+
+
+def markdown(cmp: RankComparison) -> str:
+    head = (f"Measured `{cmp.suite}` {cmp.direction} (mean R@1 over {cmp.n_shifts} shifts at "
+            "maximum severity) vs published BLIP ViT-B/16 COCO-C (TCR's table, third-party "
+            "transcription)")
+    lines = [head, "", "| method | measured | published | measured rank | published rank |",
+             "|---|---:|---:|---:|---:|"]
+    for _, r in cmp.table.iterrows():
+        lines.append(f"| {r['method']} | {r['measured']:.1f} | {r['published']:.1f} | "
+                     f"{r['measured rank']:g} | {r['published rank']:g} |")
+    lines += ["", f"Kendall's tau-b = {cmp.tau:.3f} (p = {cmp.p_value:.3f}, "
+                  f"{len(cmp.table)} methods)"]
+    return "\n".join(lines)

@@ -1,0 +1,120 @@
+"""The overall ranking: mean rank over every shift column of every main table.
+
+Ranks follow the tables' rule. In a column, methods are taken best first and a
+method shares the rank of the current group while it is not significantly worse
+than the group's leader (paired sign test on the same queries, 95 %); the members
+share the mean of the positions they hold. Columns without per-query outcomes can
+only tie on equal values (to 0.1). The overall place uses the same rule on the
+pooled outcomes of every cell two methods have in common.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from bench.report import stats
+from bench.report.order import NOT_OK, method_key
+from bench.report.significance import pair_cache
+from bench.report.tables import METRIC_LABELS, Cell, Table
+
+
+def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
+    measured = [i for i, rep in enumerate(t.reported) if not rep]
+    ok = sorted((i for i in measured if t.cells[i][j].status == "ok"),
+                key=lambda i: -t.cells[i][j].value)
+    if all(t.cells[i][j].sample is not None for i in ok):
+        def differs(a: int, b: int) -> bool:
+            p = pair(a, b, j)
+            return p is not None and p.significant() > 0
+    else:
+        def differs(a: int, b: int) -> bool:
+            return round(t.cells[a][j].value, 1) != round(t.cells[b][j].value, 1)
+    return stats.shared_ranks(stats.tie_groups(ok, differs))
+
+
+def ranking_table(tables: Iterable[Table], metric: str) -> Table | None:
+    """Mean rank per method over every shift column of every main table (1 = best)."""
+    mains = [t for t in tables if t.kind == "main"]
+    entries: dict[str, dict] = {}
+    for ti, t in enumerate(mains):
+        pair = pair_cache(t)
+        measured = [i for i, rep in enumerate(t.reported) if not rep]
+        for col in t.shift_columns:
+            j = t.columns.index(col)
+            ranks = _column_ranks(t, j, pair)
+            for i in measured:
+                e = entries.setdefault(t.rows[i], {"ranks": [], "values": [], "bad": Counter(),
+                                                   "samples": {}})
+                cell = t.cells[i][j]
+                if i in ranks:
+                    e["ranks"].append(ranks[i])
+                    e["values"].append(cell.value)
+                    e["samples"][(ti, col)] = cell.sample
+                else:
+                    e["bad"][cell.status] += 1
+    if not entries:
+        return None
+    return _ranking_rows(entries, mains, metric)
+
+
+def _places(order: list[str], entries: dict) -> dict[str, tuple[int, int, bool]]:
+    """(place, group size, tested) per entry; pooled paired tests decide the ties."""
+    def pooled(name: str) -> stats.Sample | None:
+        samples = entries[name]["samples"]
+        if not samples or any(s is None for s in samples.values()):
+            return None
+        return stats.combine(samples)
+
+    def mean_rank(name: str) -> float:
+        return round(sum(entries[name]["ranks"]) / len(entries[name]["ranks"]), 2)
+
+    def differs(a: str, b: str) -> bool:
+        sa, sb = pooled(a), pooled(b)
+        if sa is None or sb is None:
+            return mean_rank(a) != mean_rank(b)
+        p = stats.paired(sa, sb, rng=stats.rng_for("ranking", a, b))
+        return p is not None and p.significant() > 0
+
+    tested = all(pooled(name) is not None for name in order)
+    places, start = {}, 1
+    for group in stats.tie_groups(order, differs):
+        places.update({name: (start, len(group), tested) for name in group})
+        start += len(group)
+    return places
+
+
+def _ranking_rows(entries: dict, mains: list[Table], metric: str) -> Table:
+    bad_cols = list(NOT_OK) + ["missing"]
+    label = METRIC_LABELS[metric]
+    table = Table(f"Overall ranking — {label} at maximum severity over {len(mains)} table(s)",
+                  "ranking", ["place", "mean rank", f"mean {label}", "cells"] + bad_cols)
+
+    def order(item: tuple) -> tuple:
+        ranks = item[1]["ranks"]
+        return (not ranks, sum(ranks) / len(ranks) if ranks else 0.0, method_key(item[0]))
+
+    ordered = sorted(entries.items(), key=order)
+    places = _places([name for name, e in ordered if e["ranks"]], entries)
+    for name, e in ordered:
+        n = len(e["ranks"])
+        place, size, tested = places.get(name, (0, 0, False))
+        where = Cell(place, status="ok", text=f"{place}{'=' if size > 1 else ''}",
+                     best=tested and place == 1 and size == 1) if n else Cell()
+        rank = Cell(sum(e["ranks"]) / n, status="ok", text=f"{sum(e['ranks']) / n:.2f}") \
+            if n else Cell()
+        mean = Cell(sum(e["values"]) / n, status="ok") if n else Cell()
+        counts = [Cell(text=str(e["bad"][b])) for b in bad_cols]
+        table.add_row(name, [where, rank, mean, Cell(text=str(n))] + counts)
+    table.notes.append("rank per shift column among the methods that have the cell: a method "
+                       "shares the rank of the column's current group while it is not "
+                       "significantly worse than the group's leader (paired sign test, 95 %; "
+                       "without per-query outcomes only equal values tie), members share the "
+                       "mean of their positions. place: the same rule on the pooled outcomes of "
+                       "all common cells (n= marks a tie; bold only when first place is not "
+                       "shared and every cell has per-query outcomes). cells: ranked cells behind each entry; failed, diverged, "
+                       "unavailable and missing cells are counted, never averaged in.")
+    if not all(p[2] for p in places.values()):
+        table.notes.append("some cells have no per-query outcomes: their ranks follow point "
+                           "values and cannot tell real differences from noise.")
+    return table

@@ -1,0 +1,166 @@
+"""Train an embedded mini CLIP from scratch on a generated training split.
+
+Fixed number of steps (not a time budget) and fixed seeds, so the same command
+gives the same checkpoint up to float noise. The checkpoint is stored in fp16
+(<= 20 MB) next to a JSON card with the recipe and the measured test metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+from open_clip.loss import ClipLoss
+from tqdm import tqdm
+
+from bench.data.dataset import RetrievalDataset
+from bench.data.preprocess import pre_caption as normalize_caption
+from bench.engine.cache import Cache
+from bench.engine.inputs import BuildOptions, resized_images
+from bench.engine.parallel import default_workers
+from bench.engine.provenance import git_sha
+from bench.models.openclip import RetrievalModel, _add_bench_configs
+from bench.studies.mini.augment import noisy_caption, photometric
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mini-clip"  # mini-clip (mini-scenes) or mini-reid (mini-pedes style A)
+    steps: int = 1500
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup: int = 100
+    seed: int = 0
+    augment: bool = True  # photometric noise (bench/studies/mini/augment.py)
+    caption_noise: bool = True  # typos and dropped words in half of the captions
+
+
+def training_data(model: str, split: str) -> RetrievalDataset:
+    from bench.data.synth import load_mini_pedes, load_mini_scenes
+    if model == "mini-clip":
+        return load_mini_scenes(split=split)
+    if model == "mini-reid":
+        return load_mini_pedes(style="a", split=split)
+    raise ValueError(f"no training data for model {model} (mini-clip or mini-reid)")
+
+
+def _cosine_lr(step: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    t = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return 0.5 * cfg.lr * (1 + math.cos(math.pi * t))
+
+
+def _wrap(model: torch.nn.Module, preprocess, name: str) -> RetrievalModel:
+    """A RetrievalModel around `model` whose 'source' weights are the current ones."""
+    return RetrievalModel(model, preprocess, open_clip.get_tokenizer(name), name, "training",
+                          "training", torch.device("cpu"))
+
+
+def _new_model(cfg: TrainConfig) -> tuple[torch.nn.Module, RetrievalModel]:
+    _add_bench_configs()
+    torch.manual_seed(cfg.seed)
+    logging.getLogger().setLevel(logging.ERROR)  # "initialized randomly" is the point here
+    model, _, preprocess = open_clip.create_model_and_transforms(cfg.model, pretrained=None)
+    rm = _wrap(model, preprocess, cfg.model)
+    for p in model.parameters():  # RetrievalModel freezes everything; training needs all
+        p.requires_grad_(True)
+    return model, rm
+
+
+def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None = None) -> dict:
+    """Train, evaluate on the test split, write ``out`` (fp16 weights) and ``out``.card.json."""
+    start = time.time()
+    model, rm = _new_model(cfg)
+    data = training_data(cfg.model, "train")
+    build = BuildOptions(cache=Cache(), workers=workers or default_workers(), quiet=quiet)
+    images, _ = resized_images(data, np.arange(data.n_images), "clean", 0, rm, build)
+    captions = [[] for _ in range(data.n_images)]
+    for text, img in zip(data.captions, data.caption_image, strict=True):
+        captions[int(img)].append(normalize_caption(text))
+    norm = rm._to_tensor[-1]
+    mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
+    std = torch.tensor(norm.std).view(1, 3, 1, 1)
+
+    rng = np.random.default_rng(cfg.seed)
+    pyrng = random.Random(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    loss_fn = ClipLoss()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    model.train()
+    order, cursor = rng.permutation(data.n_images), 0
+    bar = tqdm(range(cfg.steps), desc=f"train {cfg.model}", disable=quiet, dynamic_ncols=True)
+    for step in bar:
+        if cursor + cfg.batch_size > len(order):
+            order, cursor = rng.permutation(data.n_images), 0
+        idx = order[cursor:cursor + cfg.batch_size]
+        cursor += cfg.batch_size
+        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 255.0
+        if cfg.augment:
+            x = photometric(x, gen)
+        x = (x - mean) / std
+        texts = [pyrng.choice(captions[int(i)]) for i in idx]
+        if cfg.caption_noise:
+            texts = [noisy_caption(t, pyrng) for t in texts]
+        for group in opt.param_groups:
+            group["lr"] = _cosine_lr(step, cfg)
+        image_features, text_features, logit_scale = model(x, rm.tokenize(texts))[:3]
+        loss = loss_fn(image_features, text_features, logit_scale)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(100))
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    model.eval()
+    metrics = evaluate_clean(_wrap(model, rm.preprocess, cfg.model), cfg.model, build)
+    card = {"model": cfg.model, "config": dataclasses.asdict(cfg), "train_images": data.n_images,
+            "train_captions": data.n_captions, "test_metrics": metrics,
+            "train_wall_s": round(time.time() - start, 1), "torch_version": torch.__version__,
+            "threads": torch.get_num_threads(), "bench_git_sha": git_sha()}
+    save_checkpoint(model, out, card)
+    return card
+
+
+def evaluate_clean(rm: RetrievalModel, model: str, build: BuildOptions) -> dict:
+    """Clean R@1/R@5/R@10 of a model on its test split, both directions (t2i only for ReID)."""
+    from bench.engine.inputs import build_queries, gallery_embeddings
+    from bench.engine.loop import evaluate_frozen
+    from bench.suites.streams import Segment, plan_stream
+
+    rm.model.eval()
+    ds = training_data(model, "test")
+    directions = ("t2i",) if ds.kind == "reid" else ("i2t", "t2i")
+    out = {}
+    for d in directions:
+        n = ds.n_images if d == "i2t" else ds.n_captions
+        plan = plan_stream(n, [Segment("clean", 0)], "single", 0)
+        g = gallery_embeddings(ds, d, rm, BuildOptions(cache=Cache(enabled=False),
+                                                       workers=build.workers, quiet=True))
+        q = build_queries(ds, d, plan, rm, build)
+        m = evaluate_frozen(rm, d, g, q)
+        out[d] = {k: round(v, 2) for k, v in m.items()}
+    return out
+
+
+def save_checkpoint(model: torch.nn.Module, out: Path, card: dict) -> None:
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(out)
+    card["checkpoint_sha256"] = hashlib.sha256(out.read_bytes()).hexdigest()
+    card["checkpoint_mb"] = round(out.stat().st_size / 2**20, 2)
+    out.with_suffix(".card.json").write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
