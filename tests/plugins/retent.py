@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from baselines.source import Source
-from bench.api.registry import register_method
+from bench.api import register_method
 
 
 @register_method("tent")

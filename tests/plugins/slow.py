@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 
 from baselines.source import Source
-from bench.api.registry import register_method
+from bench.api import register_method
 
 
 @register_method("slow")

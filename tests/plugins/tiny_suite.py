@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bench.api.registry import register_suite
+from bench.api import register_suite
 from bench.data.karpathy import load_karpathy
 from bench.suites.base import CellSpec, Suite
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.api.gradient import GradientTTA, entropy
+from bench.api import GradientTTA, entropy
 
 
 class TinyTent(GradientTTA):
