@@ -128,8 +128,8 @@ class BlipModel:
         if path.is_dir():
             return f"{path} has no config.json (not a Hugging Face model folder)"
         if _looks_like_repo(source):
-            from bench.models.openclip import _hub_reachable
-            if _hub_cached(source) or _hub_reachable():
+            from bench.models.weights import hub_reachable
+            if _hub_cached(source) or hub_reachable():
                 return None
         if pretrained:
             return f"checkpoint {source} not found"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,6 @@ from torch import nn
 
 from bench.api.errors import ConfigError, UnknownNameError, WeightsError
 from bench.data.preprocess import ImagePrep
-from bench.files import package_assets
 from bench.models.activation import (
     GELU,
     QUICK_GELU,
@@ -34,18 +31,9 @@ from bench.models.activation import (
     built_activation,
 )
 from bench.models.checkpoint import load_local
-from bench.models.weights import file_sha256
+from bench.models.weights import add_bench_configs, file_sha256, hub_reachable
 
 RANDOM = "random"  # --pretrained random: untrained weights, for tests only
-_configs_added = False
-
-
-def _add_bench_configs() -> None:
-    """Make the embedded model configs (JSON, as data) known to open_clip."""
-    global _configs_added
-    if not _configs_added:
-        open_clip.add_model_config(package_assets() / "models")
-        _configs_added = True
 
 
 class RetrievalModel:
@@ -229,16 +217,6 @@ def _check_tag(name: str, tag: str) -> None:
                            f"known tags: {', '.join(known) or 'none'}; or pass --pretrained PATH")
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("BENCH_OFFLINE") or os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "ON"):
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 @contextlib.contextmanager
 def _offline_unless_reachable():
     """Without network, make the hub client use its local cache only and fail at once
@@ -246,7 +224,7 @@ def _offline_unless_reachable():
     import huggingface_hub.constants as hub
 
     saved = hub.HF_HUB_OFFLINE
-    if not _hub_reachable():
+    if not hub_reachable():
         hub.HF_HUB_OFFLINE = True
     try:
         yield
@@ -292,7 +270,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
     (quick_gelu | gelu; None: the rule of bench.models.activation) builds the matching
     MLP activation.
     """
-    _add_bench_configs()
+    add_bench_configs()
     if name not in open_clip.list_models():
         raise UnknownNameError("model", name, ["any open_clip architecture: see "
                                                "`python -m bench list models`"])
@@ -322,7 +300,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
         raise
     except Exception as err:
         reason = ("not in the local cache and the model hub cannot be reached"
-                  if not _hub_reachable() else str(err).splitlines()[0][:200])
+                  if not hub_reachable() else str(err).splitlines()[0][:200])
         raise WeightsError(f"cannot load weights '{pretrained}' for model {name}: {reason}",
                            "pass a local checkpoint with --pretrained PATH") from err
     finally:

@@ -94,9 +94,9 @@ def native_input_size(name: str) -> tuple[int, int]:
 
     if name in MODELS and hasattr(MODELS.get(name), "input_size"):
         return tuple(MODELS.get(name).input_size)  # BLIP: 384 px
-    from bench.models.openclip import _add_bench_configs
+    from bench.models.weights import add_bench_configs
 
-    _add_bench_configs()
+    add_bench_configs()
     size = (open_clip.get_model_config(architecture(name)) or {}).get("vision_cfg", {}).get(
         "image_size", 224)
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))

@@ -1,13 +1,15 @@
-"""Identify model weights for cache keys: a file's content hash, or the tag name."""
+"""Where model weights come from: open_clip configs of the embedded models, whether a tag can
+be had offline, and the identity of weights for cache keys (a file's hash, or the tag name)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import socket
 from pathlib import Path
 
-from bench.files import atomic_write, cache_home
+from bench.files import atomic_write, cache_home, package_assets
 
 
 def _hash_file(path: Path) -> str:
@@ -51,9 +53,7 @@ def tag_missing(name: str, tag: str) -> str | None:
     local Hugging Face cache, or the hub can be reached (unknown tags are left to the loader)."""
     import open_clip
 
-    from bench.models.openclip import _add_bench_configs, _hub_reachable
-
-    _add_bench_configs()
+    add_bench_configs()
     cfg = open_clip.get_pretrained_cfg(name, tag) or {}
     if not cfg or cfg.get("file"):
         return None
@@ -67,7 +67,30 @@ def tag_missing(name: str, tag: str) -> str | None:
         for fname in names:
             if isinstance(try_to_load_from_cache(repo, fname), str):
                 return None
-    if _hub_reachable():
+    if hub_reachable():
         return None
     return (f"weights {name}/{tag} are not in the local Hugging Face cache and the model hub "
             "cannot be reached: pass --pretrained PATH (a local checkpoint)")
+
+
+_configs_added = False
+
+
+def add_bench_configs() -> None:
+    """Make the embedded model configs (JSON, as data) known to open_clip."""
+    global _configs_added
+    if not _configs_added:
+        import open_clip
+
+        open_clip.add_model_config(package_assets() / "models")
+        _configs_added = True
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("BENCH_OFFLINE") or os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "ON"):
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False

@@ -29,7 +29,8 @@ from bench.engine.cache import Cache
 from bench.engine.inputs import BuildOptions, resized_images
 from bench.engine.parallel import default_workers
 from bench.engine.provenance import git_sha
-from bench.models.openclip import RetrievalModel, _add_bench_configs
+from bench.models.openclip import RetrievalModel
+from bench.models.weights import add_bench_configs
 from bench.studies.mini.augment import noisy_caption, photometric
 
 
@@ -69,7 +70,7 @@ def _wrap(model: torch.nn.Module, preprocess, name: str) -> RetrievalModel:
 
 
 def _new_model(cfg: TrainConfig) -> tuple[torch.nn.Module, RetrievalModel]:
-    _add_bench_configs()
+    add_bench_configs()
     torch.manual_seed(cfg.seed)
     logging.getLogger().setLevel(logging.ERROR)  # "initialized randomly" is the point here
     model, _, preprocess = open_clip.create_model_and_transforms(cfg.model, pretrained=None)
