@@ -4,7 +4,8 @@
   memory reported is that method's own (the child's high-water mark: model, data and the
   method), not the high-water mark of every method run before it.
 * `timed_sweep`: the same cells with the local executor or on a dask `LocalCluster`,
-  with wall time and CPU time (this process, its reaped children, and the dask workers).
+  with wall time and CPU time (this process and its reaped children, which include the
+  local cluster's workers once it is closed).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ class MethodSpeed:
 def _cpu_s(who: int) -> float:
     ru = resource.getrusage(who)
     return ru.ru_utime + ru.ru_stime
+
+
+def cpu_clock() -> float:
+    """CPU seconds of this process and of its children that have ended (a closed
+    LocalCluster's workers among them); the difference of two readings is a sweep's CPU."""
+    return _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN)
 
 
 def _peak_mb() -> float:
@@ -80,10 +87,6 @@ class SweepTime:
     cpu_s: float
 
 
-def _worker_cpu_s() -> float:
-    return _cpu_s(resource.RUSAGE_SELF)
-
-
 def timed_sweep(opts, label: str, dask_workers: int | None = None,
                 malloc_trim: bool = False) -> SweepTime:
     """Run `opts`' cells into a fresh folder; dask_workers: on a new LocalCluster that many
@@ -93,16 +96,14 @@ def timed_sweep(opts, label: str, dask_workers: int | None = None,
     with tempfile.TemporaryDirectory() as tmp:
         opts.out = Path(tmp)
         cells = plan_run(opts)
-        cpu0 = _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN)
+        cpu0 = cpu_clock()
         start = time.perf_counter()
-        worker_cpu = 0.0
         if dask_workers is None:
             opts.executor = "local"
             execute(cells, opts)
         else:
             import logging
 
-            from dask.distributed import Client
             logging.getLogger("distributed").setLevel(logging.ERROR)
 
             from bench.engine.clusters import ClusterSpec, start_cluster
@@ -114,11 +115,12 @@ def timed_sweep(opts, label: str, dask_workers: int | None = None,
             try:
                 opts.executor, opts.scheduler = "dask", cluster.scheduler_address
                 execute(cells, opts)
-                with Client(cluster) as client:
-                    worker_cpu = sum(client.run(_worker_cpu_s).values())
             finally:
                 cluster.close()
                 opts.scheduler = None
         wall = time.perf_counter() - start
-        cpu = _cpu_s(resource.RUSAGE_SELF) + _cpu_s(resource.RUSAGE_CHILDREN) - cpu0 + worker_cpu
+        # The LocalCluster's workers are this process's children: once it is closed their CPU
+        # time is in RUSAGE_CHILDREN (adding what each worker reports of itself counted it
+        # twice: 3.5 CPU/wall on 2 cores).
+        cpu = cpu_clock() - cpu0
     return SweepTime(label, len(cells), wall, cpu)
