@@ -17,6 +17,8 @@ from typing import Any, ClassVar, Protocol
 
 import torch
 
+from bench.api.protocol import PROTOCOL
+
 DIRECTIONS = ("i2t", "t2i")
 
 
@@ -44,7 +46,7 @@ class AdaptContext:
     gallery: torch.Tensor  # (N, d) L2-normalised, frozen source embeddings
     direction: str  # "i2t" or "t2i"
     temperature: float  # whole-gallery softmax temperature of the dataset (docs/protocol.md s. 6)
-    steps: int = 3  # adaptation steps per batch
+    steps: int = PROTOCOL.steps  # adaptation steps per batch
     dataset_kind: str = "captions"
     n_queries: int = 0
     # clean_queries(n): clean inputs of the stream's first n queries (for methods that

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.contract import Diverged, StepOutput, TTAMethod
+from bench.api.protocol import DEFAULT_LR
 
 
 def entropy(logits: torch.Tensor) -> torch.Tensor:
@@ -22,9 +23,6 @@ def entropy(logits: torch.Tensor) -> torch.Tensor:
 
 def entropy_of_probs(probs: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     return -(probs * (probs + eps).log()).sum(dim=-1)
-
-
-DEFAULT_LR = 3e-4  # the protocol's learning rate (docs/protocol.md section 2)
 
 
 def effective_lr(lr: float, model) -> float:

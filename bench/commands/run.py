@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.api.protocol import PROTOCOL
 from bench.commands.common import (
     add_cluster_arguments,
     add_plugin_argument,
@@ -44,11 +45,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "rows) instead of stopping with exit 2")
     p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
     p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
-    p.add_argument("--corruption-seed", type=int, default=0, metavar="N",
-                   help="base seed of bench's query corruptions (default 0); part of each cell id")
+    p.add_argument("--corruption-seed", type=int, default=PROTOCOL.corruption_seed, metavar="N",
+                   help="base seed of bench's query corruptions (default %(default)s); part of "
+                        "each cell id")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=3, help="adaptation steps per batch")
+    p.add_argument("--batch-size", type=int, default=PROTOCOL.batch_size,
+                   help="queries per batch of the stream (default %(default)s)")
+    p.add_argument("--steps", type=int, default=PROTOCOL.steps,
+                   help="adaptation steps per batch (default %(default)s)")
     p.add_argument("--severity", type=str, default=None,
                    help="severities to run, e.g. 1,3,5 or all (default: each shift's maximum)")
     p.add_argument("--limit", type=int, default=None, help="only the first N queries (quick look)")

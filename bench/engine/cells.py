@@ -13,18 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from bench.api.protocol import Protocol
 from bench.data.preprocess import InputSpec
 from bench.suites.base import CellSpec
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """Settings of the online loop shared by all cells of a run (docs/protocol.md s. 2)."""
-
-    batch_size: int = 64
-    steps: int = 3
-    limit: int | None = None  # first N queries only (quick looks)
-    corruption_seed: int = 0  # base of the per-(sample, shift, severity) corruption seeds
 
 
 @dataclass(frozen=True)

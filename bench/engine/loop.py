@@ -18,13 +18,11 @@ import torch
 from tqdm import tqdm
 
 from bench.api.contract import AdaptContext, StepOutput, TTAMethod
+from bench.api.protocol import TEMPERATURE, TIE_RULE
 from bench.engine.inputs import QuerySet
 from bench.engine.metrics import RankAccumulator
 from bench.models.openclip import RetrievalModel
 from bench.suites.streams import StreamPlan
-
-# Whole-gallery softmax temperature per kind of data (docs/protocol.md section 6).
-TEMPERATURE = {"captions": 0.01, "fashion": 0.001, "reid": 0.0001}
 
 
 @dataclass
@@ -145,7 +143,6 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
 
 def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,
                     corruption_seed: int, n_unusable: int) -> str:
-    from bench.engine.metrics import TIE_RULE
     return json.dumps({"steps": steps, "batch_size": batch_size, "temperature": temperature,
                        "limit": limit, "corruption_seed": corruption_seed, "tie_rule": TIE_RULE,
                        "queries_left_out": n_unusable, "optimizer": "per method config"},

@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-TIE_RULE = "optimistic: rank = 1 + #gallery items scoring strictly higher"
+# The rule's name lives with the protocol's other facts; this module implements it.
+from bench.api.protocol import TIE_RULE as TIE_RULE
+
 KS = (1, 5, 10)
 
 

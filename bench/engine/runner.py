@@ -14,16 +14,17 @@ import torch
 
 from bench.api.contract import Diverged
 from bench.api.errors import BenchError, ConfigError, UnavailableError
+from bench.api.protocol import PROTOCOL, TEMPERATURE, Protocol
 from bench.api.registry import METHODS, MODELS, SHIFTS, SUITES
 from bench.data.check import checked
 from bench.data.dataset import RetrievalDataset
 from bench.data.preprocess import PRE_CAPTION, InputSpec, recipe_for
 from bench.engine.cache import Cache
-from bench.engine.cells import Cell, Protocol
+from bench.engine.cells import Cell
 from bench.engine.claims import claim_owner, try_claim
 from bench.engine.guards import check_out, check_severities, new_run_id, write_row
 from bench.engine.inputs import BuildOptions, QuerySet, build_queries, gallery_embeddings
-from bench.engine.loop import TEMPERATURE, protocol_record, run_cell
+from bench.engine.loop import protocol_record, run_cell
 from bench.engine.method_configs import config_label, make_config
 from bench.engine.parallel import default_workers
 from bench.engine.provenance import peak_memory_mb, provenance, resolve_device
@@ -46,9 +47,9 @@ class RunOptions:
     out: Path = Path("results")
     seeds: list[int] = field(default_factory=lambda: [0])
     device: str = "auto"
-    batch_size: int = 64
-    steps: int = 3
-    corruption_seed: int = 0  # base of the per-(sample, shift, severity) corruption seeds
+    batch_size: int = PROTOCOL.batch_size
+    steps: int = PROTOCOL.steps
+    corruption_seed: int = PROTOCOL.corruption_seed  # base of the per-(sample, shift, severity) corruption seeds
     overwrite: bool = False
     limit: int | None = None
     severity: Severities = None
