@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
     t.add_argument("--steps", type=int, default=None, help="training steps (default: recipe)")
     t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=int, default=None, help="training seed (default: recipe, 0)")
     t.add_argument("--out", type=Path, default=None,
                    help="checkpoint path (default: the shipped one in bench/assets/models/)")
     t.add_argument("--quiet", action="store_true")
@@ -26,10 +26,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--pretrained", default=None, help="checkpoint (default: the shipped one)")
 
 
-# The shipped checkpoints' recipes: `python -m bench mini train --model M` reproduces them.
-RECIPES = {"mini-clip": {"steps": 1200, "batch_size": 256},
-           "mini-reid": {"steps": 600, "batch_size": 256}}
-
 
 def run(args: argparse.Namespace) -> int:
     from bench.api.errors import ConfigError
@@ -37,16 +33,15 @@ def run(args: argparse.Namespace) -> int:
 
     load_builtins()
     if args.action == "train":
-        from bench.studies.mini.train import TrainConfig, train
+        import dataclasses
 
-        recipe = dict(RECIPES[args.model])
-        if args.steps is not None:
-            recipe["steps"] = args.steps
-        if args.batch_size is not None:
-            recipe["batch_size"] = args.batch_size
-        if recipe["steps"] < 1 or recipe["batch_size"] < 2:
+        from bench.studies.mini.train import RECIPES, train
+
+        changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size}
+        cfg = dataclasses.replace(RECIPES[args.model],
+                                  **{k: v for k, v in changed.items() if v is not None})
+        if cfg.steps < 1 or cfg.batch_size < 2:
             raise ConfigError("--steps must be >= 1 and --batch-size >= 2")
-        cfg = TrainConfig(model=args.model, seed=args.seed, **recipe)
         out = args.out or MODELS.get(args.model).default_weights()
         card = train(cfg, out, quiet=args.quiet)
         print(json.dumps(card["test_metrics"], indent=1))

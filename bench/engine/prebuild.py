@@ -1,16 +1,22 @@
-"""Materialise a suite's shifted query sets on disk once (COCO-C / Flickr-C style).
+"""`python -m bench build`: write a suite's shifted query sets to disk once (COCO-C style).
 
-Layout, next to the dataset's annotation file::
+Layout (paths from bench/engine/prebuilt.py), under ``<root>/<dataset>-<split>/`` where
+<root> is ``built/`` beside the dataset's annotation file, or ``build --out DIR`` for a
+read-only data folder::
 
-    built/<dataset>-<split>/images/<shift>/<severity>/<image file stem>.png
-    built/<dataset>-<split>/captions/<shift>/<level>.json     list of captions, dataset order
-    built/<dataset>-<split>/shards/<shift>-<severity>-<k>.json  done markers (resume)
+    images/<shift>/<severity>/<source path below the dataset folder>.png
+        (under --out: <the image's sample id, its path below the image root>.png)
+    captions/<shift>/<level>.json        {caption sample id: shifted caption}
+    shards/<shift>-<severity>-<k>.json   done marker of image shard k (64 images):
+                                         {"images": n, "failed": [{file, error}, ...]}
 
-Images are written losslessly (PNG), so a run that reads a built set scores
-exactly what a run that corrupts on the fly scores. Work is split in shards of
-images, spread over all cores; finished shards are skipped when a build is
-resumed, and an unreadable source image is named, recorded in its shard's
-marker, and left out.
+Each image and caption is shifted with the seed of its (sample id, shift, level,
+corruption seed), as on the fly, and images are written losslessly (PNG): a run that
+reads a built set (beside the data, or `run --built DIR`) scores exactly what a run
+that corrupts on the fly scores. Image shards are spread over the workers; a resumed
+build skips finished shards (and images already written) and caption sets already
+written; an unreadable source image is named, recorded in its shard's marker and left
+out; an unavailable text shift is skipped and reported.
 """
 
 from __future__ import annotations

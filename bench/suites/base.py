@@ -63,9 +63,9 @@ class Suite:
     default_model: str = "ViT-B-16"
     default_pretrained: str | None = "openai"
     embedded: bool = False
-    temperature: dict[str, float] = field(default_factory=dict)  # per dataset key, optional
     # dataset key -> kind (captions | reid | fashion): picks the recipe of bench/data/preprocess.py
-    # for real-data suites before any data is loaded
+    # for real-data suites before any data is loaded. The softmax temperature follows the
+    # loaded dataset's kind too (bench.api.protocol.TEMPERATURE): a suite does not set it.
     dataset_kinds: dict[str, str] = field(default_factory=dict)
     in_all: bool = True  # False: run only when named (`--suite all` leaves it out)
 

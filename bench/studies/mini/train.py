@@ -34,10 +34,12 @@ from bench.models.weights import add_bench_configs
 from bench.studies.mini.augment import noisy_caption, photometric
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
+    """A training recipe; the defaults are the shipped mini-clip checkpoint's (`RECIPES`)."""
+
     model: str = "mini-clip"  # mini-clip (mini-scenes) or mini-reid (mini-pedes style A)
-    steps: int = 1500
+    steps: int = 1200
     batch_size: int = 256
     lr: float = 1e-3
     weight_decay: float = 0.1
@@ -45,6 +47,12 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True  # photometric noise (bench/studies/mini/augment.py)
     caption_noise: bool = True  # typos and dropped words in half of the captions
+
+
+# The shipped checkpoints' recipes (each one's card in bench/assets/models/ records the
+# config it was trained with): `python -m bench mini train --model M` reproduces them.
+RECIPES = {"mini-clip": TrainConfig(model="mini-clip"),
+           "mini-reid": TrainConfig(model="mini-reid", steps=600)}
 
 
 def training_data(model: str, split: str) -> RetrievalDataset:
