@@ -1,8 +1,14 @@
-"""Query shifts as the harness sees them: a registry entry per shift.
+"""Query shifts as the harness sees them: a registry entry per shift, the one book.
 
 bench's own shifts are the `corruptions` package's 16 image and 15 text
-corruptions; plugins may register more with `register_shift`. ``clean`` is the
-identity (severity 0).
+corruptions; plugins may register more with `register_shift` (a `Shift`). ``clean`` is
+the identity (severity 0). Every reader of a shift's facts - its modality, its place in
+the tables' order, its severities and maximum - reads the registry entry (`SHIFTS`),
+never the `corruptions` package: the tables, the suites and the runner treat a
+plugin's shift exactly as bench's own.
+
+Order: the order of registration, which is docs/protocol.md section 4's for bench's own
+shifts (`book`); a plugin's shifts follow bench's of the same modality.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ SHIFTS.add(CLEAN, Shift(name=CLEAN, modality="any", levels=(0,), max_level=0,
                         apply=lambda item, level, seed: item, group="none", needs="nothing"))
 
 
+# bench's own entries (the same objects as in SHIFTS), in registration order: the embedded and
+# real suites' fixed shift lists, which no plugin may change (cell ids hash them).
+_OWN: dict[str, Shift] = {}
+
+
 def _register_corruptions() -> None:
     for name in (*corruptions.IMAGE_SHIFTS, *corruptions.TEXT_SHIFTS):
         spec = corruptions.spec(name)
@@ -53,11 +64,12 @@ def _register_corruptions() -> None:
         def fn(item, level, seed, _name=name, _apply=apply):
             return _apply(_name, item, level, seed)
 
-        SHIFTS.add(name, Shift(
+        _OWN[name] = Shift(
             name=name, modality=spec.modality, levels=tuple(spec.levels),
             max_level=spec.max_level, apply=fn, group=spec.group, needs=spec.needs,
             version=f"corruptions-{getattr(corruptions, '__version__', '1')}",
-            available=spec.available))
+            available=spec.available)
+        SHIFTS.add(name, _OWN[name])
 
 
 _register_corruptions()
@@ -65,3 +77,20 @@ _register_corruptions()
 
 def get_shift(name: str) -> Shift:
     return SHIFTS.get(name)
+
+
+def builtin_shifts(modality: str, groups: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """bench's own shifts of `modality` ("image" | "text"), in the protocol's order; only
+    those of `groups` when given (e.g. ("char", "word"): the text shifts needing no model)."""
+    return tuple(name for name, s in _OWN.items()
+                 if s.modality == modality and (groups is None or s.group in groups))
+
+
+def book(modality: str) -> tuple[str, ...]:
+    """Every registered shift of `modality` (plugins' included), in the book's order."""
+    return tuple(name for name, s in SHIFTS.items() if getattr(s, "modality", None) == modality)
+
+
+def max_level(name: str) -> int | None:
+    """A registered shift's maximum severity (the tables' column); None if not registered."""
+    return int(SHIFTS.get(name).max_level) if name in SHIFTS else None

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
-import sys
-import types
 
 import pandas as pd
 import pytest
 from helpers_results import SHIFTS, make_row, write_results
 
+from bench.api.registry import SHIFTS as SHIFT_BOOK
 from bench.cli import main
 from bench.commands.leaderboard import render
 from bench.engine.store import read_results
@@ -126,11 +126,11 @@ def test_reported_rows_are_separate_and_labelled(df):
     assert len(none.messages) == 1 and "no published reference points" in none.messages[0]
 
 
-def test_max_severity_uses_corruptions_then_rows(df, monkeypatch):
-    assert ordering.max_severity("mix16", [1, 5, 3]) == 5
-    fake = types.SimpleNamespace(spec=lambda name: types.SimpleNamespace(max_level=7))
-    monkeypatch.setitem(sys.modules, "corruptions", fake)
-    assert ordering.max_severity("ocr", [1, 2]) == 7
+def test_max_severity_uses_the_shift_book_then_rows(df, monkeypatch):
+    assert ordering.max_severity("mix16", [1, 5, 3]) == 5  # not in the book: the rows' highest
+    fog = SHIFT_BOOK.get("fog")
+    monkeypatch.setitem(SHIFT_BOOK._items, "fog", dataclasses.replace(fog, max_level=7))
+    assert ordering.max_severity("fog", [1, 2]) == 7
     # the protocol maximum (7) was not run: the highest run stands in, labelled
     table = _table(build(df, suites=["mini-c"]), "mini-c")
     assert "fog@5" in table.columns

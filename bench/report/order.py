@@ -12,11 +12,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-import corruptions
+from bench.shifts import book, max_level
 
 METHOD_ORDER = ("source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest")
-IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)  # protocol order (docs/protocol.md section 4)
-TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
 DIVERSE_STREAMS = STREAM_ORDER[1:]
 NOT_OK = ("failed", "diverged", "unavailable")
@@ -40,14 +38,15 @@ def method_key(name: str) -> tuple:
 
 
 def shift_key(name: str) -> tuple:
-    """clean, image shifts (docs/protocol.md section 4 order), text shifts, then the others."""
+    """clean, image shifts, text shifts - each in the shift book's order (bench/shifts.py:
+    docs/protocol.md section 4 for bench's own, then plugins') - then the others."""
     low = name.lower()
     if low == "clean":
         return (0, 0, "")
-    if low in IMAGE_SHIFTS:
-        return (1, IMAGE_SHIFTS.index(low), "")
-    if low in TEXT_SHIFTS:
-        return (2, TEXT_SHIFTS.index(low), "")
+    for group, modality in ((1, "image"), (2, "text")):
+        names = book(modality)
+        if low in names:
+            return (group, names.index(low), "")
     return (3, 0, name)
 
 
@@ -57,14 +56,13 @@ def stream_key(name: str) -> tuple:
 
 
 def max_severity(shift: str, present: Iterable[int]) -> int | None:
-    """The protocol's maximum severity of a shift, else the highest one present."""
-    try:
-        import corruptions
-
-        return int(corruptions.spec(shift).max_level)
-    except Exception:  # package absent or unfinished, or a name it does not know (clean, mixes)
-        levels = [int(s) for s in present]
-        return max(levels) if levels else None
+    """A shift's maximum severity in the shift book (plugins' shifts included), else - for
+    a name the book does not hold (mixes, a plugin not loaded now) - the highest present."""
+    top = max_level(shift)
+    if top is not None:
+        return top
+    levels = [int(s) for s in present]
+    return max(levels) if levels else None
 
 
 def prepare(df: pd.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import corruptions
 from bench.api.registry import SUITES
+from bench.shifts import builtin_shifts
 from bench.suites.base import (
     CellSpec,
     Suite,
@@ -22,11 +22,11 @@ SMOKE_IMAGES = 200  # the smoke suite's gallery: the first 200 test scenes (1,00
 # mini-pedes-c still queries with the first caption of each image ("<dataset>-1cap").
 DIVERSE_SEGMENT_BATCHES = 5  # a continual stream stays >= 5 batches on each shift
 
-IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)
+# bench's own shifts from the shift book (bench/shifts.py), in the protocol's order.
+IMAGE_SHIFTS = builtin_shifts("image")
 # Text shifts that need no downloaded model (char and word level); sentence-level ones
 # need seq2seq models and belong to the real suites only.
-OFFLINE_TEXT_SHIFTS = tuple(s for s in corruptions.TEXT_SHIFTS
-                            if corruptions.spec(s).group in ("char", "word"))
+OFFLINE_TEXT_SHIFTS = builtin_shifts("text", groups=("char", "word"))
 
 
 def _scenes(ctx):

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import corruptions
 from bench.api.registry import SUITES
 from bench.data.layouts import looked_for, missing_reason
+from bench.shifts import builtin_shifts
 from bench.suites.base import Suite, SuiteContext, clean_cells, diverse_cells, shift_cells
 from bench.suites.embedded import OFFLINE_TEXT_SHIFTS
 
 VERSION = "1"
-IMAGE_SHIFTS = tuple(corruptions.IMAGE_SHIFTS)
-TEXT_SHIFTS = tuple(corruptions.TEXT_SHIFTS)
+IMAGE_SHIFTS = builtin_shifts("image")  # bench's own, from the shift book (bench/shifts.py)
+TEXT_SHIFTS = builtin_shifts("text")
 
 KINDS = {"coco": "captions", "flickr30k": "captions", "cuhk-pedes": "reid",
          "icfg-pedes": "reid", "rstpreid": "reid", "fashion-gen": "fashion",
