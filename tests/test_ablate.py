@@ -94,7 +94,7 @@ def test_ablate_rejects_several_methods_and_foreign_overrides(tmp_path):
 
 
 def test_table_marks_missing_and_failed_cells():
-    from bench.engine.runner import RunOptions, plan_run
+    from bench.engine.planning import RunOptions, plan_run
 
     opts = RunOptions(methods=["rest"], suites=["smoke"], pretrained="random", limit=8)
     cells = plan_run(opts)[:2]

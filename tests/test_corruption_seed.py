@@ -9,7 +9,8 @@ from helpers_run import cli
 
 from bench.api.registry import load_builtins
 from bench.engine.cache import Cache
-from bench.engine.runner import Resources, RunOptions, plan_run
+from bench.engine.cell_run import Resources
+from bench.engine.planning import RunOptions, plan_run
 from bench.suites.streams import plan_stream
 
 load_builtins()

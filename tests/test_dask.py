@@ -145,7 +145,7 @@ def test_worker_preflight_reports_the_first_unwritable_path(tmp_path):
 def test_cells_are_grouped_by_what_they_load():
     from bench.api.registry import load_builtins
     from bench.engine.executors import group_cells, group_key
-    from bench.engine.runner import RunOptions, plan_run
+    from bench.engine.planning import RunOptions, plan_run
 
     load_builtins()
     cells = plan_run(RunOptions(methods=["source", "tent", "tcr"], suites=["smoke"],

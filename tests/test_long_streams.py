@@ -11,7 +11,8 @@ import torch
 import bench.engine.inputs as queries
 from bench.api.registry import SUITES, load_builtins
 from bench.engine.cache import Cache
-from bench.engine.runner import Resources, RunOptions, plan_run, segment_minimum
+from bench.engine.cell_run import Resources, segment_minimum
+from bench.engine.planning import RunOptions, plan_run
 from bench.suites.embedded import DIVERSE_SEGMENT_BATCHES, IMAGE_SHIFTS, OFFLINE_TEXT_SHIFTS
 
 load_builtins()

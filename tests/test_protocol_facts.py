@@ -13,7 +13,7 @@ from bench.api.contract import AdaptContext
 from bench.api.gradient import GradientTTA, effective_lr
 from bench.cli import build_parser
 from bench.engine import cells, loop, metrics
-from bench.engine.runner import RunOptions
+from bench.engine.planning import RunOptions
 
 
 def _run_defaults():

@@ -140,11 +140,11 @@ def _irra_checkpoint(tmp_path, size=(384, 128)):
 
 def test_real_cells_record_inputs_and_ids_depend_on_them(tmp_path, monkeypatch):
     from bench.api.registry import load_builtins
-    from bench.engine.runner import RunOptions, plan_run
+    from bench.engine.planning import RunOptions, plan_run
     from tests.helpers_realdata import coco_karpathy, pedes
 
     load_builtins()
-    monkeypatch.setattr("bench.engine.runner.tag_missing", lambda name, tag: None)  # as if cached
+    monkeypatch.setattr("bench.engine.planning.tag_missing", lambda name, tag: None)  # as if cached
     coco_karpathy(tmp_path)
     pedes(tmp_path, "cuhk")
     opts = dict(methods=["source"], data_root=tmp_path, log=lambda m: None)

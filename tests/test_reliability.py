@@ -23,7 +23,7 @@ from helpers_run import PLUGINS, cli
 
 from bench.engine import inputs as queries
 from bench.engine.claims import claim_owner, claim_path, try_claim
-from bench.engine.runner import new_run_id
+from bench.engine.guards import new_run_id
 from bench.engine.store import ResultStore
 from bench.files import atomic_write, leftover_temps, temp_path
 from bench.models.weights import file_sha256

@@ -156,7 +156,8 @@ def test_nan_raises_diverged(decouple):
 
 @pytest.fixture(scope="module")
 def smoke_cell():
-    from bench.engine.runner import Resources, RunOptions, plan_run
+    from bench.engine.cell_run import Resources
+    from bench.engine.planning import RunOptions, plan_run
     from bench.suites.streams import plan_stream
 
     threads = torch.get_num_threads()

@@ -6,7 +6,7 @@ import pytest
 from helpers_run import cli, smoke_run
 
 from bench.api.errors import ConfigError
-from bench.engine.runner import RunOptions, plan_run
+from bench.engine.planning import RunOptions, plan_run
 from bench.engine.store import ResultStore
 
 
@@ -40,7 +40,7 @@ def test_run_and_build_accept_the_filters(tmp_path):
 
 
 def test_clean_queries_are_built_only_when_read(monkeypatch, tmp_path):
-    from bench.engine.runner import Resources
+    from bench.engine.cell_run import Resources
 
     built = []
     original = Resources.queries

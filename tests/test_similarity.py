@@ -7,7 +7,7 @@ import pytest
 import torch
 from helpers_run import cli
 
-from bench.engine.runner import RunOptions
+from bench.engine.planning import RunOptions
 from bench.studies.similarity import markdown, monotone, similarity_table
 
 

@@ -34,7 +34,8 @@ def _title(method: str, opts, n_cells: int) -> str:
 def run(args: argparse.Namespace) -> int:
     from bench.api.errors import ConfigError
     from bench.api.registry import load_plugins
-    from bench.engine.runner import execute, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.runner import execute
     from bench.engine.store import ResultStore
     from bench.studies.ablation import markdown, table_rows, variants
 

@@ -79,7 +79,7 @@ def source_study_options(args: argparse.Namespace, severity):
     (`similarity`, `compare-queries`): the shared flags, checked as `run` checks them."""
     from bench.engine.cache import Cache
     from bench.engine.parallel import default_workers
-    from bench.engine.runner import RunOptions
+    from bench.engine.planning import RunOptions
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")

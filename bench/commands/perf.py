@@ -68,7 +68,8 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
     import tempfile
     from pathlib import Path
 
-    from bench.engine.runner import RunOptions, execute, plan_run
+    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.runner import execute
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(methods=["source"], suites=[suite], pretrained=pretrained,
@@ -79,7 +80,7 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
 def _perf_sweep(args: argparse.Namespace) -> int:
     from bench.api.registry import load_builtins
     from bench.engine.parallel import default_workers
-    from bench.engine.runner import RunOptions
+    from bench.engine.planning import RunOptions
     from bench.studies.perf import timed_sweep
 
     load_builtins()

@@ -89,7 +89,7 @@ def options_from_args(args: argparse.Namespace):
     from bench.engine.cache import Cache
     from bench.engine.method_configs import parse_sets, read_config_file
     from bench.engine.parallel import default_workers
-    from bench.engine.runner import RunOptions
+    from bench.engine.planning import RunOptions
 
     overrides = read_config_file(args.config) if args.config else {}
     for method, fields in parse_sets(args.set).items():
@@ -137,7 +137,8 @@ EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (README "Exit 
 
 def run(args: argparse.Namespace) -> int:
     from bench.api.registry import load_plugins
-    from bench.engine.runner import execute, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.runner import execute
 
     load_plugins(args.plugin)
     opts = options_from_args(args)

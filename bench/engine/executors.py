@@ -22,8 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from bench.api.errors import ConfigError
+from bench.api.registry import load_plugins
+from bench.engine.cache import Cache
+from bench.engine.cell_run import Resources, execute_cell
 from bench.engine.cells import Cell
+from bench.engine.clusters import ClusterSpec, start_cluster
+from bench.engine.guards import write_row
+from bench.engine.planning import RunOptions
+from bench.engine.provenance import resolve_device
+from bench.engine.store import ResultStore
 from bench.files import data_home
 
 
@@ -46,7 +56,7 @@ class WorkerSettings:
     built_dir: str | None = None  # `--built DIR`: shifted queries written by `build --out`
 
     @classmethod
-    def from_options(cls, opts) -> WorkerSettings:
+    def from_options(cls, opts: RunOptions) -> WorkerSettings:
         return cls(data_root=None if opts.data_root is None else _absolute(opts.data_root),
                    out=_absolute(opts.out), device=opts.device, plugins=tuple(opts.plugins),
                    retention=opts.retention, cache_enabled=opts.cache.enabled,
@@ -73,16 +83,10 @@ def group_cells(cells: list[Cell], n_workers: int) -> list[list[Cell]]:
 _worker_resources: dict = {}
 
 
-def _resources(settings: WorkerSettings):
+def _resources(settings: WorkerSettings) -> Resources:
     """This worker's `Resources` for `settings`, made once and reused by later tasks."""
     res = _worker_resources.get(settings)
     if res is None:
-        import torch
-
-        from bench.engine.cache import Cache
-        from bench.engine.provenance import resolve_device
-        from bench.engine.runner import Resources, RunOptions
-
         os.environ["BENCH_DATA"] = settings.data_home  # the embedded datasets, as the client's
         device = resolve_device(settings.device)
         if device.type == "cpu":
@@ -102,11 +106,6 @@ def _resources(settings: WorkerSettings):
 
 def _worker_run_cells(cells: list[Cell], settings: WorkerSettings, run_id: str) -> list[dict]:
     """Runs on a dask worker: execute the cells of one task, storing each row as it ends."""
-    from bench.api.registry import load_plugins
-    from bench.engine.guards import write_row
-    from bench.engine.runner import execute_cell
-    from bench.engine.store import ResultStore
-
     load_plugins(list(settings.plugins))
     res, store, rows = _resources(settings), ResultStore(settings.out), []
     for cell in cells:
@@ -148,16 +147,13 @@ def preflight(client, settings: WorkerSettings, log: Callable[[str], None]) -> i
     return len(report)
 
 
-def cluster_spec(opts):
+def cluster_spec(opts: RunOptions) -> ClusterSpec:
     """The `ClusterSpec` of the run options: GPUs (``--device cuda``) get one worker each."""
-    from bench.engine.clusters import ClusterSpec
-
     gpus = 0
     if opts.device == "cuda" and not opts.scheduler:
         if opts.cluster:
             gpus = 1  # one GPU per batch job
         else:
-            import torch
             gpus = torch.cuda.device_count()
             if gpus == 0:
                 raise ConfigError("--device cuda: no GPU is visible here")
@@ -165,15 +161,13 @@ def cluster_spec(opts):
                        job=dict(opts.cluster_job), gpus=gpus)
 
 
-def run_dask(todo: list[Cell], opts, run_id: str, on_row: Callable[[int, Cell, dict], None],
-             spec=None) -> None:
+def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[int, Cell, dict], None],
+             spec: ClusterSpec | None = None) -> None:
     try:
         from dask.distributed import Client, as_completed
     except ImportError as err:
         raise ConfigError("--executor dask needs dask.distributed",
                           "pip install -e '.[dask]'") from err
-    from bench.engine.clusters import start_cluster
-
     spec = spec or cluster_spec(opts)
     settings = WorkerSettings.from_options(opts)
     cluster = start_cluster(spec, opts.workers)

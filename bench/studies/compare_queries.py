@@ -18,8 +18,9 @@ import torch
 from tqdm import tqdm
 
 from bench.api.registry import SHIFTS, load_builtins
+from bench.engine.cell_run import Resources, check_released
 from bench.engine.loop import evaluate_frozen
-from bench.engine.runner import Resources, RunOptions, check_released, plan_run
+from bench.engine.planning import RunOptions, plan_run
 from bench.shifts import CLEAN
 from bench.suites.streams import plan_stream
 

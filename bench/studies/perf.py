@@ -53,8 +53,9 @@ def _method_child(method: str, suite: str, limit: int | None, pretrained: str | 
     import torch
 
     from bench.api.registry import load_builtins
+    from bench.engine.planning import RunOptions, plan_run
     from bench.engine.provenance import peak_memory_mb, resolve_device
-    from bench.engine.runner import RunOptions, execute, plan_run
+    from bench.engine.runner import execute
     from bench.engine.store import ResultStore
 
     if threads:
@@ -91,7 +92,8 @@ def timed_sweep(opts, label: str, dask_workers: int | None = None,
                 malloc_trim: bool = False) -> SweepTime:
     """Run `opts`' cells into a fresh folder; dask_workers: on a new LocalCluster that many
     workers (its start counts), with dask's default MALLOC_TRIM_THRESHOLD_ if malloc_trim."""
-    from bench.engine.runner import execute, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.runner import execute
 
     with tempfile.TemporaryDirectory() as tmp:
         opts.out = Path(tmp)

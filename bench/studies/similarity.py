@@ -19,8 +19,9 @@ import torch
 from tqdm import tqdm
 
 from bench.api.registry import SHIFTS, load_builtins
+from bench.engine.cell_run import Resources
 from bench.engine.inputs import encode_image_array, resized_images
-from bench.engine.runner import Resources, RunOptions, plan_run
+from bench.engine.planning import RunOptions, plan_run
 from bench.shifts import CLEAN
 
 COLUMNS = ["suite", "dataset", "model", "shift", "severity", "n_images", "paired", "cosine"]

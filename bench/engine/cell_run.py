@@ -1,0 +1,209 @@
+"""Run one cell: the resources a run shares (models, datasets, galleries, query sets) and
+the row each cell yields (ok, failed, diverged or unavailable)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from bench.api.contract import Diverged
+from bench.api.errors import DataError, UnavailableError
+from bench.api.protocol import TEMPERATURE
+from bench.api.registry import METHODS, SHIFTS, SUITES
+from bench.data.check import checked
+from bench.data.dataset import RetrievalDataset
+from bench.data.preprocess import PRE_CAPTION
+from bench.data.released import missing_released
+from bench.engine.cells import Cell
+from bench.engine.inputs import BuildOptions, QuerySet, build_queries, gallery_embeddings
+from bench.engine.loop import protocol_record, run_cell
+from bench.engine.planning import RunOptions
+from bench.engine.provenance import peak_memory_mb, provenance
+from bench.models.openclip import RANDOM, RetrievalModel
+from bench.models.registered import resolve_model
+from bench.suites.base import SuiteContext
+from bench.suites.streams import plan_stream
+
+
+class Resources:
+    """Models, datasets, galleries and query sets, each made once per run."""
+
+    def __init__(self, opts: RunOptions, device: torch.device):
+        self.opts = opts
+        self.device = device
+        self.build = BuildOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
+                                  plugins=tuple(opts.plugins), built_dir=opts.built_dir)
+        self._models: dict[tuple, RetrievalModel] = {}
+        self._datasets: dict[tuple, RetrievalDataset] = {}
+        self._galleries: dict[tuple, torch.Tensor] = {}
+        self._queries: dict[tuple, QuerySet] = {}
+        self.images_skipped: dict[tuple, int] = {}  # (suite, dataset) -> images left out
+
+    def model(self, cell: Cell) -> RetrievalModel:
+        inputs = cell.inputs
+        key = (cell.model, cell.pretrained, cell.seed if cell.pretrained == RANDOM else 0,
+               cell.image_size, inputs and inputs.image, inputs and inputs.activation)
+        if key not in self._models:
+            self._models.clear()  # one model in memory at a time
+            self._galleries.clear()
+            self._queries.clear()
+            self._models[key] = resolve_model(
+                cell.model, cell.pretrained or None, self.device, seed=key[2],
+                image_size=cell.image_size, prep=inputs and inputs.image,
+                activation=inputs and inputs.activation)
+        return self._models[key]
+
+    def dataset(self, cell: Cell) -> RetrievalDataset:
+        key = (cell.suite, cell.spec.dataset)
+        if key not in self._datasets:
+            suite = SUITES.get(cell.suite)
+            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.opts.data_root))
+            if cell.inputs is not None:  # real data: every image opens, or exit 2 / skip
+                ds, self.images_skipped[key] = checked(ds, cell.inputs.skip_unreadable)
+            self._datasets[key] = ds
+        return self._datasets[key]
+
+    def gallery(self, cell: Cell) -> torch.Tensor:
+        key = (cell.suite, cell.spec.dataset, cell.spec.direction)
+        if key not in self._galleries:
+            self._galleries[key] = gallery_embeddings(self.dataset(cell), cell.spec.direction,
+                                                      self.model(cell), self.build,
+                                                      caption_rule=_caption_rule(cell))
+        return self._galleries[key]
+
+    def queries(self, cell: Cell, plan, clean: bool = False) -> QuerySet:
+        s = cell.spec
+        key = (cell.suite, s.dataset, s.direction, s.stream, s.segments, s.shift, s.severity,
+               cell.protocol.limit, clean, cell.inputs and cell.inputs.queries,
+               cell.protocol.corruption_seed)
+        if key not in self._queries:
+            build = dataclasses.replace(self.build,
+                                        corruption_seed=cell.protocol.corruption_seed)
+            if cell.inputs is not None and cell.inputs.queries == "released":
+                build = dataclasses.replace(build, released_root=self.opts.data_root)
+            self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,
+                                               self.model(cell), build, clean=clean,
+                                               caption_rule=_caption_rule(cell))
+        return self._queries[key]
+
+
+def _caption_rule(cell: Cell) -> str:
+    return cell.inputs.caption_rule if cell.inputs is not None else PRE_CAPTION
+
+
+def _unavailable_reason(cell: Cell) -> str | None:
+    if cell.inputs is not None and cell.inputs.queries == "released":
+        return None  # the released files hold every shift (checked before the first cell)
+    for seg in cell.spec.stream_segments():
+        ok, reason = SHIFTS.get(seg.shift).is_available()
+        if not ok:
+            return f"shift {seg.shift}: {reason}"
+    return None
+
+
+def segment_minimum(cell: Cell) -> int:
+    """Queries per segment a multi-segment stream needs at least (bench.suites.streams); none
+    under ``--limit``, which takes the first N queries for a quick look."""
+    if cell.protocol.limit is not None:
+        return 0
+    return cell.spec.min_segment_batches * cell.protocol.batch_size
+
+
+def _base_row(cell: Cell, device: torch.device) -> dict:
+    s = cell.spec
+    return {
+        "cell_id": cell.cell_id, "suite": cell.suite, "suite_version": cell.suite_version,
+        "dataset": s.dataset, "direction": s.direction, "shift": s.shift,
+        "severity": s.severity, "stream": s.stream, "method": cell.label,
+        "method_config": METHODS.get(cell.method).config_dict(cell.config),
+        "method_note": METHODS.get(cell.method).note, "model": cell.model,
+        "pretrained": cell.pretrained or "shipped", "seed": cell.seed,
+        "inputs": None if cell.inputs is None else cell.inputs.record(),
+        **provenance(device),
+    }
+
+
+def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dict:
+    """Run one cell; always returns a row (ok, failed, diverged or unavailable)."""
+    row = _base_row(cell, res.device) | {"run_id": run_id}
+    reason = _unavailable_reason(cell)
+    if reason:
+        return row | {"status": "unavailable", "error": reason}
+    start = time.perf_counter()
+    try:
+        rm, ds = res.model(cell), res.dataset(cell)
+        s = cell.spec
+        n = ds.n_images if s.direction == "i2t" else ds.n_captions
+        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit,
+                           min_segment=segment_minimum(cell))
+        gallery = res.gallery(cell)
+        queries = res.queries(cell, plan)
+        retention = s.retention or res.opts.retention
+        clean = queries if s.shift == "clean" else (  # built only when read (lazily)
+            lambda: res.queries(cell, plan.clean_plan(), clean=True))
+        method = METHODS.get(cell.method)(cell.config)
+        method.trace_grads = cell.trace_grads
+        if res.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(res.device)
+        t0 = time.perf_counter()
+        out = run_cell(method, rm, s.direction, ds.kind, gallery, plan, queries,
+                       cell.protocol.steps, cell.protocol.batch_size, cell.seed,
+                       clean_queries=clean, retention=retention,
+                       progress=None if not progress else cell.title)
+        adapt_s = time.perf_counter() - t0
+        row |= out.metrics | {
+            "status": "ok", "n_queries": out.n_queries, "n_gallery": int(gallery.shape[0]),
+            "retention_r1": out.retention_r1, "segment_r1": out.segment_r1 or None,
+            "method_state": out.method_state,
+            "queries_per_s": out.n_queries / max(adapt_s, 1e-9),
+            "protocol": protocol_record(cell.protocol.steps, cell.protocol.batch_size,
+                                        TEMPERATURE[ds.kind], cell.protocol.limit,
+                                        cell.protocol.corruption_seed,
+                                        int((~queries.usable).sum())),
+        }
+        if cell.inputs is not None and cell.inputs.skip_unreadable:
+            record = json.loads(row["protocol"])
+            record["images_skipped"] = res.images_skipped.get((cell.suite, s.dataset), 0)
+            row["protocol"] = json.dumps(record, sort_keys=True)
+        row["_trace"] = out.trace
+        row["_outcomes"] = out.outcomes
+    except Diverged as err:
+        row |= {"status": "diverged", "error": str(err)}
+    except UnavailableError as err:
+        row |= {"status": "unavailable", "error": str(err)}
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as err:  # a failing cell is recorded and the run goes on
+        where = traceback.extract_tb(err.__traceback__)[-1]
+        row |= {"status": "failed",
+                "error": f"{type(err).__name__}: {err} (at {Path(where.filename).name}:{where.lineno})"}
+    row["wall_s"] = time.perf_counter() - start
+    row["peak_mem_mb"] = peak_memory_mb(res.device)
+    return row
+
+
+def check_released(cells: list[Cell], res: Resources) -> None:
+    """With `--queries released`, every released file the cells need exists (else exit 2)."""
+    problems, seen = [], set()
+    for cell in cells:
+        if cell.inputs is None or cell.inputs.queries != "released":
+            continue
+        for seg in cell.spec.stream_segments():
+            key = (cell.suite, cell.spec.dataset, seg.shift, seg.severity)
+            if seg.shift == "clean" or key in seen:
+                continue
+            seen.add(key)
+            why = missing_released(res.dataset(cell), res.opts.data_root, seg.shift,
+                                   seg.severity, SHIFTS.get(seg.shift).modality)
+            if why:
+                problems.append(why)
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise DataError(f"--queries released: {problems[0]}{more}",
+                        "TCR's coco-IP/, coco-TP/, flickr-IP/, flickr-TP/ go beside coco/ and "
+                        "flickr30k/ under --data-root")
