@@ -1,3 +1,4 @@
-"""Published TTA baselines, one file each, run under bench's one protocol."""
+"""Published TTA baselines, one file each, run under bench's one protocol.
 
-from baselines import deyo, eata, read, sar, source, tcr, tent  # noqa: F401  (registration)
+Registered through the ``bench.methods`` entry points in pyproject.toml, like a plugin.
+"""

@@ -51,7 +51,6 @@ from bench.api.gradient import (
     entropy_threshold,
     reliable_mask,
 )
-from bench.api.registry import register_method
 
 
 def patch_shuffle(images: torch.Tensor, patch_len: int, generator: torch.Generator) -> torch.Tensor:
@@ -146,9 +145,9 @@ def deyo_terms(ent: torch.Tensor, plpd_values: torch.Tensor, margin: torch.Tenso
             for k, flags in parts.items() if flags is not None}
 
 
-@register_method("deyo")
 class DeYO(GradientTTA):
     name = "deyo"
+    rank = 50
 
     @dataclass
     class Config(GradientTTA.Config):

@@ -50,7 +50,6 @@ from bench.api.gradient import (
     masked_mean,
     reliable_mask,
 )
-from bench.api.registry import register_method
 
 
 def redundancy_mask(probs: torch.Tensor, ema_probs: torch.Tensor | None,
@@ -86,9 +85,9 @@ def eata_weights(ent: torch.Tensor, offset: torch.Tensor | float) -> torch.Tenso
     return 1.0 / torch.exp(ent.detach() - offset)
 
 
-@register_method("eata")
 class EATA(GradientTTA):
     name = "eata"
+    rank = 20
 
     @dataclass
     class Config(GradientTTA.Config):

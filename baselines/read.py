@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.gradient import GradientTTA, entropy
-from bench.api.registry import register_method
 
 
 def read_loss(logits: torch.Tensor, gamma: float = math.exp(-1),
@@ -42,9 +41,9 @@ def read_loss(logits: torch.Tensor, gamma: float = math.exp(-1),
     return loss_ra - balance_weight * loss_bal
 
 
-@register_method("read")
 class READ(GradientTTA):
     name = "read"
+    rank = 40
 
     @dataclass
     class Config(GradientTTA.Config):

@@ -11,7 +11,8 @@ Each of the protocol's steps is one SAR update (docs/protocol.md sections 2 and 
 4. EMA (0.9) of the second loss; when it is below ``reset_constant`` (0.2), reset the
    LayerNorm parameters to their values at setup (the source).
 
-The scored rows are the first forward of the last step (both codes return those).
+The scored rows are the first forward of the last step (both codes return those). Step 1 is
+SAR's `loss` on the protocol loop's forward; steps 2-4 are its `update` (the loop's hook).
 
 Margins: ``margin_mode="fraction"`` (TCR's port: ``margin_e0=0.40``) keeps the lowest-entropy
 40 % of the batch in the first forward (<= the k-th smallest entropy, k = int(0.4 B), at least
@@ -47,7 +48,6 @@ from dataclasses import dataclass
 import torch
 
 from baselines.variants import resolve_margin_mode
-from bench.api.contract import StepOutput
 from bench.api.gradient import (
     GradientTTA,
     check_entropies,
@@ -60,12 +60,11 @@ from bench.api.gradient import (
     sam_perturb,
     sam_restore,
 )
-from bench.api.registry import register_method
 
 
-@register_method("sar")
 class SAR(GradientTTA):
     name = "sar"
+    rank = 30
 
     @dataclass
     class Config(GradientTTA.Config):
@@ -86,6 +85,9 @@ class SAR(GradientTTA):
         self.initial = [p.detach().clone() for p in model.params()]
         self.ema: float | None = None
         self.state = {"resets": 0, "empty_second_filter": 0}
+        # the first filter of the current step, from `loss` to `update`
+        self.threshold = torch.tensor(0.0)
+        self.kept1 = torch.zeros(0, dtype=torch.bool)
 
     @torch.no_grad()
     def reset_to_source(self) -> None:
@@ -98,11 +100,11 @@ class SAR(GradientTTA):
         if self.config.clear_ema_on_reset:
             self.ema = None
 
-    def _entropies(self, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        sims = self.model.encode(batch) @ self.ctx.gallery.T
+    def _entropies(self, sims: torch.Tensor) -> torch.Tensor:
+        """Entropy of each query's softmax over the whole gallery (both forwards)."""
         ent = entropy(sims / self.temperature)
         check_entropies(ent)
-        return sims, ent
+        return ent
 
     def update_ema(self, loss: float, empty: bool) -> None:
         """The EMA of the second loss; an empty filter counts as 0 in the port, not at all in
@@ -115,33 +117,36 @@ class SAR(GradientTTA):
         m = self.config.ema_momentum
         self.ema = loss if self.ema is None else m * self.ema + (1 - m) * loss
 
-    def adapt(self, batch: torch.Tensor) -> StepOutput:
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+        """Step 1: the first forward's entropies, the reliable queries, their mean entropy."""
+        cfg = self.config
+        ent = self._entropies(sims)
+        self.threshold = entropy_threshold(ent, cfg.margin_mode, cfg.e_margin, sims.shape[1])
+        self.kept1 = reliable_mask(ent, self.threshold, cfg.margin_mode)
+        loss1 = masked_mean(ent, self.kept1)
+        self.record_terms(entropy=loss1)  # at w; sam_entropy in `update`: at w + e
+        return loss1
+
+    def update(self, loss: torch.Tensor, batch: torch.Tensor) -> float:
+        """Steps 2-4: SAM perturbation, second forward and filter, restore, AdamW step, EMA
+        and reset. Returns the second loss (the one the EMA follows)."""
         cfg = self.config
         params = self.model.params()
-        rows, last = None, float("nan")
-        for step in range(self.ctx.steps):
-            sims, ent = self._entropies(batch)
-            if step == self.ctx.steps - 1:
-                rows = sims.detach()
-            threshold = entropy_threshold(ent, cfg.margin_mode, cfg.e_margin, sims.shape[1])
-            kept1 = reliable_mask(ent, threshold, cfg.margin_mode)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss1 = masked_mean(ent, kept1)
-            self.record_terms(entropy=loss1)  # at w; sam_entropy below: at w + e
-            loss1.backward()
-            offsets = sam_perturb(params, cfg.rho)
-            self.optimizer.zero_grad(set_to_none=True)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        offsets = sam_perturb(params, cfg.rho)
+        self.optimizer.zero_grad(set_to_none=True)
 
-            _, ent2 = self._entropies(batch)
-            kept2 = kept1 & (ent2.detach() < threshold)
-            loss2 = masked_mean(ent2, kept2)
-            last = check_finite(loss2)
-            self.update_ema(last, empty=not kept2.any())
-            self.record_terms(sam_entropy=loss2)
-            loss2.backward()
-            sam_restore(params, offsets)
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.ema is not None and self.ema < cfg.reset_constant:
-                self.reset_to_source()
-        return StepOutput(rows=rows, loss=last)
+        ent2 = self._entropies(self.model.encode(batch) @ self.ctx.gallery.T)
+        kept2 = self.kept1 & (ent2.detach() < self.threshold)
+        loss2 = masked_mean(ent2, kept2)
+        value = check_finite(loss2)
+        self.update_ema(value, empty=not kept2.any())
+        self.record_terms(sam_entropy=loss2)
+        loss2.backward()
+        sam_restore(params, offsets)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None and self.ema < cfg.reset_constant:
+            self.reset_to_source()
+        return value

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 import torch
 
 from bench.api.contract import StepOutput, TTAMethod
-from bench.api.registry import register_method
 
 
-@register_method("source")
 class Source(TTAMethod):
     name = "source"
+    rank = 0
 
     @dataclass
     class Config:

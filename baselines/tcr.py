@@ -36,7 +36,6 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.gradient import GradientTTA, entropy, masked_mean
-from bench.api.registry import register_method
 
 
 def nearest_candidates(q: torch.Tensor, gallery: torch.Tensor,
@@ -125,9 +124,9 @@ class SourceLikeQueue:
         return self.entropies.max()
 
 
-@register_method("tcr")
 class TCR(GradientTTA):
     name = "tcr"
+    rank = 60
 
     @dataclass
     class Config(GradientTTA.Config):  # `temperature` is unused: TCR has its own tau

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 import torch
 
 from bench.api.gradient import GradientTTA, entropy
-from bench.api.registry import register_method
 
 
-@register_method("tent")
 class Tent(GradientTTA):
     name = "tent"
+    rank = 10
 
     @dataclass
     class Config(GradientTTA.Config):

@@ -1,3 +1,2 @@
-"""Proposed methods (REST), registered on import."""
-
-from methods import rest  # noqa: F401  (registration)
+"""Proposed methods (REST), registered through the ``bench.methods`` entry points in
+pyproject.toml, like a plugin."""

@@ -30,7 +30,6 @@ With ``consistency=False, decouple="none"`` this is TCR step for step (tests che
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -44,10 +43,9 @@ from baselines.tcr import (
     rem_loss,
     uniformity_loss,
 )
-from bench.api.contract import Diverged, StepOutput
+from bench.api.contract import Diverged
 from bench.api.errors import ConfigError
 from bench.api.gradient import GradientTTA, check_finite, decouple, flat_grads, set_grads
-from bench.api.registry import register_method
 
 DECOUPLE_MODES = ("none", "project", "pcgrad")
 NOTE = ("reconstruction from the paper's description (arXiv 2511.14416); no official code is "
@@ -105,7 +103,6 @@ class QueueInputs:
         self.version += 1
 
 
-@register_method("rest")
 class REST(GradientTTA):
     """REST: TCR's refinement + QS-robust objective + gradient decoupling (reconstruction).
 
@@ -114,6 +111,7 @@ class REST(GradientTTA):
     """
 
     name = "rest"
+    rank = 70
     note = NOTE
     # component -> the overrides that remove it (read by `bench.studies.ablation`)
     ablation: ClassVar[dict[str, dict]] = {
@@ -228,20 +226,14 @@ class REST(GradientTTA):
         self.state["conflicting_tensors"] += conflicts
         self.state["tensors"] += len(params)
 
-    def adapt(self, batch: torch.Tensor) -> StepOutput:
+    def update(self, loss: torch.Tensor, batch: torch.Tensor) -> float:
+        """The decoupled step (module docstring, 3); with ``decouple="none"`` the plain
+        protocol update (TCR's)."""
         if self.config.decouple == "none":
-            return super().adapt(batch)  # the plain protocol loop: TCR's update
-        rows, last = None, math.nan
-        for step in range(self.ctx.steps):
-            q = self.model.encode(batch)
-            sims = q @ self.ctx.gallery.T
-            if step == self.ctx.steps - 1:
-                rows = sims.detach()
-            adapt_loss = self.loss(q, sims, step, batch)
-            keep = self.keep_loss()
-            if keep is not None:
-                self.record_terms(keep=self.config.lam * keep)  # NaN: Diverged on the next line
-            last = check_finite(adapt_loss if keep is None
-                                else adapt_loss + self.config.lam * keep)
-            self.decoupled_step(adapt_loss, keep)
-        return StepOutput(rows=rows, loss=last)
+            return super().update(loss, batch)
+        keep = self.keep_loss()
+        if keep is not None:
+            self.record_terms(keep=self.config.lam * keep)  # NaN: Diverged on the next line
+        value = check_finite(loss if keep is None else loss + self.config.lam * keep)
+        self.decoupled_step(loss, keep)
+        return value

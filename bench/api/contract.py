@@ -20,6 +20,7 @@ import torch
 from bench.api.protocol import PROTOCOL
 
 DIRECTIONS = ("i2t", "t2i")
+DEFAULT_RANK = 1000  # a method's place in tables when it declares none
 
 
 class QueryModel(Protocol):
@@ -72,12 +73,14 @@ class TTAMethod:
 
     Subclasses set ``name``, ``Config`` (a dataclass of hyperparameters whose
     defaults are the method's published defaults) and optionally ``note`` (shown
-    in results, e.g. that a method is a reconstruction), and implement `setup`
-    and `adapt`.
+    in results, e.g. that a method is a reconstruction) and ``rank`` (its place in
+    tables and plots), and implement `setup` and `adapt`.
     """
 
     name: ClassVar[str] = ""
     note: ClassVar[str] = ""
+    # place in tables and plots, lower first (bench's own: 0-70; ties: by name)
+    rank: ClassVar[int] = DEFAULT_RANK
 
     @dataclass
     class Config:

@@ -43,9 +43,14 @@ def check_finite(loss: torch.Tensor) -> float:
 class GradientTTA(TTAMethod):
     """The protocol's online loop for gradient methods (docs/protocol.md section 2).
 
-    Per batch: ``steps`` times forward -> `loss` -> backward -> AdamW step on the
-    query tower's LayerNorm parameters; the scored rows are the last step's
-    forward. Subclasses implement `loss` (return None to skip the update).
+    Per batch, ``steps`` times: forward (encode the batch, similarities to the gallery)
+    -> `loss` -> `update`. The scored rows are the last step's forward; `adapt` is the
+    only place that encodes for the loop and keeps those rows. Two hooks:
+
+    - `loss` (required): the step's objective from that forward; None skips the update.
+    - `update` (optional): how the step's loss changes the weights. The default is one
+      AdamW step on the query tower's LayerNorm parameters; SAR overrides it with its
+      sharpness-aware step, REST with its decoupled step.
     """
 
     @dataclass
@@ -93,8 +98,23 @@ class GradientTTA(TTAMethod):
         """Logits of each query over the whole gallery (softmax temperature applied)."""
         return q @ self.ctx.gallery.T / self.temperature
 
-    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int, batch: torch.Tensor):
+    def loss(self, q: torch.Tensor, sims: torch.Tensor, step: int,
+             batch: torch.Tensor) -> torch.Tensor | None:
+        """This step's loss from the loop's forward: ``q`` the (B, d) query embeddings,
+        ``sims = q @ gallery.T`` (no temperature), ``step`` in ``0..steps-1``, ``batch``
+        the model inputs. None: no update this step."""
         raise NotImplementedError
+
+    def update(self, loss: torch.Tensor, batch: torch.Tensor) -> float:
+        """Change the weights with this step's `loss`; return the loss value the trace
+        records. Default: check it is finite (`Diverged` if not), zero the gradients,
+        backward and one optimizer step (no step when the loss reaches no parameter)."""
+        value = check_finite(loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        if loss.requires_grad:
+            loss.backward()
+            self.optimizer.step()
+        return value
 
     def adapt(self, batch: torch.Tensor) -> StepOutput:
         rows, last = None, float("nan")
@@ -102,15 +122,11 @@ class GradientTTA(TTAMethod):
             q = self.model.encode(batch)
             sims = q @ self.ctx.gallery.T
             if step == self.ctx.steps - 1:
-                rows = sims.detach()
+                rows = sims.detach()  # the protocol scores the last step's forward
             loss = self.loss(q, sims, step, batch)
             if loss is None:
                 continue
-            last = check_finite(loss)
-            self.optimizer.zero_grad(set_to_none=True)
-            if loss.requires_grad:
-                loss.backward()
-                self.optimizer.step()
+            last = self.update(loss, batch)
         return StepOutput(rows=rows, loss=last)
 
 

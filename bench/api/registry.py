@@ -4,6 +4,11 @@ Third-party packages add entries through the entry-point groups
 ``bench.methods``, ``bench.suites``, ``bench.shifts`` and ``bench.models``
 (an entry point names the object to register, e.g. ``mytta = "mypkg:MyMethod"``),
 or a file on disk with ``--plugin path.py`` that uses the decorators below.
+
+bench's own methods (``baselines/``, ``methods/``) arrive the same way: the
+``[project.entry-points."bench.methods"]`` table of bench's pyproject.toml, read from
+the installed ``bench-tta`` distribution, or from pyproject.toml itself in a source
+checkout that is not installed. The core imports no method package.
 """
 
 from __future__ import annotations
@@ -16,7 +21,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from bench.api.contract import DEFAULT_RANK
 from bench.api.errors import BenchError, UnknownNameError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: only an installed bench finds its methods
+    tomllib = None  # type: ignore[assignment]
 
 T = TypeVar("T")
 
@@ -58,6 +69,8 @@ class Registry(Generic[T]):
             return
         self._entry_points_loaded = True
         for ep in importlib.metadata.entry_points(group=self.group):
+            if _is_bench(ep):
+                continue  # bench's own: `load_builtins`
             try:
                 obj = ep.load()
             except Exception as err:  # a broken plugin must not break bench
@@ -167,27 +180,76 @@ register_suite = SUITES.register
 register_shift = SHIFTS.register
 register_model = MODELS.register
 
-# Modules whose import registers bench's own entries.
+# Modules whose import registers bench's own suites, shifts and models. bench's methods
+# are entry points (`builtin_method_targets`).
 _BUILTIN_MODULES = (
     "bench.shifts",
     "bench.models.registered",
     "bench.models.blip_weights",
     "bench.suites.embedded",
     "bench.suites.real",
-    "baselines",
-    "methods",
 )
+DISTRIBUTION = "bench-tta"
+_PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 _loaded = False
 
 
+def _is_bench(ep: importlib.metadata.EntryPoint) -> bool:
+    dist = getattr(ep, "dist", None)
+    return dist is not None and dist.metadata["Name"] == DISTRIBUTION
+
+
+def builtin_method_targets(pyproject: Path | None = None) -> dict[str, str]:
+    """bench's own methods, name -> ``"module:Class"``: the ``bench.methods`` entry points of
+    the installed bench-tta distribution, else (not installed, or installed before the table
+    existed) the same table in the pyproject.toml next to the package."""
+    try:
+        eps = importlib.metadata.distribution(DISTRIBUTION).entry_points
+        installed = {ep.name: ep.value for ep in eps if ep.group == METHODS.group}
+    except importlib.metadata.PackageNotFoundError:
+        installed = {}
+    if installed and pyproject is None:
+        return installed
+    path = pyproject or _PYPROJECT
+    if not path.is_file() or tomllib is None:
+        raise BenchError(f"bench's methods are not registered: the {DISTRIBUTION} distribution "
+                         f"has no '{METHODS.group}' entry points and {path} cannot be read",
+                         "pip install -e . in the bench checkout")
+    with path.open("rb") as fh:
+        table = tomllib.load(fh).get("project", {}).get("entry-points", {}).get(METHODS.group)
+    if not table:
+        raise BenchError(f"{path} has no [project.entry-points.\"{METHODS.group}\"] table",
+                         "pip install -e . in the bench checkout")
+    return dict(table)
+
+
+def load_target(target: str) -> object:
+    """The object an entry-point value ``"module:attr.attr"`` names."""
+    module_name, _, attrs = target.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for attr in filter(None, attrs.split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
 def load_builtins() -> None:
-    """Import bench's own registrations once (cheap: no model or data is loaded)."""
+    """bench's own registrations, once (cheap: no model or data is loaded)."""
     global _loaded
     if _loaded:
         return
     _loaded = True
     for name in _BUILTIN_MODULES:
         importlib.import_module(name)
+    for name, target in builtin_method_targets().items():
+        METHODS.add(name, load_target(target), origin="bench")
+
+
+def method_rank(name: str) -> int:
+    """Where a method sits in tables and plots (the class's ``rank``; lower first). A name
+    not registered now (e.g. a plugin's, in old results) ranks with plugins (1000)."""
+    load_builtins()
+    cls = METHODS._items.get(name)
+    return int(getattr(cls, "rank", DEFAULT_RANK))
 
 
 def load_plugins(specs: list[str] | None) -> None:
@@ -197,4 +259,5 @@ def load_plugins(specs: list[str] | None) -> None:
 
 
 __all__ = ["METHODS", "SUITES", "SHIFTS", "MODELS", "register_method", "register_suite",
-           "register_shift", "register_model", "load_builtins", "load_plugins"]
+           "register_shift", "register_model", "load_builtins", "load_plugins", "method_rank",
+           "builtin_method_targets"]
