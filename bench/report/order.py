@@ -12,9 +12,10 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from bench.api.contract import DEFAULT_RANK
+from bench.api.registry import METHODS, load_builtins, method_rank
 from bench.shifts import book, max_level
 
-METHOD_ORDER = ("source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest")
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
 DIVERSE_STREAMS = STREAM_ORDER[1:]
 NOT_OK = ("failed", "diverged", "unavailable")
@@ -31,10 +32,18 @@ _TEXT_COLUMNS = ("suite", "suite_version", "dataset", "direction", "shift", "str
 
 
 def method_key(name: str) -> tuple:
-    """Known methods in the papers' order, then the others alphabetically."""
-    if name in METHOD_ORDER:
-        return (0, METHOD_ORDER.index(name), "")
-    return (1, 0, name)
+    """By the rank each method's class declares (`TTAMethod.rank`; bench's own: 0-70, the
+    papers' order), ties by name; a method not registered now (rows of a plugin not loaded)
+    ranks with the unranked plugins (1000), after the ranked ones, alphabetically."""
+    return (method_rank(name), name)
+
+
+def ranked_methods() -> tuple[str, ...]:
+    """The registered methods that declare a rank, in order (their place fixes their style
+    in every figure; the others follow them)."""
+    load_builtins()
+    return tuple(sorted((n for n in METHODS.names() if method_rank(n) < DEFAULT_RANK),
+                        key=method_key))
 
 
 def shift_key(name: str) -> tuple:

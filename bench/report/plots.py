@@ -25,9 +25,9 @@ from matplotlib.figure import Figure
 
 from bench.report.order import (
     DIVERSE_STREAMS,
-    METHOD_ORDER,
     ROW_KEYS,
     prepare,
+    ranked_methods,
     row_labels,
     shift_key,
     stream_key,
@@ -49,10 +49,11 @@ GROUP = ["suite", "dataset", "direction"]
 
 def method_style(method: str, others: list[str] | None = None) -> dict:
     """Marker, line style and colour of a method, the same in every figure."""
-    if method in METHOD_ORDER:
-        i = METHOD_ORDER.index(method)
-    else:  # plugins: after the known methods, alphabetically
-        i = len(METHOD_ORDER) + sorted(set(others or [method]) | {method}).index(method)
+    ranked = ranked_methods()
+    if method in ranked:
+        i = ranked.index(method)
+    else:  # plugins: after the ranked methods, alphabetically
+        i = len(ranked) + sorted(set(others or [method]) | {method}).index(method)
     return {"marker": MARKERS[i % len(MARKERS)], "linestyle": DASHES[i % len(DASHES)],
             "color": COLORS[i % len(COLORS)]}
 
@@ -60,7 +61,8 @@ def method_style(method: str, others: list[str] | None = None) -> dict:
 def _style_of(g: pd.DataFrame) -> dict[str, dict]:
     """Style of each row label, from its method."""
     pairs = dict(zip(g["row"], g["method"], strict=True))
-    others = sorted({m for m in pairs.values() if m not in METHOD_ORDER})
+    ranked = ranked_methods()
+    others = sorted({m for m in pairs.values() if m not in ranked})
     return {r: method_style(m, others) for r, m in pairs.items()}
 
 
