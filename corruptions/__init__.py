@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from .errors import ShiftUnavailable, UnknownShift
 from .image import apply_image
-from .registry import IMAGE_SHIFTS, TEXT_SHIFTS, ShiftSpec, spec
+from .registry import ShiftSpec, spec
 from .seeding import seed_for
+from .table import IMAGE_SHIFTS, TEXT_SHIFTS
 from .text import apply_text
 
 __all__ = [

@@ -9,8 +9,8 @@ from PIL import Image
 
 from . import image_fixed
 from .errors import ShiftUnavailable, UnknownShift
-from .registry import IMAGE_SHIFTS, check_level
 from .seeding import numpy_global_seed
+from .table import IMAGE_SHIFTS, check_level
 
 MIN_SIDE = 32  # imagecorruptions' own lower limit on height and width
 

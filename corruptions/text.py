@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from . import text_char, text_sentence, text_word
 from .errors import ShiftUnavailable, UnknownShift
-from .registry import TEXT_SHIFTS, check_level, group_of
 from .seeding import derive_seed
+from .table import TEXT_SHIFTS, check_level, group_of
 
 RATE_PER_LEVEL = 0.05
 SIMILARITY_THRESHOLD = 0.9
