@@ -11,9 +11,11 @@ import numpy as np
 
 from bench.data.synth import draw, pedes, scenes
 from bench.data.synth._store import progress
-from bench.data.synth.pedes import PedesShot, Person, render_shot, sample_person, sample_shot
+from bench.data.synth.pedes import render_shot, sample_person, sample_shot
+from bench.data.synth.pedes_spec import PedesShot, Person
 from bench.data.synth.pedes_text import pedes_captions
-from bench.data.synth.scenes import SceneSpec, render_scene, sample_scene, scene_captions
+from bench.data.synth.scene_spec import SceneSpec
+from bench.data.synth.scenes import render_scene, sample_scene, scene_captions
 
 SCENES_VERSION = scenes.GENERATOR_VERSION
 PEDES_VERSIONS = pedes.GENERATOR_VERSION

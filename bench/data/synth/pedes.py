@@ -10,13 +10,13 @@ captions of each style are written in ``pedes_text``.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from PIL import Image
 
 from bench.data.synth import draw
 from bench.data.synth.pedes_figure import HAIR, SKIN, draw_figure
+from bench.data.synth.pedes_spec import PedesShot, Person
 
 # Bump on any change to sampling, rendering or descriptions: it names the output folders.
 GENERATOR_VERSION = {"a": "mini-pedes-a-v1", "b": "mini-pedes-b-v2"}
@@ -34,50 +34,6 @@ BAGS = ("none", "backpack", "handbag", "shoulder bag")
 BAG_COLOURS = ("black", "brown", "red", "blue", "gray", "white", "pink", "green")
 VIEWS = ("front", "back", "side")
 POSES = ("standing", "walking")
-
-
-@dataclass(frozen=True)
-class Person:
-    """An identity: everything a caption may say about the person's appearance."""
-
-    gender: str
-    skin: str
-    hair_colour: str
-    hair_length: str
-    hat: str
-    hat_colour: str
-    upper: str
-    upper_colour: str
-    upper_pattern: str
-    lower: str
-    lower_colour: str
-    shoes: str
-    bag: str
-    bag_colour: str
-    build: float  # body width factor, not described
-
-    def key(self) -> tuple:
-        """The described attributes: two persons with equal keys read the same."""
-        d = asdict(self)
-        d.pop("build")
-        d.pop("skin")
-        return tuple(d.values())
-
-
-@dataclass(frozen=True)
-class PedesShot:
-    """One image of a person."""
-
-    person: Person
-    style: str
-    view: str
-    pose: str
-    facing: int  # +1 looks right, -1 left (side view)
-    arms: str  # "down" | "swing" | "bent"
-    seed: int  # background, light, framing
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def sample_person(rng: np.random.Generator, style: str = "a") -> Person:

@@ -7,16 +7,12 @@ the caller can composite the figure onto its background.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from PIL import Image
 
 from bench.data.synth import draw
 from bench.data.synth.draw import Painter, Point, shade
-
-if TYPE_CHECKING:
-    from bench.data.synth.pedes import PedesShot, Person
+from bench.data.synth.pedes_spec import PedesShot, Person
 
 SKIN = {"light": (238, 204, 176), "tan": (206, 158, 118), "brown": (156, 106, 70),
         "dark": (98, 64, 44)}

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bench.data.synth.pedes import PedesShot
+from bench.data.synth.pedes_spec import PedesShot
 
 V = dict[str, tuple[str, ...]]
 NOUNS: dict[str, V] = {

@@ -12,12 +12,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from bench.data.synth.scenes import SceneObject, SceneSpec
+from bench.data.synth.scene_spec import SceneObject, SceneSpec
 
 MAX_WORDS = 25
 COLOUR_WORDS = {"gray": ("gray", "grey"), "purple": ("purple", "violet")}

@@ -10,11 +10,11 @@ renders to the same image.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from bench.data.synth import draw
+from bench.data.synth.scene_spec import SceneObject, SceneSpec
 from bench.data.synth.scene_text import scene_captions
 
 __all__ = ["GENERATOR_VERSION", "SceneObject", "SceneSpec", "render_scene", "sample_scene",
@@ -38,40 +38,6 @@ BACKGROUNDS = {
 TEXTURES = ("plain", "gradient", "cloudy", "wooden", "tiled")
 CELL_CENTRES = (0.2, 0.5, 0.8)  # a 3x3 grid: positions and relations are read off the cells
 MIN_CONTRAST = 100.0  # RGB distance (0-255) between an object colour and the background
-
-
-@dataclass(frozen=True)
-class SceneObject:
-    shape: str
-    colour: str
-    size: str
-    pattern: str
-    cell: tuple[int, int]  # (column, row) in the 3x3 grid, (0, 0) = top left
-    x: float  # centre, as a fraction of the image side
-    y: float
-    rot: float  # radians; small, so that a square never reads as a diamond
-
-
-@dataclass(frozen=True)
-class SceneSpec:
-    objects: tuple[SceneObject, ...]
-    background: str
-    texture: str
-    seed: int  # drives texture phases, lighting and shading; not described by captions
-
-    def key(self) -> tuple:
-        """The described attribute combination: two specs with equal keys read the same."""
-        objs = sorted((o.shape, o.colour, o.size, o.pattern, o.cell) for o in self.objects)
-        return (self.background, self.texture, tuple(objs))
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> SceneSpec:
-        objs = tuple(SceneObject(**{**o, "cell": tuple(o["cell"])}) for o in d["objects"])
-        return cls(objects=objs, background=d["background"], texture=d["texture"],
-                   seed=int(d["seed"]))
 
 
 def sample_scene(rng: np.random.Generator) -> SceneSpec:
