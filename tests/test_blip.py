@@ -15,7 +15,7 @@ from bench.api.errors import WeightsError
 from bench.api.registry import METHODS, load_builtins
 from bench.data.dataset import RetrievalDataset
 from bench.engine.cache import Cache
-from bench.engine.inputs import BuildOptions, build_queries, gallery_embeddings
+from bench.engine.inputs import InputOptions, build_queries, gallery_embeddings
 from bench.engine.loop import run_cell
 from bench.models import blip_convert
 from bench.suites.streams import Segment, plan_stream
@@ -92,7 +92,7 @@ def scenes(tmp_path_factory):
 @pytest.mark.parametrize("method_name", ["source", "tent", "tcr"])
 def test_cells_run_and_adapt_only_the_query_layernorms(rm, scenes, direction, method_name):
     load_builtins()
-    build = BuildOptions(cache=Cache(enabled=False), quiet=True)
+    build = InputOptions(cache=Cache(enabled=False), quiet=True)
     rm.restore_source()
     before = _state(rm)
     gallery = gallery_embeddings(scenes, direction, rm, build)

@@ -10,10 +10,10 @@ from helpers_results import SHIFTS, make_row, write_results
 
 from bench.api.registry import SHIFTS as SHIFT_BOOK
 from bench.cli import main
-from bench.commands.leaderboard import render
 from bench.engine.store import read_results
 from bench.report import order as ordering
 from bench.report.leaderboard import build
+from bench.report.render import render
 
 
 @pytest.fixture(scope="module")

@@ -73,7 +73,7 @@ def test_parts_of_a_split_reuse_its_corrupted_queries(tmp_path, monkeypatch):
     cell = plan_run(opts)[0]
     res = Resources(opts, torch.device("cpu"))
     ds, rm = res.dataset(cell).subset_images(np.arange(12)), res.model(cell)
-    build = queries.BuildOptions(cache=Cache(tmp_path), workers=1, quiet=True)
+    build = queries.InputOptions(cache=Cache(tmp_path), workers=1, quiet=True)
     whole, bad = queries.resized_images(ds, np.arange(12), "contrast", 5, rm, build)
     captions = queries.shifted_captions(ds, np.arange(ds.n_captions), "cr", 7, build)
 

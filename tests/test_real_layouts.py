@@ -72,7 +72,7 @@ def test_images_elsewhere_name_where_they_were_looked_for(tmp_path):
 
 def test_basename_collision_keeps_captions_with_their_own_person(tmp_path):
     from bench.engine.cache import Cache
-    from bench.engine.inputs import BuildOptions, caption_sample_ids, shifted_captions
+    from bench.engine.inputs import InputOptions, caption_sample_ids, shifted_captions
     from bench.engine.prebuild import build_captions
     from bench.engine.prebuilt import load_built_captions
 
@@ -88,7 +88,7 @@ def test_basename_collision_keeps_captions_with_their_own_person(tmp_path):
     built = load_built_captions(ds, "cd", 1)
     assert len(built) == 2
     got = shifted_captions(ds, torch.arange(2).numpy(), "cd", 1,
-                           BuildOptions(cache=Cache(enabled=False)))
+                           InputOptions(cache=Cache(enabled=False)))
     assert ("red" in got[0] or "coat" in got[0]) and ("blue" in got[1] or "bag" in got[1])
     assert got == [built["cam_a/0001.jpg#0"], built["cam_b/0001.jpg#0"]]
     assert ds.person_ids[ds.caption_image].tolist() == [1, 2]
@@ -174,7 +174,7 @@ def test_doctor_lines_agree_with_run(tmp_path):
 def test_build_out_dir_for_read_only_data(tmp_path):
     from bench.data.layouts import load_layout as load
     from bench.engine.cache import Cache
-    from bench.engine.inputs import BuildOptions, shifted_captions
+    from bench.engine.inputs import InputOptions, shifted_captions
 
     records = [{"id": 1, "file_path": "cam_a/0001.jpg", "split": "test", "captions": ["a man"]},
                {"id": 2, "file_path": "cam_b/0001.jpg", "split": "test",
@@ -189,5 +189,5 @@ def test_build_out_dir_for_read_only_data(tmp_path):
     assert sorted(written) == ["cam_a/0001.jpg#0", "cam_b/0001.jpg#0"]
     ds = load("cuhk-pedes", tmp_path / "data")
     from_build = shifted_captions(ds, np.arange(2), "cd", 1,
-                                  BuildOptions(cache=Cache(enabled=False), built_dir=out))
+                                  InputOptions(cache=Cache(enabled=False), built_dir=out))
     assert from_build == [written["cam_a/0001.jpg#0"], written["cam_b/0001.jpg#0"]]

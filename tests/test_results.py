@@ -9,9 +9,9 @@ from pathlib import Path
 
 from helpers_run import cli, smoke_run
 
-from bench.commands.leaderboard import render
 from bench.engine.store import ResultStore
 from bench.report.leaderboard import build
+from bench.report.render import render
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)

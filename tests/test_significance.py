@@ -13,8 +13,8 @@ from helpers_outcomes import PLANTED, PROTOCOL, SHIFTS, write_store
 from helpers_results import make_row
 
 from bench.cli import main
-from bench.commands.leaderboard import render
 from bench.report.leaderboard import build
+from bench.report.render import render
 
 
 @pytest.fixture(scope="module")

@@ -21,10 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.api.registry import METHODS, SUITES, load_builtins  # noqa: E402
-from bench.commands.leaderboard import render  # noqa: E402
 from bench.engine.store import ResultStore  # noqa: E402
 from bench.files import package_assets  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
+from bench.report.render import render  # noqa: E402
 from bench.studies.similarity import monotone, rises, wide_table  # noqa: E402
 
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.commands.leaderboard import FORMATS, render
 from bench.engine.store import ResultStore, read_results
 from bench.report.paired_compare import compare_table
+from bench.report.render import FORMATS, render
 from bench.report.tables import METRICS, Leaderboard
 
 NAME = "compare"

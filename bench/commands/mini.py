@@ -48,12 +48,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
         return 0
     from bench.engine.cache import Cache
-    from bench.engine.inputs import BuildOptions
+    from bench.engine.inputs import InputOptions
     from bench.engine.parallel import default_workers
     from bench.models.registered import resolve_model
     from bench.studies.mini.train import evaluate_clean
 
     rm = resolve_model(args.model, args.pretrained, "cpu")
-    metrics = evaluate_clean(rm, args.model, BuildOptions(cache=Cache(), workers=default_workers()))
+    metrics = evaluate_clean(rm, args.model, InputOptions(cache=Cache(), workers=default_workers()))
     print(json.dumps(metrics, indent=1))
     return 0

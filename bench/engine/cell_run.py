@@ -20,7 +20,7 @@ from bench.data.dataset import RetrievalDataset
 from bench.data.preprocess import PRE_CAPTION
 from bench.data.released import missing_released
 from bench.engine.cells import Cell
-from bench.engine.inputs import BuildOptions, QuerySet, build_queries, gallery_embeddings
+from bench.engine.inputs import InputOptions, QuerySet, build_queries, gallery_embeddings
 from bench.engine.loop import protocol_record, run_cell
 from bench.engine.planning import RunOptions
 from bench.engine.provenance import peak_memory_mb, provenance
@@ -36,7 +36,7 @@ class Resources:
     def __init__(self, opts: RunOptions, device: torch.device):
         self.opts = opts
         self.device = device
-        self.build = BuildOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
+        self.build = InputOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
                                   plugins=tuple(opts.plugins), built_dir=opts.built_dir)
         self._models: dict[tuple, RetrievalModel] = {}
         self._datasets: dict[tuple, RetrievalDataset] = {}

@@ -34,7 +34,7 @@ ENCODE_BATCH = 256
 
 
 @dataclass
-class BuildOptions:
+class InputOptions:
     cache: Cache
     workers: int = 1
     quiet: bool = False
@@ -92,7 +92,7 @@ def _ids_hash(ids: np.ndarray) -> str:
 
 
 def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: int,
-                   rm: RetrievalModel, opt: BuildOptions) -> tuple[np.ndarray, np.ndarray]:
+                   rm: RetrievalModel, opt: InputOptions) -> tuple[np.ndarray, np.ndarray]:
     """Model-size uint8 images (len(ids), H, W, 3), shifted at full resolution first,
     and a mask of the images that could not be read (reported on stderr, zeros here)."""
     info = SHIFTS.get(shift)
@@ -112,12 +112,12 @@ def resized_images(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: 
         root = built_root(ds, opt.built_dir) if shift != CLEAN and own_seeds else None
         if released:  # the released file is the query image: read as is, never re-corrupted
             jobs = [(str(released_image(ds, opt.released_root, shift, severity, int(i))),
-                     CLEAN, 0, 0, rm._spatial, None) for i in ids]
+                     CLEAN, 0, 0, rm.spatial_steps, None) for i in ids]
         else:
             jobs = [(str(ds.image_paths[i]), shift, severity,
                      info.seed_for(image_sample_id(ds, i), shift, seed_level,
                                    opt.corruption_seed),
-                     rm._spatial,
+                     rm.spatial_steps,
                      None if root is None else str(built_image(
                          root, shift, severity, ds.image_paths[i],
                          image_sample_id(ds, i) if opt.built_dir else None)))
@@ -160,13 +160,13 @@ def _from_whole_set(ids: np.ndarray, n: int, parts: dict, lookup: Callable[[dict
     return lookup(parts | {"ids": _ids_hash(whole)})
 
 
-def _fits(n: int, rm: RetrievalModel, opt: BuildOptions) -> bool:
+def _fits(n: int, rm: RetrievalModel, opt: InputOptions) -> bool:
     h, w = rm.input_size
     return n * h * w * 3 <= opt.max_cache_mb * 2**20
 
 
 def shifted_captions(ds: RetrievalDataset, ids: np.ndarray, shift: str, severity: int,
-                     opt: BuildOptions, caption_rule: str = PRE_CAPTION) -> list[str]:
+                     opt: InputOptions, caption_rule: str = PRE_CAPTION) -> list[str]:
     """The captions `ids` under a text shift (cached), then the caption rule of the data
     (bench/data/preprocess.py: BLIP's pre_caption, or raw for person search)."""
     if shift == CLEAN:
@@ -215,7 +215,7 @@ def encode_image_array(rm: RetrievalModel, images: np.ndarray) -> torch.Tensor:
 
 
 def gallery_embeddings(ds: RetrievalDataset, direction: str, rm: RetrievalModel,
-                       opt: BuildOptions, caption_rule: str = PRE_CAPTION) -> torch.Tensor:
+                       opt: InputOptions, caption_rule: str = PRE_CAPTION) -> torch.Tensor:
     """Clean gallery embeddings from the frozen source model (cached on disk)."""
     parts = {"model": rm.name, "weights": rm.weights_id, "dataset": ds.fingerprint(),
              "direction": direction, "preprocess": rm.preprocess_id,
@@ -255,7 +255,7 @@ class QuerySet:
 
 
 def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: RetrievalModel,
-                  opt: BuildOptions, clean: bool = False,
+                  opt: InputOptions, clean: bool = False,
                   caption_rule: str = PRE_CAPTION) -> QuerySet:
     """The shifted (or, with ``clean=True``, clean) inputs of every position of `plan`."""
     relevant_all = ds.relevant_to_image() if direction == "i2t" else ds.relevant_to_caption()

@@ -188,9 +188,9 @@ class BlipModel:
                                   weights, torch.device(device), prep=prep)
 
     def _from_hub(self, cls, source):
-        from bench.models.openclip import _offline_unless_reachable
+        from bench.models.openclip import offline_unless_reachable
         try:
-            with _offline_unless_reachable():
+            with offline_unless_reachable():
                 return cls.from_pretrained(str(source))
         except Exception as err:
             raise WeightsError(f"cannot load BLIP weights {source}: "
@@ -201,13 +201,13 @@ class BlipModel:
     def _tokenizer(self, folder: str | None):
         from transformers import AutoTokenizer, BertTokenizer
 
-        from bench.models.openclip import _offline_unless_reachable
+        from bench.models.openclip import offline_unless_reachable
         sources = ([folder] if folder else []) + [
             self.tokenizer_source or os.environ.get("BENCH_BLIP_TOKENIZER") or TOKENIZER]
         first = None
         for src in sources:
             try:
-                with _offline_unless_reachable():
+                with offline_unless_reachable():
                     if Path(src).is_dir() and (Path(src) / "vocab.txt").is_file() \
                             and not (Path(src) / "tokenizer_config.json").is_file():
                         return BertTokenizer(str(Path(src) / "vocab.txt"), do_lower_case=True)

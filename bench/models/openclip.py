@@ -52,13 +52,13 @@ class RetrievalModel:
         self.device = device
         steps = list(preprocess.transforms)
         cut = next(i for i, t in enumerate(steps) if "ToTensor" in type(t).__name__)
-        self._spatial = steps[:cut]
-        self._to_tensor = steps[cut:]
+        self.spatial_steps = steps[:cut]
+        self.tensor_steps = steps[cut:]
         # prep: the official recipe of the data (bench/data/preprocess.py) instead of open_clip's
         # own resize + centre crop (kept for the embedded suites, prep=None)
         self.prep = prep.at(self.input_size) if prep is not None else None
         if self.prep is not None:
-            self._spatial = self.prep.spatial()
+            self.spatial_steps = self.prep.spatial()
         self.activation = built_activation(self.model)
         self._source_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
@@ -68,7 +68,7 @@ class RetrievalModel:
         """Describes the spatial preprocessing (resize/crop), part of cache keys."""
         if self.prep is not None:
             return self.prep.label
-        return " | ".join(repr(t).replace("\n", " ") for t in self._spatial)
+        return " | ".join(repr(t).replace("\n", " ") for t in self.spatial_steps)
 
     @property
     def input_size(self) -> tuple[int, int]:
@@ -79,14 +79,14 @@ class RetrievalModel:
     def resize_image(self, image: np.ndarray) -> np.ndarray:
         """Resize/crop a full-resolution HxWx3 uint8 image to the model input (uint8)."""
         im = Image.fromarray(image)
-        for t in self._spatial:
+        for t in self.spatial_steps:
             im = t(im)
         return np.asarray(im.convert("RGB"))
 
     def image_tensor(self, resized: np.ndarray) -> torch.Tensor:
         """uint8 model-input images (N x H x W x 3) -> normalised float tensor (N x 3 x H x W)."""
         x = torch.from_numpy(np.ascontiguousarray(resized)).permute(0, 3, 1, 2).float() / 255.0
-        norm = self._to_tensor[-1]
+        norm = self.tensor_steps[-1]
         mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
         std = torch.tensor(norm.std).view(1, 3, 1, 1)
         return (x - mean) / std
@@ -218,7 +218,7 @@ def _check_tag(name: str, tag: str) -> None:
 
 
 @contextlib.contextmanager
-def _offline_unless_reachable():
+def offline_unless_reachable():
     """Without network, make the hub client use its local cache only and fail at once
     (instead of a minute of retries)."""
     import huggingface_hub.constants as hub
@@ -293,7 +293,7 @@ def load_model(name: str, pretrained: str, device: str | torch.device = "cpu",
             raise WeightsError(f"checkpoint {path} not found", "pass an existing file to --pretrained")
         else:
             _check_tag(name, pretrained)
-            with _offline_unless_reachable():
+            with offline_unless_reachable():
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     name, pretrained=pretrained, **size)
     except (WeightsError, ConfigError):

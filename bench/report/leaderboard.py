@@ -33,16 +33,16 @@ from bench.report.order import (
 )
 from bench.report.ranking import ranking_table
 from bench.report.significance import OUTCOME_KS, Outcomes, annotate
-from bench.report.tables import AVG, COUNT, METRIC_LABELS, METRICS, Cell, Leaderboard, Table
+from bench.report.tables import AVG, COUNT, METRIC_LABELS, METRICS, Leaderboard, Table, TableCell
 
-__all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "Cell", "Leaderboard", "Table", "build"]
+__all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard", "Table", "build"]
 GROUP_KEYS = ["suite", "dataset", "direction", "stream"]
 
 
-def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = None) -> Cell:
+def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = None) -> TableCell:
     """Average a cell's seeds: ok seeds give the value; otherwise the status word."""
     if rows is None or rows.empty:
-        return Cell()
+        return TableCell()
     ok_rows = rows[(rows["status"] == "ok") & rows[metric].notna()]
     ok = ok_rows[metric]
     if len(ok):
@@ -50,25 +50,25 @@ def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = 
         # some seeds failed: the value stands for the others only, say so
         mark = "°" if len(ok) < len(rows) else ""
         sample = outcomes.sample(ok_rows) if outcomes is not None else None
-        return Cell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample)
+        return TableCell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample)
     statuses = set(rows["status"])
     status = next((s for s in NOT_OK if s in statuses), "n/a")  # n/a: ok but metric not measured
-    return Cell(status=status, seeds=len(rows))
+    return TableCell(status=status, seeds=len(rows))
 
 
-def _mean_cell(cells: list[Cell], show_count: bool) -> Cell:
+def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:
     """Plain mean over cells; its sample gives each cell equal weight (stratified)."""
     oks = [c for c in cells if c.status == "ok"]
     if not oks:
         statuses = [c.status for c in cells]
-        return Cell(status=next((s for s in NOT_OK if s in statuses), "missing"), count=0)
+        return TableCell(status=next((s for s in NOT_OK if s in statuses), "missing"), count=0)
     mark = f" ({len(oks)}/{len(cells)})" if show_count and len(oks) < len(cells) else ""
     sample = None
     if all(c.sample for c in oks):
         # each cell named by its (shift, severity): the same name in every row, so that
         # two rows' averages pair cell by cell even when one of them misses a cell
         sample = stats.combine({next(iter(c.sample))[:2]: c.sample for c in oks})
-    return Cell(sum(c.value for c in oks) / len(oks), status="ok", count=len(oks), mark=mark,
+    return TableCell(sum(c.value for c in oks) / len(oks), status="ok", count=len(oks), mark=mark,
                 sample=sample)
 
 
@@ -161,7 +161,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
                 for _, shift, sev in cols]
         in_avg = [c for c, col in zip(line, cols, strict=True) if col in avg_cols]
         avg = _mean_cell(in_avg, show_count=False)
-        table.add_row(labels[rk], line + [avg, Cell(text=f"{avg.count}/{len(avg_cols)}")],
+        table.add_row(labels[rk], line + [avg, TableCell(text=f"{avg.count}/{len(avg_cols)}")],
                       ref=ref_row)
     _outcome_clause(table, metric)
     _main_notes(table, cols, avg_cols)
@@ -233,8 +233,8 @@ def segment_table(key: tuple, group: pd.DataFrame, labels: dict) -> Table | None
     names = [s if len(mixes) == 1 else f"{m}: {s}" for m, s in cols]
     table = Table(_heading(key, ok, "r1", "per segment of the stream"), "segments", names)
     for row in dict.fromkeys(labels[k] for k in _row_keys(ok, labels)):
-        table.add_row(row, [Cell(means[(row, m, s)], status="ok") if (row, m, s) in means.index
-                            else Cell() for m, s in cols])
+        table.add_row(row, [TableCell(means[(row, m, s)], status="ok") if (row, m, s) in means.index
+                            else TableCell() for m, s in cols])
     table.notes.append("per segment: point values (mean over seeds), no intervals and no best "
                        "mark; the tables above say which differences are significant.")
     return table
@@ -246,8 +246,8 @@ def add_reported(table: Table, key: tuple, metric: str,
     With `models` (the measured rows' (model, pretrained)), only points of those backbones."""
     points = ref.points_for(key[0], key[2], metric, models)
     for p in points:
-        line = [Cell(status="blank") for _ in table.columns]
-        line[table.columns.index(p.column)] = Cell(p.value, status="ok")
+        line = [TableCell(status="blank") for _ in table.columns]
+        line[table.columns.index(p.column)] = TableCell(p.value, status="ok")
         table.add_row(f"{p.method} (reported)", line, reported=True)
     for model, scope in dict.fromkeys((p.model, p.scope) for p in points):
         table.notes.append(f"(reported): {METRIC_LABELS[metric]} published in {ref.SOURCE}; "

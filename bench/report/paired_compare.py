@@ -16,7 +16,7 @@ from bench.api.errors import ConfigError
 from bench.report import stats
 from bench.report.order import prepare, shift_key
 from bench.report.significance import Outcomes
-from bench.report.tables import METRIC_LABELS, METRICS, Cell, Table
+from bench.report.tables import METRIC_LABELS, METRICS, Table, TableCell
 
 CELL_KEYS = ["suite", "dataset", "direction", "stream", "shift", "severity", "model", "identity"]
 TESTS = ["Δ", "p (Holm)", "better / worse", "paired queries"]
@@ -42,11 +42,11 @@ def _label(key: tuple, many_models: bool) -> str:
     return f"{text} ({model})" if many_models else text
 
 
-def _value(sample: stats.Sample | None, rows: pd.DataFrame, metric: str, name: tuple) -> Cell:
+def _value(sample: stats.Sample | None, rows: pd.DataFrame, metric: str, name: tuple) -> TableCell:
     if sample is None:
-        return Cell(float(rows[metric].mean()), status="ok")
+        return TableCell(float(rows[metric].mean()), status="ok")
     iv = stats.interval(sample, rng=stats.rng_for("compare", *name))
-    return Cell(float(rows[metric].mean()), status="ok", lo=iv.lo, hi=iv.hi)
+    return TableCell(float(rows[metric].mean()), status="ok", lo=iv.lo, hi=iv.hi)
 
 
 def compare_table(df: pd.DataFrame, outcomes: pd.DataFrame | None, method: str,
@@ -78,7 +78,7 @@ def compare_table(df: pd.DataFrame, outcomes: pd.DataFrame | None, method: str,
             stats.paired(sa, sb, rng=stats.rng_for("compare", label))
         if p is None:
             untested += 1
-            line += [Cell(status="n/a") for _ in TESTS]
+            line += [TableCell(status="n/a") for _ in TESTS]
         else:
             tests.append((len(table.rows), p))
             pooled_a[key], pooled_b[key] = sa, sb
@@ -99,12 +99,12 @@ def compare_table(df: pd.DataFrame, outcomes: pd.DataFrame | None, method: str,
     return table
 
 
-def _test_cells(p: stats.Paired) -> list[Cell]:
-    return [Cell(p.delta, status="ok", lo=p.lo, hi=p.hi, signed=True),
-            Cell(text=""), Cell(text=f"{p.better} / {p.worse}"), Cell(text=str(p.n))]
+def _test_cells(p: stats.Paired) -> list[TableCell]:
+    return [TableCell(p.delta, status="ok", lo=p.lo, hi=p.hi, signed=True),
+            TableCell(text=""), TableCell(text=f"{p.better} / {p.worse}"), TableCell(text=str(p.n))]
 
 
-def _set_p(line: list[Cell], p: stats.Paired, adjusted: float) -> None:
+def _set_p(line: list[TableCell], p: stats.Paired, adjusted: float) -> None:
     sig = 0 if adjusted >= stats.ALPHA else (1 if p.delta > 0 else -1 if p.delta < 0 else 0)
     line[2].sig, line[2].p = sig, adjusted
     line[3].text = f"{adjusted:.2g}"

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from bench.report import stats
 from bench.report.order import NOT_OK, method_key
 from bench.report.significance import pair_cache
-from bench.report.tables import METRIC_LABELS, Cell, Table
+from bench.report.tables import METRIC_LABELS, Table, TableCell
 
 
 def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
@@ -99,13 +99,13 @@ def _ranking_rows(entries: dict, mains: list[Table], metric: str) -> Table:
     for name, e in ordered:
         n = len(e["ranks"])
         place, size, tested = places.get(name, (0, 0, False))
-        where = Cell(place, status="ok", text=f"{place}{'=' if size > 1 else ''}",
-                     best=tested and place == 1 and size == 1) if n else Cell()
-        rank = Cell(sum(e["ranks"]) / n, status="ok", text=f"{sum(e['ranks']) / n:.2f}") \
-            if n else Cell()
-        mean = Cell(sum(e["values"]) / n, status="ok") if n else Cell()
-        counts = [Cell(text=str(e["bad"][b])) for b in bad_cols]
-        table.add_row(name, [where, rank, mean, Cell(text=str(n))] + counts)
+        where = TableCell(place, status="ok", text=f"{place}{'=' if size > 1 else ''}",
+                     best=tested and place == 1 and size == 1) if n else TableCell()
+        rank = TableCell(sum(e["ranks"]) / n, status="ok", text=f"{sum(e['ranks']) / n:.2f}") \
+            if n else TableCell()
+        mean = TableCell(sum(e["values"]) / n, status="ok") if n else TableCell()
+        counts = [TableCell(text=str(e["bad"][b])) for b in bad_cols]
+        table.add_row(name, [where, rank, mean, TableCell(text=str(n))] + counts)
     table.notes.append("rank per shift column among the methods that have the cell: a method "
                        "shares the rank of the column's current group while it is not "
                        "significantly worse than the group's leader (paired sign test, 95 %; "

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import stats
-from bench.report.tables import AVG, Cell, Table
+from bench.report.tables import AVG, Table, TableCell
 
 # metrics recomputable per query from the best relevant item's rank
 OUTCOME_KS = {"r1": (1,), "r5": (5,), "r10": (10,), "r_mean": (1, 5, 10)}
@@ -117,8 +117,8 @@ def annotate(table: Table, delta_kind: str = "delta") -> Table | None:
         line = []
         for j in cols:
             p = deltas.get((i, j))
-            line.append(Cell() if p is None else
-                        Cell(p.delta, status="ok", lo=p.lo, hi=p.hi, signed=True,
+            line.append(TableCell() if p is None else
+                        TableCell(p.delta, status="ok", lo=p.lo, hi=p.hi, signed=True,
                              sig=table.cells[i][j].sig, p=table.cells[i][j].p))
         delta.add_row(table.rows[i], line)
     delta.notes = [n for n in table.notes if n.startswith(("minimum detectable", "↑"))]

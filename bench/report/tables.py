@@ -1,7 +1,7 @@
-"""The leaderboard's table types: a grid of `Cell`s with a heading and notes.
+"""The leaderboard's table types: a grid of `TableCell`s with a heading and notes.
 
 A table is a grid of cells rather than strings so that each output format
-(Markdown, CSV, HTML, LaTeX; see `bench.commands.leaderboard`) marks the best
+(Markdown, CSV, HTML, LaTeX; see `bench.report.render`) marks the best
 value, the intervals and the statuses its own way.
 """
 
@@ -22,7 +22,7 @@ COUNT = "shifts ok"
 
 
 @dataclass
-class Cell:
+class TableCell:
     """One table entry: a seed-averaged value, a status word, or plain text."""
 
     value: float = math.nan
@@ -54,7 +54,7 @@ class Table:
     kind: str  # main / delta / severity / segments / ranking / compare
     columns: list[str]
     rows: list[str] = field(default_factory=list)
-    cells: list[list[Cell]] = field(default_factory=list)
+    cells: list[list[TableCell]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     reported: list[bool] = field(default_factory=list)  # published reference rows
     shift_columns: list[str] = field(default_factory=list)  # columns that enter Avg. and ranks
@@ -62,7 +62,7 @@ class Table:
     row_header: str = "method"  # the heading of the label column
     untested: str = ""  # why no value of the table can carry an interval (a note), if so
 
-    def add_row(self, label: str, cells: list[Cell], reported: bool = False,
+    def add_row(self, label: str, cells: list[TableCell], reported: bool = False,
                 ref: int | None = None) -> None:
         self.rows.append(label)
         self.cells.append(cells)
@@ -74,7 +74,7 @@ class Table:
         data = [[c.value if c.status == "ok" else math.nan for c in line] for line in self.cells]
         return pd.DataFrame(data, index=self.rows, columns=self.columns, dtype=float)
 
-    def cell(self, row: str, column: str) -> Cell:
+    def cell(self, row: str, column: str) -> TableCell:
         """The cell at a row label and column name."""
         return self.cells[self.rows.index(row)][self.columns.index(column)]
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 from bench.data.dataset import RetrievalDataset
 from bench.data.preprocess import pre_caption as normalize_caption
 from bench.engine.cache import Cache
-from bench.engine.inputs import BuildOptions, resized_images
+from bench.engine.inputs import InputOptions, resized_images
 from bench.engine.parallel import default_workers
 from bench.engine.provenance import git_sha
 from bench.models.openclip import RetrievalModel
@@ -93,12 +93,12 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     start = time.time()
     model, rm = _new_model(cfg)
     data = training_data(cfg.model, "train")
-    build = BuildOptions(cache=Cache(), workers=workers or default_workers(), quiet=quiet)
+    build = InputOptions(cache=Cache(), workers=workers or default_workers(), quiet=quiet)
     images, _ = resized_images(data, np.arange(data.n_images), "clean", 0, rm, build)
     captions = [[] for _ in range(data.n_images)]
     for text, img in zip(data.captions, data.caption_image, strict=True):
         captions[int(img)].append(normalize_caption(text))
-    norm = rm._to_tensor[-1]
+    norm = rm.tensor_steps[-1]
     mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
     std = torch.tensor(norm.std).view(1, 3, 1, 1)
 
@@ -143,7 +143,7 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     return card
 
 
-def evaluate_clean(rm: RetrievalModel, model: str, build: BuildOptions) -> dict:
+def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions) -> dict:
     """Clean R@1/R@5/R@10 of a model on its test split, both directions (t2i only for ReID)."""
     from bench.engine.inputs import build_queries, gallery_embeddings
     from bench.engine.loop import evaluate_frozen
@@ -156,7 +156,7 @@ def evaluate_clean(rm: RetrievalModel, model: str, build: BuildOptions) -> dict:
     for d in directions:
         n = ds.n_images if d == "i2t" else ds.n_captions
         plan = plan_stream(n, [Segment("clean", 0)], "single", 0)
-        g = gallery_embeddings(ds, d, rm, BuildOptions(cache=Cache(enabled=False),
+        g = gallery_embeddings(ds, d, rm, InputOptions(cache=Cache(enabled=False),
                                                        workers=build.workers, quiet=True))
         q = build_queries(ds, d, plan, rm, build)
         m = evaluate_frozen(rm, d, g, q)
