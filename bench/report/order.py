@@ -12,7 +12,6 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from bench.api.contract import DEFAULT_RANK
 from bench.api.registry import METHODS, load_builtins, method_rank
 from bench.shifts import book, max_level
 
@@ -39,10 +38,10 @@ def method_key(name: str) -> tuple:
 
 
 def ranked_methods() -> tuple[str, ...]:
-    """The registered methods that declare a rank, in order (their place fixes their style
-    in every figure; the others follow them)."""
+    """bench's own methods in rank order. Their place fixes their style in every figure,
+    whatever plugins are loaded; plugins' methods follow them (bench/report/plots.py)."""
     load_builtins()
-    return tuple(sorted((n for n in METHODS.names() if method_rank(n) < DEFAULT_RANK),
+    return tuple(sorted((n for n in METHODS.names() if METHODS.origin(n) == "bench"),
                         key=method_key))
 
 
