@@ -37,6 +37,14 @@ def test_bad_options_are_config_errors(bad):
         make_config("rest", bad)
 
 
+def test_decouple_none_on_the_command_line_is_the_mode_none():
+    from bench.engine.method_configs import parse_sets
+
+    overrides = parse_sets(["rest.decouple=none"])["rest"]  # the CLI reads 'none' as None
+    assert make_config("rest", overrides).decouple == "none"
+    assert make_config("rest", overrides) == make_config("rest", {"decouple": "none"})
+
+
 def _embeddings(n: int, seed: int, d: int = 8) -> torch.Tensor:
     return F.normalize(torch.randn(n, d, generator=torch.Generator().manual_seed(seed)), dim=1)
 
