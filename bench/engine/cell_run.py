@@ -62,7 +62,8 @@ class Resources:
         key = (cell.suite, cell.spec.dataset)
         if key not in self._datasets:
             suite = SUITES.get(cell.suite)
-            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.opts.data_root))
+            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.opts.data_root,
+                                                          quiet=self.opts.quiet))
             if cell.inputs is not None:  # real data: every image opens, or exit 2 / skip
                 ds, self.images_skipped[key] = checked(ds, cell.inputs.skip_unreadable)
             self._datasets[key] = ds

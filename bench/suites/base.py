@@ -33,6 +33,7 @@ class CellSpec:
 @dataclass
 class SuiteContext:
     data_root: Path | None = None
+    quiet: bool = False  # no progress bars (the embedded data's one-time generation)
 
 
 Severities = str | Sequence[int] | None  # None: maximum severity; "all"; or a list

@@ -31,12 +31,12 @@ OFFLINE_TEXT_SHIFTS = builtin_shifts("text", groups=("char", "word"))
 
 def _scenes(ctx):
     from bench.data.synth import load_mini_scenes
-    return load_mini_scenes(split="test")
+    return load_mini_scenes(split="test", progress=not ctx.quiet)
 
 
 def _scenes_5k(ctx):
     from bench.data.synth import load_mini_scenes
-    return load_mini_scenes(split="test5k")
+    return load_mini_scenes(split="test5k", progress=not ctx.quiet)
 
 
 def _scenes_smoke(ctx):
@@ -47,7 +47,7 @@ def _scenes_smoke(ctx):
 def _pedes(style: str, first_captions: int | None = None):
     def load(ctx):
         from bench.data.synth import load_mini_pedes
-        ds = load_mini_pedes(style=style, split="test")
+        ds = load_mini_pedes(style=style, split="test", progress=not ctx.quiet)
         return ds if first_captions is None else ds.first_captions(first_captions)
     return load
 
