@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from bench.api.errors import DataError
+from bench.api.protocol import PROTOCOL
 from bench.api.registry import SHIFTS
 from bench.data.dataset import RetrievalDataset
 from bench.data.preprocess import PRE_CAPTION, apply_caption_rule, caption_cache_tag
@@ -39,7 +40,7 @@ class InputOptions:
     workers: int = 1
     quiet: bool = False
     plugins: tuple[str, ...] = ()
-    corruption_seed: int = 0
+    corruption_seed: int = PROTOCOL.corruption_seed
     max_cache_mb: int = 1024  # larger query sets are recomputed rather than cached
     # One random draw per (sample, shift) shared by all severities (common random numbers:
     # `bench similarity --paired`); the benchmark itself seeds per severity too.

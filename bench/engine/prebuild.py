@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from bench.api.protocol import PROTOCOL
 from bench.api.registry import SHIFTS
 from bench.data.dataset import RetrievalDataset
 from bench.engine.inputs import caption_sample_ids, image_sample_id
@@ -71,7 +72,7 @@ class BuildReport:
 
 
 def build_images(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: int,
-                 quiet: bool = False, corruption_seed: int = 0,
+                 quiet: bool = False, corruption_seed: int = PROTOCOL.corruption_seed,
                  plugins: tuple[str, ...] = (), out: Path | None = None) -> BuildReport:
     """Write the shifted images (under `out`/<dataset>-<split> when given, else beside the
     annotation file; under `out`, paths follow the sample ids: the path below the image root)."""
@@ -107,7 +108,7 @@ def _caption_job(job) -> str:
 
 
 def build_captions(ds: RetrievalDataset, shifts: list[tuple[str, int]], workers: int,
-                   quiet: bool = False, corruption_seed: int = 0,
+                   quiet: bool = False, corruption_seed: int = PROTOCOL.corruption_seed,
                    plugins: tuple[str, ...] = (), out: Path | None = None) -> BuildReport:
     root = built_root(ds, out)
     report = BuildReport(unavailable=[])
