@@ -52,7 +52,6 @@ from bench.api.gradient import (
     GradientTTA,
     check_entropies,
     check_finite,
-    effective_lr,
     entropy,
     entropy_threshold,
     masked_mean,
@@ -94,8 +93,7 @@ class SAR(GradientTTA):
         for p, p0 in zip(self.model.params(), self.initial, strict=True):
             p.copy_(p0)
         if self.config.variant == "original":
-            self.optimizer = torch.optim.AdamW(self.model.params(), lr=effective_lr(self.config.lr, self.model),
-                                               weight_decay=self.config.weight_decay)
+            self.optimizer = self.new_optimizer()
         self.state["resets"] += 1
         if self.config.clear_ema_on_reset:
             self.ema = None

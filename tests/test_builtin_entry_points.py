@@ -15,7 +15,6 @@ from bench.api.registry import (
     METHODS,
     builtin_method_targets,
     load_builtins,
-    load_target,
     method_rank,
 )
 
@@ -35,7 +34,7 @@ def test_every_entry_point_names_the_class_registered_under_that_name():
     assert set(table) == set(RANKS)
     load_builtins()
     for name, target in table.items():
-        cls = load_target(target)
+        cls = importlib.metadata.EntryPoint(name, target, "bench.methods").load()
         assert isinstance(cls, type) and issubclass(cls, TTAMethod), target
         assert cls.name == name and METHODS.get(name) is cls
         assert METHODS.origin(name) == "bench"

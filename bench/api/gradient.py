@@ -64,9 +64,14 @@ class GradientTTA(TTAMethod):
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
-        self.optimizer = torch.optim.AdamW(model.params(), lr=effective_lr(self.config.lr, model),
-                                           weight_decay=self.config.weight_decay)
+        self.optimizer = self.new_optimizer()
         self.clear_terms()
+
+    def new_optimizer(self) -> torch.optim.Optimizer:
+        """AdamW on the query tower's LayerNorm parameters at the method's rate (a fresh
+        one at setup; SAR's original variant starts a new one at each reset)."""
+        return torch.optim.AdamW(self.model.params(), lr=effective_lr(self.config.lr, self.model),
+                                 weight_decay=self.config.weight_decay)
 
     # ---- loss terms in the trace: a method only names them (`record_terms`) ---------------
 

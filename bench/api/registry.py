@@ -170,6 +170,7 @@ def load_plugin(spec: str) -> None:
             raise _import_error(spec, err) from err
     _run_plugin(spec, load_module)
 
+
 METHODS: Registry = Registry("method", "bench.methods")
 SUITES: Registry = Registry("suite", "bench.suites")
 SHIFTS: Registry = Registry("shift", "bench.shifts")
@@ -223,15 +224,6 @@ def builtin_method_targets(pyproject: Path | None = None) -> dict[str, str]:
     return dict(table)
 
 
-def load_target(target: str) -> object:
-    """The object an entry-point value ``"module:attr.attr"`` names."""
-    module_name, _, attrs = target.partition(":")
-    obj: object = importlib.import_module(module_name)
-    for attr in filter(None, attrs.split(".")):
-        obj = getattr(obj, attr)
-    return obj
-
-
 def load_builtins() -> None:
     """bench's own registrations, once (cheap: no model or data is loaded)."""
     global _loaded
@@ -241,7 +233,8 @@ def load_builtins() -> None:
     for name in _BUILTIN_MODULES:
         importlib.import_module(name)
     for name, target in builtin_method_targets().items():
-        METHODS.add(name, load_target(target), origin="bench")
+        ep = importlib.metadata.EntryPoint(name, target, METHODS.group)
+        METHODS.add(name, ep.load(), origin="bench")
 
 
 def method_rank(name: str) -> int:
