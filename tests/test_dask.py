@@ -49,6 +49,23 @@ def test_local_cluster_rows_equal_the_local_executor(local_rows, tmp_path, monke
     assert code == 0 and "nothing to do" in out
 
 
+def test_dask_workers_respect_cell_claims(local_rows, tmp_path):
+    """A cell another live run holds is left to it, as the local executor does."""
+    from bench.engine.claims import try_claim
+
+    out = tmp_path / "results"
+    held = local_rows.cell_id[0]
+    with try_claim(out, held, "another-run"):
+        code, text, err = smoke_run(out, "--executor", "dask", "--dask-workers", "1",
+                                    limit=LIMIT)
+        assert code == 0, err
+    assert "7 ok" in text and "1 left to another run" in text
+    assert held not in set(_rows(out).cell_id)
+    code, text, _ = smoke_run(out, limit=LIMIT)  # released: a later run does that one only
+    assert code == 0 and "7 already stored, 1 ok" in text
+    assert _rows(out).equals(local_rows)
+
+
 def _start(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     return subprocess.Popen([sys.executable, "-m", *args], cwd=cwd, env=env,
@@ -153,5 +170,5 @@ def test_cells_are_grouped_by_what_they_load():
     tasks = group_cells(cells, n_workers=2)
     assert sorted(c.cell_id for t in tasks for c in t) == sorted(c.cell_id for c in cells)
     assert all(len({group_key(c) for c in t}) == 1 for t in tasks)  # one gallery per task
-    assert max(len(t) for t in tasks) == 3 and len(tasks) == 4  # 12 cells / (2 x 2 workers)
+    assert max(len(t) for t in tasks) == 2 and len(tasks) == 6  # 12 cells / (4 x 2 workers)
     assert len(group_cells(cells, n_workers=100)) == 12

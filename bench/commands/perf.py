@@ -8,8 +8,10 @@
   peak memory (one fresh process per method) on a suite's cells (the shifted queries are
   built first, so only adaptation is timed).
 * ``perf sweep``: one sweep with the local executor and on a dask `LocalCluster`: wall
-  time, CPU time (all processes) and the speed-up; ``--malloc-trim`` adds a dask run with
-  the nanny's default MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains).
+  time, CPU time (all processes) and the speed-up; ``--scaling`` adds the local executor
+  on one thread and dask on one worker (what one core does, so the speed-up of N threads
+  and of N workers can be read); ``--malloc-trim`` adds a dask run with the nanny's
+  default MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains).
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--limit", type=int, default=None, help="first N queries per cell")
     w.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
     w.add_argument("--dask-workers", type=int, default=2)
+    w.add_argument("--scaling", action="store_true",
+                   help="also time the local executor on 1 thread and dask on 1 worker")
     w.add_argument("--malloc-trim", action="store_true",
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
 
@@ -78,6 +82,8 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
 
 
 def _perf_sweep(args: argparse.Namespace) -> int:
+    import torch
+
     from bench.api.registry import load_builtins
     from bench.engine.parallel import default_workers
     from bench.engine.planning import RunOptions
@@ -85,21 +91,44 @@ def _perf_sweep(args: argparse.Namespace) -> int:
 
     load_builtins()
     _warm_queries(args.suite, args.pretrained, args.limit)
+    threads = torch.get_num_threads()  # the local executor's default: one per core
     opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
                       pretrained=args.pretrained, limit=args.limit, quiet=True,
                       workers=default_workers(), log=lambda msg: None)
     n = args.dask_workers
-    runs = [timed_sweep(opts, "local"), timed_sweep(opts, f"dask {n} workers", n)]
+    runs = []
+    if args.scaling:
+        opts.threads = 1
+        runs.append(timed_sweep(opts, "local, 1 thread"))
+    opts.threads = threads
+    runs.append(timed_sweep(opts, f"local, {threads} threads"))
+    if args.scaling:
+        runs.append(timed_sweep(opts, "dask 1 worker", 1))
+    if n != 1 or not args.scaling:
+        runs.append(timed_sweep(opts, f"dask {n} worker{'s' * (n != 1)}", n))
     if args.malloc_trim:
-        runs.append(timed_sweep(opts, f"dask {n} workers, malloc trim", n, malloc_trim=True))
-    local = runs[0].wall_s
-    print(f"{runs[0].cells} cells ({args.suite}, {args.method}, limit {args.limit}), "
-          f"query cache warm; dask wall time includes starting its cluster")
-    print(f"{'executor':<28} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'speed-up':>8}")
-    for r in runs:
-        print(f"{r.label:<28} {r.wall_s:>7.1f} {r.cpu_s:>7.1f} {r.cpu_s / r.wall_s:>8.2f} "
-              f"{local / r.wall_s:>7.2f}x")
+        runs.append(timed_sweep(opts, f"dask {n} worker{'s' * (n != 1)}, malloc trim", n,
+                                malloc_trim=True))
+    print(sweep_table(runs, f"local, {threads} threads", args))
     return 0
+
+
+def sweep_table(runs, reference: str, args: argparse.Namespace) -> str:
+    """The `perf sweep` report: per run wall and CPU time, its speed-up over the local
+    executor (`reference`) and, with ``--scaling``, over the one-core run of its kind."""
+    local = next(r for r in runs if r.label == reference).wall_s
+    one = {"local": next((r.wall_s for r in runs if r.label == "local, 1 thread"), None),
+           "dask": next((r.wall_s for r in runs if r.label == "dask 1 worker"), None)}
+    lines = [f"{runs[0].cells} cells ({args.suite}, {args.method}, limit {args.limit}), "
+             "query cache warm; dask wall time includes starting its cluster",
+             f"{'executor':<30} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'vs local':>8} "
+             f"{'vs 1 core':>9}"]
+    for r in runs:
+        base = one["dask" if r.label.startswith("dask") else "local"]
+        scale = f"{base / r.wall_s:>8.2f}x" if base else f"{'':>9}"
+        lines.append(f"{r.label:<30} {r.wall_s:>7.1f} {r.cpu_s:>7.1f} {r.cpu_s / r.wall_s:>8.2f} "
+                     f"{local / r.wall_s:>7.2f}x {scale}")
+    return "\n".join(lines)
 
 
 def _perf_run(args: argparse.Namespace) -> int:

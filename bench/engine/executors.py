@@ -1,8 +1,9 @@
 """Where cells run: in this process (`local`) or on a dask.distributed cluster (`dask`).
 
 With dask, cells are grouped by what they load (model, weights, dataset, direction) and
-each group is cut into a few tasks, so a worker reuses its model, dataset and gallery
-for the cells of a task (and keeps them for its next task). The worker writes each
+each group is cut into tasks of a few cells, so a worker reuses its model, dataset and
+gallery for the cells of a task (and keeps them for its next task). Every cell is claimed
+before it runs (`bench.engine.claims`), as in a local run. The worker writes each
 finished cell's row to the results folder itself, so a client that goes away loses
 nothing that finished; a worker lost mid-task loses only that task's unfinished cells,
 which dask retries elsewhere. The client loads no model and no dataset.
@@ -29,6 +30,7 @@ from bench.api.registry import load_plugins
 from bench.engine.cache import Cache
 from bench.engine.cell_run import Resources, execute_cell
 from bench.engine.cells import Cell
+from bench.engine.claims import claim_owner, try_claim
 from bench.engine.clusters import ClusterSpec, start_cluster
 from bench.engine.guards import write_row
 from bench.engine.planning import RunOptions
@@ -54,6 +56,7 @@ class WorkerSettings:
     cache_root: str
     data_home: str  # where the embedded datasets are (the client's, as the cache)
     built_dir: str | None = None  # `--built DIR`: shifted queries written by `build --out`
+    overwrite: bool = False  # `--overwrite`: redo a cell even when it is finished
 
     @classmethod
     def from_options(cls, opts: RunOptions) -> WorkerSettings:
@@ -61,7 +64,8 @@ class WorkerSettings:
                    out=_absolute(opts.out), device=opts.device, plugins=tuple(opts.plugins),
                    retention=opts.retention, cache_enabled=opts.cache.enabled,
                    cache_root=_absolute(opts.cache.root), data_home=_absolute(data_home()),
-                   built_dir=None if opts.built_dir is None else _absolute(opts.built_dir))
+                   built_dir=None if opts.built_dir is None else _absolute(opts.built_dir),
+                   overwrite=opts.overwrite)
 
 
 def group_key(cell: Cell) -> tuple:
@@ -70,13 +74,17 @@ def group_key(cell: Cell) -> tuple:
             cell.spec.dataset, cell.spec.direction)
 
 
+TASKS_PER_WORKER = 4  # tasks per worker and group: small enough that the last ones are short
+
+
 def group_cells(cells: list[Cell], n_workers: int) -> list[list[Cell]]:
-    """Tasks of cells sharing a `group_key`, at most ceil(n / (2 workers)) cells each, so
-    that every worker gets work and the last tasks are short."""
+    """Tasks of cells sharing a `group_key`, at most ceil(n / (4 workers)) cells each: a
+    worker keeps a task's model and gallery for its next task (`_resources`), and tasks
+    small enough that the workers finish together (8 cells on 2 workers: one cell each)."""
     groups: dict[tuple, list[Cell]] = {}
     for cell in cells:
         groups.setdefault(group_key(cell), []).append(cell)
-    size = max(1, math.ceil(len(cells) / (2 * max(1, n_workers))))
+    size = max(1, math.ceil(len(cells) / (TASKS_PER_WORKER * max(1, n_workers))))
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
@@ -105,13 +113,28 @@ def _resources(settings: WorkerSettings) -> Resources:
 
 
 def _worker_run_cells(cells: list[Cell], settings: WorkerSettings, run_id: str) -> list[dict]:
-    """Runs on a dask worker: execute the cells of one task, storing each row as it ends."""
+    """Runs on a dask worker: execute the cells of one task, storing each row as it ends.
+
+    Each cell is claimed first (`bench.engine.claims`), as the local executor does: a cell
+    that another live run (local or dask) is computing into the same folder, or that one
+    finished meanwhile, is left to it and comes back as ``{"cell_id", "left": owner}``
+    (owner: 'pid N on HOST', '' when unknown, None when the cell was finished meanwhile).
+    """
     load_plugins(list(settings.plugins))
     res, store, rows = _resources(settings), ResultStore(settings.out), []
     for cell in cells:
-        row = execute_cell(cell, res, run_id, progress=False)
-        trace = row.pop("_trace", None)
-        write_row(store, row, trace, row.pop("_outcomes", None))
+        claim = try_claim(Path(settings.out), cell.cell_id, run_id)
+        if claim is None:
+            rows.append({"cell_id": cell.cell_id,
+                         "left": claim_owner(Path(settings.out), cell.cell_id)})
+            continue
+        with claim:
+            if store.is_finished(cell.cell_id) and not settings.overwrite:
+                rows.append({"cell_id": cell.cell_id, "left": None})
+                continue
+            row = execute_cell(cell, res, run_id, progress=False)
+            trace = row.pop("_trace", None)
+            write_row(store, row, trace, row.pop("_outcomes", None))
         rows.append(row)
     return rows
 
@@ -162,7 +185,9 @@ def cluster_spec(opts: RunOptions) -> ClusterSpec:
 
 
 def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[int, Cell, dict], None],
-             spec: ClusterSpec | None = None) -> None:
+             spec: ClusterSpec | None = None) -> list[str | None]:
+    """Run `todo` on a dask cluster; returns, per cell left to another run, its owner (None:
+    finished meanwhile)."""
     try:
         from dask.distributed import Client, as_completed
     except ImportError as err:
@@ -172,6 +197,7 @@ def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[
     settings = WorkerSettings.from_options(opts)
     cluster = start_cluster(spec, opts.workers)
     client = Client(spec.scheduler) if cluster is None else Client(cluster)
+    left: list[str | None] = []
     try:
         if spec.kind:
             client.wait_for_workers(1)
@@ -185,9 +211,13 @@ def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[
         k = 0
         for future in as_completed(futures):
             for row in future.result():
+                if "left" in row:
+                    left.append(row["left"])
+                    continue
                 k += 1
                 on_row(k, by_id[row["cell_id"]], row)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+    return left

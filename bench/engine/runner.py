@@ -64,7 +64,9 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
             for cell in real:
                 checking.dataset(cell)
             check_released(real, checking)
-        run_dask(todo, opts, run_id, on_row, cluster_spec(opts))
+        left = run_dask(todo, opts, run_id, on_row, cluster_spec(opts))
+        counts["skipped"] += sum(owner is None for owner in left)  # finished meanwhile
+        _left_to_others([o for o in left if o is not None], counts, opts)
         return counts
     res = Resources(opts, device)
     # Load every model and dataset first: bad input fails now, before any row is written.
@@ -90,9 +92,15 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
             trace = row.pop("_trace", None)
             write_row(store, row, trace, row.pop("_outcomes", None))
         on_row(k, cell, row)
-    if elsewhere:
-        counts["elsewhere"] = len(elsewhere)
-        owners = sorted({o for o in elsewhere if o})
-        opts.log(f"{len(elsewhere)} cells are being computed by another run"
-                 f"{' (' + ', '.join(owners) + ')' if owners else ''}: left to it")
+    _left_to_others(elsewhere, counts, opts)
     return counts
+
+
+def _left_to_others(elsewhere: list[str], counts: dict[str, int], opts: RunOptions) -> None:
+    """Count and report the cells another live run was computing (owner per cell, or '')."""
+    if not elsewhere:
+        return
+    counts["elsewhere"] = len(elsewhere)
+    owners = sorted({o for o in elsewhere if o})
+    opts.log(f"{len(elsewhere)} cells are being computed by another run"
+             f"{' (' + ', '.join(owners) + ')' if owners else ''}: left to it")
