@@ -121,8 +121,10 @@ def test_hand_started_scheduler_and_two_workers(local_rows, tmp_path, monkeypatc
     assert not (worker_dir / "results").exists()  # not in the workers' working directory
 
 
-def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path):
+def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path, monkeypatch):
     from bench.api.errors import ConfigError
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # the fake workers are us
     from bench.engine.executors import WorkerSettings, preflight, worker_preflight
 
     (tmp_path / "file").write_text("")

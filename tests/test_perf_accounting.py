@@ -17,8 +17,11 @@ def _burn(seconds: float) -> float:
     return time.process_time() - t
 
 
-def test_cpu_clock_counts_a_local_clusters_workers_once():
+def test_cpu_clock_counts_a_local_clusters_workers_once(monkeypatch):
     distributed = pytest.importorskip("dask.distributed")
+    # dask's nanny exports MALLOC_TRIM_THRESHOLD_ into this process: undone after the test
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "unset-by-the-test")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
     cpu0, wall0 = cpu_clock(), time.perf_counter()
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=None, host="127.0.0.1")
