@@ -188,8 +188,27 @@ def leaderboard_block() -> str:
     return "\n".join(parts).strip()
 
 
+def reading_block() -> str:
+    """Which differences of the committed leaderboard are significant, in words
+    (`bench.report.reading`): only what the paired tests say."""
+    from bench.report.paired_compare import compare_table
+    from bench.report.reading import board_reading, compare_reading
+
+    if not (RESULTS / "cells").exists():
+        return "(no committed results yet: run `make results`)"
+    store = ResultStore(RESULTS)
+    df, outcomes = store.read(), store.read_outcomes()
+    suites = [s for s in ("mini-c", "mini-diverse") if s in set(df["suite"])]
+    lines = board_reading(build(df, "r1", suites, outcomes=outcomes).tables)
+    methods = set(df[df["suite"].isin(suites)]["method"])
+    if {"rest", "tcr"} <= methods:
+        pair = df[df["suite"].isin(suites)]
+        lines += ["", compare_reading(compare_table(pair, outcomes, "rest", "tcr"))]
+    return "\n".join(lines)
+
+
 BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,
-          "leaderboard": leaderboard_block}
+          "leaderboard": leaderboard_block, "reading": reading_block}
 
 
 def updated(text: str) -> str:
