@@ -241,7 +241,7 @@ def method_rank(name: str) -> int:
     """Where a method sits in tables and plots (the class's ``rank``; lower first). A name
     not registered now (e.g. a plugin's, in old results) ranks with plugins (1000)."""
     load_builtins()
-    cls = METHODS._items.get(name)
+    cls = METHODS.get(name) if name in METHODS else None
     return int(getattr(cls, "rank", DEFAULT_RANK))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 from bench.report.paired_compare import compare_table
 from bench.report.render import FORMATS, render
@@ -23,9 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metric", default="r1", choices=METRICS, help="metric (default r1)")
     parser.add_argument("--format", default="md", choices=FORMATS, help="output format")
     parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
+    add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.api.registry import load_plugins
+
+    load_plugins(args.plugin)
     df = read_results(args.results)
     suites = [s for s in args.suite.split(",") if s]
     if suites:

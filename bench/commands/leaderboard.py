@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 from bench.report.leaderboard import METRICS, build
 from bench.report.render import FORMATS, render
@@ -23,9 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
     parser.add_argument("--reported", action="store_true",
                         help="add published reference rows (docs/protocol.md section 7), unranked")
+    add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.api.registry import load_plugins
+
+    load_plugins(args.plugin)
     df = read_results(args.results)
     suites = [s for s in args.suite.split(",") if s]
     board = build(df, args.metric, suites or None, reported=args.reported,

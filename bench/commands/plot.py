@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.api.errors import ConfigError
+from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 
 NAME = "plot"
@@ -19,9 +20,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="output folder (default RESULTS/figures)")
     parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
     parser.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+    add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.api.registry import load_plugins
+
+    load_plugins(args.plugin)
     formats = tuple(f for f in args.format.split(",") if f)
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
