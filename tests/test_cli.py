@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -115,5 +116,8 @@ def test_perf_build_reports_rounds_and_median():
     assert code == 0
     assert "corrupting 80 images" in out
     assert out.count("round ") == 2 and "median: serial" in out and "speed-up" in out
+    busy = [float(x) for x in re.findall(r"= ([0-9.]+) cores busy", out)]
+    assert len(busy) == 2 and all(0 < b <= 2.05 for b in busy)  # at most the 2 workers
+    assert re.search(r"\(([0-9.]+) of 2 cores busy\)", out)
     code, _, err = cli("perf", "build", "--repeat", "0")
     assert code == 2 and "--repeat must be at least 1" in err

@@ -51,16 +51,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
 
 
-def _job(args) -> int:
+def _job(args) -> float:
+    """Corrupt one image; returns the CPU seconds it took in whichever process ran it."""
     path, shift, severity, seed = args
+    import time
+
     import numpy as np
     from PIL import Image
 
     from bench.api.registry import SHIFTS
 
+    start = time.process_time()
     with Image.open(path) as im:
         image = np.asarray(im.convert("RGB"))
-    return int(SHIFTS.get(shift).apply(image, severity, seed).sum() % 7)
+    SHIFTS.get(shift).apply(image, severity, seed).sum()
+    return time.process_time() - start
 
 
 def run(args: argparse.Namespace) -> int:
@@ -154,12 +159,14 @@ def _perf_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _timed(jobs: list, workers: int) -> float:
+def _timed(jobs: list, workers: int) -> tuple[float, float]:
+    """Wall seconds of corrupting `jobs` on `workers` processes, and the CPU seconds the
+    jobs themselves took (summed over the processes that ran them)."""
     from bench.engine.parallel import pmap
 
     start = time.perf_counter()
-    pmap(_job, jobs, workers=workers, min_parallel=1, chunk_size=BUILD_CHUNK)
-    return time.perf_counter() - start
+    cpu = sum(pmap(_job, jobs, workers=workers, min_parallel=1, chunk_size=BUILD_CHUNK))
+    return time.perf_counter() - start, cpu
 
 
 def _perf_build(args: argparse.Namespace) -> int:
@@ -188,13 +195,17 @@ def _perf_build(args: argparse.Namespace) -> int:
     print(f"corrupting {len(jobs)} images ({n} mini-scenes test images at {size} x 16 shifts "
           f"x 5 severities), serial vs {workers} workers, {args.repeat} interleaved round(s):")
     serial, parallel = [], []
+    busy = []  # CPU seconds of the jobs per wall second of the parallel pass: cores at work
     for k in range(1, args.repeat + 1):
-        serial.append(_timed(jobs, 1))
-        parallel.append(_timed(jobs, workers))
+        serial.append(_timed(jobs, 1)[0])
+        wall, cpu = _timed(jobs, workers)
+        parallel.append(wall)
+        busy.append(cpu / wall)
         print(f"  round {k}: serial {serial[-1]:6.1f} s ({len(jobs) / serial[-1]:5.1f} images/s), "
-              f"{workers} workers {parallel[-1]:6.1f} s ({len(jobs) / parallel[-1]:5.1f} "
-              f"images/s), speed-up {serial[-1] / parallel[-1]:.2f}x")
+              f"{workers} workers {wall:6.1f} s ({len(jobs) / wall:5.1f} images/s, job CPU "
+              f"{cpu:.1f} s = {busy[-1]:.2f} cores busy), speed-up {serial[-1] / wall:.2f}x")
     ts, tp = statistics.median(serial), statistics.median(parallel)
     print(f"median: serial {len(jobs) / ts:.1f} images/s, {workers} workers "
-          f"{len(jobs) / tp:.1f} images/s, speed-up {ts / tp:.2f}x")
+          f"{len(jobs) / tp:.1f} images/s ({statistics.median(busy):.2f} of {workers} cores "
+          f"busy), speed-up {ts / tp:.2f}x")
     return 0
