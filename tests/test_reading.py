@@ -45,6 +45,16 @@ def test_pooled_comparison_in_words(tmp_path):
     assert "no significant difference" in same and "Δ +0.0" in same
 
 
+def test_pooled_comparison_counts_only_cells_with_outcomes(tmp_path):
+    _, store = _lines(tmp_path)
+    df, outcomes = store.read(), store.read_outcomes()
+    dropped = df[(df.method == "tent") & (df["shift"] == "fog")].cell_id.iloc[0]
+    text = compare_reading(compare_table(df, outcomes[outcomes.cell_id != dropped],
+                                         "tent", "tcr"))
+    assert text.startswith("`tent` vs `tcr`, pooled over the 1 of their 2 shared cells "
+                           "that have per-query outcomes: Δ ")
+
+
 def test_one_column_tables_read_on_that_column(tmp_path):
     store = write_store(tmp_path / "results")
     df = store.read()

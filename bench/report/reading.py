@@ -85,6 +85,10 @@ def compare_reading(table: Table) -> str:
     d = cells[2]
     verdict = {1: f"**{method} better**", -1: f"**{method} worse**",
                0: "no significant difference"}[d.sig]
-    return (f"`{method}` vs `{baseline}`, pooled over the {len(table.rows) - 1} cells they share: "
+    shared = [c for r, c in zip(table.rows, table.cells, strict=True) if r != POOLED]
+    paired = sum(c[2].status != "n/a" for c in shared)
+    scope = (f"the {paired} cells they share" if paired == len(shared) else
+             f"the {paired} of their {len(shared)} shared cells that have per-query outcomes")
+    return (f"`{method}` vs `{baseline}`, pooled over {scope}: "
             f"Δ {_signed(d.value)} [{_signed(d.lo)}, {_signed(d.hi)}] R@1 points, {verdict} "
             f"(sign test p = {d.p:.2g}; better / worse queries {cells[4].text}).")
