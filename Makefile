@@ -1,8 +1,9 @@
 # Regenerate the committed leaderboard of the embedded suites (results/embedded/) and the
 # README's generated sections. `make results` runs every registered method on every
-# embedded suite of `all` with three seeds (one seed took about 1.5 hours on 2 CPU cores,
-# measured 2026-11-27 on the shorter v2 streams of mini-c and mini-diverse, so expect more
-# than three times that on v3; resumable: finished cells are kept).
+# embedded suite of `all` with three seeds (resumable: finished cells are kept). Measured
+# 2026-12-02 with two such runs sharing one folder on 2 CPU cores (--threads 1 each), one
+# seed of the 8 methods on mini-diverse v3 took 98 min, three seeds of smoke, mini-clean and
+# mini-pedes 87 min; mini-c v3 streams about 3.5x mini-diverse's queries (README).
 # The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded
