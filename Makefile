@@ -3,7 +3,8 @@
 # embedded suite of `all` with three seeds (resumable: finished cells are kept). Measured
 # 2026-12-02 with two such runs sharing one folder on 2 CPU cores (--threads 1 each), one
 # seed of the 8 methods on mini-diverse v3 took 98 min, three seeds of smoke, mini-clean and
-# mini-pedes 87 min; mini-c v3 streams about 3.5x mini-diverse's queries (README).
+# mini-pedes 87 min; on 2026-12-03's machine one mini-diverse v3 seed took 40-41 min
+# (cell walls summed 79-80 min). mini-c v3 streams about 3.5x mini-diverse's queries (README).
 # The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded

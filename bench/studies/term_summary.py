@@ -1,0 +1,56 @@
+"""Which loss term drives a method's update over a stream: a summary of the traces' terms.
+
+Every cell's trace holds, per batch, each loss term's value (and, with `run --trace-grads`,
+the L2 norm of its gradient on the adapted parameters; `bench.engine.store.trace_terms`).
+This condenses them per (suite, direction, stream, shift, severity) of one method: the mean
+of each term over the stream's batches and its largest absolute value, averaged (means)
+or maximised (maxima) over the seeds. Cells without a trace or without terms are left out.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.api.errors import DataError
+from bench.engine.store import trace_terms
+
+KEYS = ["suite", "direction", "stream", "shift", "severity"]
+
+
+def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
+                    suite: str | None = None) -> pd.DataFrame:
+    """One row per cell group of `method` (and `suite`): seeds, batches, and per traced
+    quantity Q (``term:NAME``, ``grad:NAME``) the columns ``Q mean`` and ``Q max|.|``."""
+    picked = rows[(rows["method"] == method) & (rows["status"] == "ok")]
+    if suite is not None:
+        picked = picked[picked["suite"] == suite]
+    wide = trace_terms(traces[traces["cell_id"].isin(picked["cell_id"])])
+    quantities = [c for c in wide.columns if c.startswith(("term:", "grad:"))]
+    if picked.empty or not quantities:
+        raise DataError(f"no traced loss terms for method '{method}'"
+                        + (f" on suite '{suite}'" if suite else ""),
+                        "run the method first; tcr, rest, eata, sar and deyo record terms")
+    per_cell = wide.groupby("cell_id")[quantities].agg(["mean", lambda s: s.abs().max()])
+    per_cell.columns = [f"{q} {'mean' if agg == 'mean' else 'max|.|'}"
+                        for q, agg in per_cell.columns]
+    per_cell["batches"] = wide.groupby("cell_id").size()
+    cells = picked[KEYS + ["seed", "cell_id"]].merge(per_cell, left_on="cell_id",
+                                                     right_index=True)
+    value_cols = [c for c in per_cell.columns if c != "batches"]
+    agg = {c: ("max" if c.endswith("max|.|") else "mean") for c in value_cols}
+    agg |= {"batches": "max", "seed": "nunique"}
+    out = cells.groupby(KEYS, dropna=False).agg(agg).reset_index()
+    out = out.rename(columns={"seed": "seeds"})
+    return out[KEYS + ["seeds", "batches"] + value_cols]
+
+
+def markdown(table: pd.DataFrame, method: str) -> str:
+    """The summary as a Markdown table (values to 4 significant digits)."""
+    cols = list(table.columns)
+    lines = [f"Loss terms of `{method}` per stream (mean over batches, then seeds; "
+             "max|.| over batches and seeds)", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in table.iterrows():
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,45 @@
+"""Which loss term drives a method's update: the traced terms per stream, as a table
+(`bench.studies.term_summary`).
+
+    python tools/term_summary.py RESULTS --method rest [--suite mini-diverse] [--out F.md]
+
+Gradient norms appear only for cells run with `bench run --trace-grads`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.api.errors import BenchError  # noqa: E402
+from bench.engine.store import ResultStore, read_results  # noqa: E402
+from bench.studies.term_summary import markdown, summarise_terms  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="results folder")
+    p.add_argument("--method", required=True)
+    p.add_argument("--suite", help="only this suite")
+    p.add_argument("--out", type=Path, help="also write the Markdown here")
+    args = p.parse_args(argv)
+    try:
+        rows = read_results(args.results)
+        table = summarise_terms(rows, ResultStore(args.results).read_traces(), args.method,
+                                args.suite)
+    except BenchError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    text = markdown(table, args.method)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
