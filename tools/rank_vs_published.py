@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api.errors import BenchError  # noqa: E402
+from markdown_report import report  # noqa: E402
+
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown  # noqa: E402
@@ -30,15 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="also write the Markdown here")
     args = p.parse_args(argv)
     load_builtins()
-    try:
-        text = markdown(compare(read_results(args.results), args.suite, args.direction))
-    except BenchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+    return report(lambda: markdown(compare(read_results(args.results), args.suite,
+                                           args.direction)), args.out)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api.errors import BenchError  # noqa: E402
+from markdown_report import report  # noqa: E402
+
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.studies.term_summary import markdown, summarise_terms  # noqa: E402
 
@@ -27,18 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--suite", help="only this suite")
     p.add_argument("--out", type=Path, help="also write the Markdown here")
     args = p.parse_args(argv)
-    try:
-        rows = read_results(args.results)
-        table = summarise_terms(rows, ResultStore(args.results).read_traces(), args.method,
-                                args.suite)
-    except BenchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    text = markdown(table, args.method)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
-    return 0
+
+    def text() -> str:
+        table = summarise_terms(read_results(args.results),
+                                ResultStore(args.results).read_traces(), args.method, args.suite)
+        return markdown(table, args.method)
+
+    return report(text, args.out)
 
 
 if __name__ == "__main__":
