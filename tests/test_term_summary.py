@@ -48,12 +48,12 @@ def test_means_over_batches_then_seeds_and_maxima_over_both():
     r = out.iloc[0]
     assert r["seeds"] == 2 and r["batches"] == 3
     # rem: cell a mean 2, cell b mean 2 -> 2; max |rem| over both 4
-    assert r["term:rem mean"] == pytest.approx(2.0) and r["term:rem max|.|"] == 4.0
+    assert r["term:rem mean"] == pytest.approx(2.0) and r["term:rem max abs"] == 4.0
     # keep: a mean -0.2, b mean 0.2/3 -> (-0.2 + 0.0667) / 2; max |keep| 0.5 (a negative value)
     assert r["term:keep mean"] == pytest.approx((-0.2 + 0.2 / 3) / 2)
-    assert r["term:keep max|.|"] == pytest.approx(0.5)
+    assert r["term:keep max abs"] == pytest.approx(0.5)
     # gradient norms: a mean 3, b mean 1 -> 2; max 4
-    assert r["grad:rem mean"] == pytest.approx(2.0) and r["grad:rem max|.|"] == 4.0
+    assert r["grad:rem mean"] == pytest.approx(2.0) and r["grad:rem max abs"] == 4.0
     assert r["grad:keep mean"] == pytest.approx(0.25)
     text = markdown(out, "rest")
     assert "| s | i2t | mixed | mix | 5 | 2 | 3 |" in text

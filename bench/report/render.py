@@ -5,6 +5,10 @@ from __future__ import annotations
 import csv
 import html
 import io
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
 
 from bench.report.significance import BETTER, WORSE
 from bench.report.tables import METRIC_LABELS, Leaderboard, Table, TableCell
@@ -34,19 +38,30 @@ def render(board: Leaderboard, fmt: str) -> str:
     return {"md": _markdown, "csv": _csv, "html": _html, "latex": _latex}[fmt](board)
 
 
+def md_row(items: list[str]) -> str:
+    """One Markdown table row; a `|` inside a cell is escaped."""
+    return "| " + " | ".join(s.replace("|", "\\|") for s in items) + " |"
+
+
+def frame_markdown(table: pd.DataFrame, text_columns: tuple[str, ...] = (),
+                   fmt: Callable[[Any], str] = str) -> list[str]:
+    """A DataFrame as Markdown table lines: header, alignment (`text_columns` left, the
+    rest right), one row per line with each value through `fmt`."""
+    cols = [str(c) for c in table.columns]
+    align = "|" + "|".join("---" if c in text_columns else "---:" for c in cols) + "|"
+    return [md_row(cols), align,
+            *(md_row([fmt(v) for v in line]) for line in table.itertuples(index=False))]
+
+
 def _markdown(board: Leaderboard) -> str:
     out = [f"# Leaderboard: {METRIC_LABELS[board.metric]} (%)", ""]
     for t in board.tables:
         level = "##" if t.kind in ("main", "ranking", "compare") else "###"
         out += [f"{level} {t.title}", ""]
-
-        def row(items: list[str]) -> str:
-            return "| " + " | ".join(s.replace("|", "\\|") for s in items) + " |"
-
-        out.append(row([t.row_header] + t.columns))
+        out.append(md_row([t.row_header] + t.columns))
         out.append("|" + "---|" + "---:|" * len(t.columns))
         for label, line in zip(t.rows, t.cells, strict=True):
-            out.append(row([label] + [_bold(c, "**{}**", tied="*{}*") for c in line]))
+            out.append(md_row([label] + [_bold(c, "**{}**", tied="*{}*") for c in line]))
         out += [""] + [f"- {n}" for n in t.notes] + ([""] if t.notes else [])
     return "\n".join(out)
 

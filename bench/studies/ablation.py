@@ -19,6 +19,7 @@ from bench.api.errors import ConfigError
 from bench.api.registry import METHODS
 from bench.engine.cells import Cell
 from bench.engine.method_configs import config_label, make_config
+from bench.report.render import frame_markdown
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,4 @@ def table_rows(cells_by_variant: dict[str, list[Cell]], rows: pd.DataFrame) -> p
 
 
 def markdown(table: pd.DataFrame, title: str) -> str:
-    cols = list(table.columns)
-    out = [f"### {title}", "", "| " + " | ".join(cols) + " |",
-           "|" + "|".join("---" if c in ("variant", "method") else "---:" for c in cols) + "|"]
-    for _, line in table.iterrows():
-        out.append("| " + " | ".join(str(line[c]) for c in cols) + " |")
-    return "\n".join(out)
+    return "\n".join([f"### {title}", "", *frame_markdown(table, ("variant", "method"))])

@@ -13,6 +13,7 @@ import pandas as pd
 
 from bench.api.errors import DataError
 from bench.engine.store import trace_terms
+from bench.report.render import frame_markdown
 
 KEYS = ["suite", "direction", "stream", "shift", "severity"]
 
@@ -20,7 +21,7 @@ KEYS = ["suite", "direction", "stream", "shift", "severity"]
 def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
                     suite: str | None = None) -> pd.DataFrame:
     """One row per cell group of `method` (and `suite`): seeds, batches, and per traced
-    quantity Q (``term:NAME``, ``grad:NAME``) the columns ``Q mean`` and ``Q max|.|``."""
+    quantity Q (``term:NAME``, ``grad:NAME``) the columns ``Q mean`` and ``Q max abs``."""
     picked = rows[(rows["method"] == method) & (rows["status"] == "ok")]
     if suite is not None:
         picked = picked[picked["suite"] == suite]
@@ -31,13 +32,13 @@ def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
                         + (f" on suite '{suite}'" if suite else ""),
                         "run the method first; tcr, rest, eata, sar and deyo record terms")
     per_cell = wide.groupby("cell_id")[quantities].agg(["mean", lambda s: s.abs().max()])
-    per_cell.columns = [f"{q} {'mean' if agg == 'mean' else 'max|.|'}"
+    per_cell.columns = [f"{q} {'mean' if agg == 'mean' else 'max abs'}"
                         for q, agg in per_cell.columns]
     per_cell["batches"] = wide.groupby("cell_id").size()
     cells = picked[KEYS + ["seed", "cell_id"]].merge(per_cell, left_on="cell_id",
                                                      right_index=True)
     value_cols = [c for c in per_cell.columns if c != "batches"]
-    agg = {c: ("max" if c.endswith("max|.|") else "mean") for c in value_cols}
+    agg = {c: ("max" if c.endswith("max abs") else "mean") for c in value_cols}
     agg |= {"batches": "max", "seed": "nunique"}
     out = cells.groupby(KEYS, dropna=False).agg(agg).reset_index()
     out = out.rename(columns={"seed": "seeds"})
@@ -46,11 +47,10 @@ def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
 
 def markdown(table: pd.DataFrame, method: str) -> str:
     """The summary as a Markdown table (values to 4 significant digits)."""
-    cols = list(table.columns)
-    lines = [f"Loss terms of `{method}` per stream (mean over batches, then seeds; "
-             "max|.| over batches and seeds)", "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in table.iterrows():
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in r]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    head = (f"Loss terms of `{method}` per stream (mean over batches, then seeds; "
+            "max abs over batches and seeds)")
+    return "\n".join([head, "", *frame_markdown(table, tuple(KEYS), _fmt)])
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
