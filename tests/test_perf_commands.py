@@ -66,3 +66,38 @@ def test_sweep_table_speed_ups():
     assert rows["dask 2 workers"][3:] == ["1.25x", "2.00x"]  # 40 / 32, 64 / 32
     assert rows["dask 1 worker"][3:] == ["0.62x", "1.00x"]
     assert rows["local, 1 thread"][2] == "0.98"  # CPU / wall
+
+
+def _speed(method, adapt_s, peak=1000.0):
+    from bench.studies.perf import MethodSpeed
+    return MethodSpeed(method, 4, 100, adapt_s, peak)
+
+
+def test_speed_table_medians_and_per_round_ratios():
+    from bench.studies.perf import speed_table
+    # round 2 is a slow hour for every method: per-round ratios do not see it
+    rounds = [[_speed("source", 1.0), _speed("tcr", 10.0), _speed("rest", 19.0)],
+              [_speed("source", 2.0), _speed("tcr", 20.0), _speed("rest", 42.0)],
+              [_speed("source", 1.0), _speed("tcr", 11.0), _speed("rest", 22.0, 1400.0)]]
+    out = speed_table(rounds, versus="tcr")
+    assert out.startswith("3 round(s), interleaved")
+    rows = _table(out, "method")
+    assert rows["source"] == ["4", "100", "1.0", "100.0", "1.00x [1.00-1.00]",
+                              "0.10x [0.09-0.10]", "1000"]
+    # rest/tcr per round: 1.9, 2.1, 2.0 -> median 2.00; adapt s median of 19, 42, 22 = 22
+    assert rows["rest"] == ["4", "100", "22.0", "4.5", "21.00x [19.00-22.00]",
+                            "2.00x [1.90-2.10]", "1000"]
+    assert rows["tcr"][5] == "1.00x [1.00-1.00]"
+
+
+def test_speed_table_one_round_keeps_plain_ratios():
+    from bench.studies.perf import speed_table
+    rows = _table(speed_table([[_speed("source", 1.0), _speed("tent", 3.0)]]), "method")
+    assert rows["tent"] == ["4", "100", "3.0", "33.3", "3.00x", "1000"]
+
+
+def test_perf_run_rejects_bad_repeat_and_versus():
+    code, _, err = cli("perf", "run", "--method", "tent", "--repeat", "0")
+    assert code == 2 and "--repeat" in err
+    code, _, err = cli("perf", "run", "--method", "tent", "--versus", "tcr")
+    assert code == 2 and "--versus tcr" in err

@@ -6,7 +6,8 @@
   warm-up, medians reported.
 * ``perf run``: queries/s, time per query relative to ``source`` and each method's own
   peak memory (one fresh process per method) on a suite's cells (the shifted queries are
-  built first, so only adaptation is timed).
+  built first, so only adaptation is timed); ``--repeat N`` interleaved rounds (medians,
+  ratios with their range), ``--versus M`` adds the time per query relative to M.
 * ``perf sweep``: one sweep with the local executor and on a dask `LocalCluster`: wall
   time, CPU time (all processes) and the speed-up; ``--scaling`` adds the local executor
   on one thread and dask on one worker (what one core does, so the speed-up of N threads
@@ -39,6 +40,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--limit", type=int, default=None, help="first N queries per cell")
     r.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
     r.add_argument("--threads", type=int, default=None, help="torch threads per method process")
+    r.add_argument("--repeat", type=int, default=1,
+                   help="interleaved rounds (each method once per round, a fresh process "
+                        "each); medians reported, with the ratios' range over rounds")
+    r.add_argument("--versus", default=None, metavar="METHOD",
+                   help="also each method's time per query relative to METHOD (per round, "
+                        "then the median), e.g. --versus tcr")
     w = sub.add_parser("sweep", help="local vs dask executor: wall time, CPU time, speed-up")
     w.add_argument("--method", default="source,tent", help="comma list of methods")
     w.add_argument("--suite", default="smoke")
@@ -137,25 +144,25 @@ def sweep_table(runs, reference: str, args: argparse.Namespace) -> str:
 
 
 def _perf_run(args: argparse.Namespace) -> int:
+    from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
-    from bench.studies.perf import method_speed
+    from bench.studies.perf import method_speed, speed_table
 
     load_builtins()
     methods = [m for m in args.method.split(",") if m]
     if "source" not in methods:
         methods.insert(0, "source")  # the reference of the relative time per query
+    if args.repeat < 1:
+        raise ConfigError(f"--repeat must be >= 1, got {args.repeat}")
+    if args.versus is not None and args.versus not in methods:
+        raise ConfigError(f"--versus {args.versus}: not among the methods timed "
+                         f"({', '.join(methods)})")
     _warm_queries(args.suite, args.pretrained, args.limit)
-    print(f"{'method':<10} {'cells':>5} {'queries':>8} {'adapt s':>8} {'queries/s':>10} "
-          f"{'x source':>8} {'peak MB':>8}")
-    speeds = [method_speed(m, args.suite, args.limit, args.pretrained, args.threads)
-              for m in methods]
-    ref = speeds[0].s_per_query
-    for sp in speeds:
-        print(f"{sp.method:<10} {sp.cells:>5} {sp.queries:>8} {sp.adapt_s:>8.1f} "
-              f"{sp.queries / max(sp.adapt_s, 1e-9):>10.1f} {sp.s_per_query / ref:>7.2f}x "
-              f"{sp.peak_mb:>8.0f}")
-    print("peak MB: each method's own process (model, data and the method); x source: time "
-          "per query relative to source")
+    rounds = []
+    for _ in range(args.repeat):  # interleaved: a slow hour slows every method alike
+        rounds.append([method_speed(m, args.suite, args.limit, args.pretrained, args.threads)
+                       for m in methods])
+    print(speed_table(rounds, args.versus))
     return 0
 
 

@@ -3,6 +3,9 @@
 * `method_speed`: one method on a suite's cells in a fresh spawned process, so the peak
   memory reported is that method's own (the child's high-water mark: model, data and the
   method), not the high-water mark of every method run before it.
+* `speed_table`: the report of interleaved rounds: median times, and each relative time
+  per query taken within a round (methods of one round run back to back), as the median
+  with its range over rounds.
 * `timed_sweep`: the same cells with the local executor or on a dask `LocalCluster`,
   with wall time and CPU time (this process and its reaped children, which include the
   local cluster's workers once it is closed).
@@ -13,6 +16,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import resource
+import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -78,6 +82,40 @@ def method_speed(method: str, suite: str, limit: int | None = None,
     """Run `method` on `suite` in a fresh spawned process (the query cache must be warm)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
         return pool.submit(_method_child, method, suite, limit, pretrained, threads).result()
+
+
+def _ratio(values: list[float]) -> str:
+    """A per-round ratio: its median, and with several rounds their range."""
+    text = f"{statistics.median(values):.2f}x"
+    return text if len(values) == 1 else f"{text} [{min(values):.2f}-{max(values):.2f}]"
+
+
+def speed_table(rounds: list[list[MethodSpeed]], versus: str | None = None) -> str:
+    """The `perf run` report. ``rounds[r]`` holds every method's speed in round r (same
+    methods, same order, source first). Times are medians over rounds; a relative time per
+    query ("x source", "x <versus>") is taken within each round (the methods of one round
+    ran back to back) and reported as the median with its range over rounds."""
+    methods = [sp.method for sp in rounds[0]]
+    by_method = {m: [r[i] for r in rounds] for i, m in enumerate(methods)}
+    refs = [("source", "x source")] + ([(versus, f"x {versus}")] if versus else [])
+    width = 8 if len(rounds) == 1 else 22
+    lines = [f"{len(rounds)} round(s), interleaved; times: median over rounds"
+             + ("; ratios: median [min-max] over rounds" if len(rounds) > 1 else ""),
+             f"{'method':<10} {'cells':>5} {'queries':>8} {'adapt s':>8} {'queries/s':>10} "
+             + " ".join(f"{label:>{width}}" for _, label in refs) + f" {'peak MB':>8}"]
+    for m in methods:
+        runs = by_method[m]
+        adapt = statistics.median([sp.adapt_s for sp in runs])
+        ratios = [_ratio([a.s_per_query / b.s_per_query
+                          for a, b in zip(runs, by_method[ref], strict=True)])
+                  for ref, _ in refs]
+        lines.append(f"{m:<10} {runs[0].cells:>5} {runs[0].queries:>8} {adapt:>8.1f} "
+                     f"{runs[0].queries / max(adapt, 1e-9):>10.1f} "
+                     + " ".join(f"{r:>{width}}" for r in ratios)
+                     + f" {statistics.median([sp.peak_mb for sp in runs]):>8.0f}")
+    lines.append("peak MB: each method's own process (model, data and the method), median; "
+                 "x M: time per query relative to M")
+    return "\n".join(lines)
 
 
 @dataclass
