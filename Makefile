@@ -4,7 +4,8 @@
 # 2026-12-02 with two such runs sharing one folder on 2 CPU cores (--threads 1 each), one
 # seed of the 8 methods on mini-diverse v3 took 98 min, three seeds of smoke, mini-clean and
 # mini-pedes 87 min; on 2026-12-03's machine one mini-diverse v3 seed took 40-41 min
-# (cell walls summed 79-80 min). mini-c v3 streams about 3.5x mini-diverse's queries (README).
+# (cell walls summed 79-80 min), one mini-c v3 seed 115 min (cell walls summed 228 min:
+# rest 51, sar 48, deyo 30, tent 28, tcr 21, eata 21, read 21, source 8; ~10 min of it paused).
 # The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded
