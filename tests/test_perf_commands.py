@@ -10,7 +10,7 @@ import pytest
 from helpers_run import cli
 
 from bench.commands.perf import sweep_table
-from bench.studies.perf import SweepTime
+from bench.studies.perf import MethodSpeed, SweepTime, speed_table
 
 
 def _table(out: str, first: str) -> dict[str, list[str]]:
@@ -69,12 +69,10 @@ def test_sweep_table_speed_ups():
 
 
 def _speed(method, adapt_s, peak=1000.0):
-    from bench.studies.perf import MethodSpeed
     return MethodSpeed(method, 4, 100, adapt_s, peak)
 
 
 def test_speed_table_medians_and_per_round_ratios():
-    from bench.studies.perf import speed_table
     # round 2 is a slow hour for every method: per-round ratios do not see it
     rounds = [[_speed("source", 1.0), _speed("tcr", 10.0), _speed("rest", 19.0)],
               [_speed("source", 2.0), _speed("tcr", 20.0), _speed("rest", 42.0)],
@@ -91,7 +89,6 @@ def test_speed_table_medians_and_per_round_ratios():
 
 
 def test_speed_table_one_round_keeps_plain_ratios():
-    from bench.studies.perf import speed_table
     rows = _table(speed_table([[_speed("source", 1.0), _speed("tent", 3.0)]]), "method")
     assert rows["tent"] == ["4", "100", "3.0", "33.3", "3.00x", "1000"]
 
