@@ -25,6 +25,8 @@ def test_write_read_and_status(tmp_path):
     store.write({"cell_id": "c", "status": "ok", "r1": 50.0}, trace, outcomes)
     got = store.read_outcomes(["c", "a"])
     assert list(got.cell_id) == ["c", "c"] and list(got.best_rank) == [1, 4]
+    assert list(store.read_traces(["c", "b"]).cell_id) == ["c"]  # b has no trace: skipped
+    assert sorted(store.read_traces().cell_id) == ["a", "c"]
     # rewriting a cell replaces its row: never a duplicate
     store.write({"cell_id": "b", "status": "ok", "r1": 1.0})
     assert len(store.read()) == 3

@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     def text() -> str:
-        table = summarise_terms(read_results(args.results),
-                                ResultStore(args.results).read_traces(), args.method, args.suite)
+        rows = read_results(args.results)
+        mine = rows.loc[rows["method"] == args.method, "cell_id"].tolist()
+        traces = ResultStore(args.results).read_traces(mine)  # only this method's cells
+        table = summarise_terms(rows, traces, args.method, args.suite)
         return markdown(table, args.method)
 
     return report(text, args.out)

@@ -191,8 +191,9 @@ class ResultStore:
         """All rows as a DataFrame (empty with the right columns when there are none)."""
         return read_fragments(fragments(self.cells_dir), RESULT_SCHEMA)
 
-    def read_traces(self) -> pd.DataFrame:
-        return read_fragments(fragments(self.traces_dir), TRACE_SCHEMA)
+    def read_traces(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
+        """Per-batch traces of the given cells (all when None)."""
+        return read_fragments(_cell_files(self.traces_dir, cell_ids), TRACE_SCHEMA)
 
     def remove_leftovers(self) -> list[Path]:
         """Delete temporary files that killed writers left in the store's folders."""
@@ -204,12 +205,14 @@ class ResultStore:
     def read_outcomes(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
         """Per-query outcomes of the given cells (all when None); cells without any (rows
         written before outcomes were stored) are simply absent."""
-        if cell_ids is None:
-            files = fragments(self.outcomes_dir)
-        else:
-            files = [p for p in (self.outcomes_dir / f"{c}.parquet" for c in sorted(set(cell_ids)))
-                     if p.exists()]
-        return read_fragments(files, OUTCOME_SCHEMA)
+        return read_fragments(_cell_files(self.outcomes_dir, cell_ids), OUTCOME_SCHEMA)
+
+
+def _cell_files(folder: Path, cell_ids: list[str] | None) -> list[Path]:
+    """The per-cell fragments of `folder` (all when `cell_ids` is None; absent ones skipped)."""
+    if cell_ids is None:
+        return fragments(folder)
+    return [p for p in (folder / f"{c}.parquet" for c in sorted(set(cell_ids))) if p.exists()]
 
 
 def trace_terms(traces: pd.DataFrame) -> pd.DataFrame:
