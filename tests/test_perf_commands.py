@@ -39,13 +39,24 @@ def test_perf_run_reports_each_method_against_source():
     assert float(rows["tent"][4].rstrip("x")) > 1  # adapting costs more than not adapting
 
 
+def test_perf_run_times_the_selected_cells_only():
+    code, out, err = cli("perf", "run", "--method", "tent", "--suite", "smoke", "--limit", "8",
+                         "--threads", "1", "--shift", "cr", "--direction", "t2i")
+    assert code == 0, err
+    assert "cells: smoke, shift cr, t2i, limit 8" in out
+    rows = _table(out, "method")
+    assert [(r[0], r[1]) for r in rows.values()] == [("1", "8"), ("1", "8")]
+    code, _, err = cli("perf", "run", "--method", "tent", "--shift", "fog")
+    assert code == 2 and "--shift fog" in err
+
+
 @pytest.mark.filterwarnings("ignore")
 def test_perf_sweep_times_local_and_dask():
     pytest.importorskip("dask.distributed")
     code, out, _ = cli("perf", "sweep", "--method", "source", "--limit", "16",
                        "--dask-workers", "1")
     assert code == 0, out
-    assert out.startswith("4 cells (smoke, source, limit 16)")
+    assert out.startswith("4 cells (smoke, limit 16, source)")
     rows = _table(out, "executor")
     (local_label,) = [k for k in rows if k.startswith("local")]
     assert set(rows) == {local_label, "dask 1 worker"}
@@ -60,7 +71,8 @@ def test_sweep_table_speed_ups():
             SweepTime("local, 2 threads", 8, 40.0, 78.0),
             SweepTime("dask 1 worker", 8, 64.0, 70.0),
             SweepTime("dask 2 workers", 8, 32.0, 70.0)]
-    args = argparse.Namespace(suite="smoke", method="tent", limit=None)
+    args = argparse.Namespace(suite="smoke", method="tent", limit=None, shift=None,
+                              direction=None)
     rows = _table(sweep_table(runs, "local, 2 threads", args), "executor")
     assert rows["local, 2 threads"][3:] == ["1.00x", "1.50x"]  # 60 / 40
     assert rows["dask 2 workers"][3:] == ["1.25x", "2.00x"]  # 40 / 32, 64 / 32

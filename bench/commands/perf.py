@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import time
 
+from bench.commands.common import add_selection_arguments
+
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
 NAME = "perf"
@@ -46,6 +48,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--versus", default=None, metavar="METHOD",
                    help="also each method's time per query relative to METHOD (per round, "
                         "then the median), e.g. --versus tcr")
+    add_selection_arguments(r)
     w = sub.add_parser("sweep", help="local vs dask executor: wall time, CPU time, speed-up")
     w.add_argument("--method", default="source,tent", help="comma list of methods")
     w.add_argument("--suite", default="smoke")
@@ -56,6 +59,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also time the local executor on 1 thread and dask on 1 worker")
     w.add_argument("--malloc-trim", action="store_true",
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
+    add_selection_arguments(w)
 
 
 def _job(args) -> float:
@@ -79,7 +83,23 @@ def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep}[args.what](args)
 
 
-def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None:
+def _selection(args: argparse.Namespace) -> dict:
+    """The `--shift` / `--direction` choice as `RunOptions` fields."""
+    return {"shifts": args.shift, "directions": args.direction}
+
+
+def _cells_label(args: argparse.Namespace) -> str:
+    """The timed cells in words: suite, the selection if any, and the limit."""
+    parts = [args.suite]
+    if args.shift:
+        parts.append(f"shift {','.join(args.shift)}")
+    if args.direction:
+        parts.append(args.direction)
+    return ", ".join(parts + [f"limit {args.limit}"])
+
+
+def _warm_queries(suite: str, pretrained: str | None, limit: int | None,
+                  selection: dict) -> None:
     """Build and cache the shifted queries (a `source` pass), so only adaptation is timed."""
     import tempfile
     from pathlib import Path
@@ -89,7 +109,8 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None) -> None
 
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(methods=["source"], suites=[suite], pretrained=pretrained,
-                          out=Path(tmp), limit=limit, quiet=True, log=lambda msg: None)
+                          out=Path(tmp), limit=limit, quiet=True, log=lambda msg: None,
+                          **selection)
         execute(plan_run(opts), opts)
 
 
@@ -102,11 +123,11 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     from bench.studies.perf import timed_sweep
 
     load_builtins()
-    _warm_queries(args.suite, args.pretrained, args.limit)
+    _warm_queries(args.suite, args.pretrained, args.limit, _selection(args))
     threads = torch.get_num_threads()  # the local executor's default: one per core
     opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
                       pretrained=args.pretrained, limit=args.limit, quiet=True,
-                      workers=default_workers(), log=lambda msg: None)
+                      workers=default_workers(), log=lambda msg: None, **_selection(args))
     n = args.dask_workers
     runs = []
     if args.scaling:
@@ -131,7 +152,7 @@ def sweep_table(runs, reference: str, args: argparse.Namespace) -> str:
     local = next(r for r in runs if r.label == reference).wall_s
     one = {"local": next((r.wall_s for r in runs if r.label == "local, 1 thread"), None),
            "dask": next((r.wall_s for r in runs if r.label == "dask 1 worker"), None)}
-    lines = [f"{runs[0].cells} cells ({args.suite}, {args.method}, limit {args.limit}), "
+    lines = [f"{runs[0].cells} cells ({_cells_label(args)}, {args.method}), "
              "query cache warm; dask wall time includes starting its cluster",
              f"{'executor':<30} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'vs local':>8} "
              f"{'vs 1 core':>9}"]
@@ -157,11 +178,12 @@ def _perf_run(args: argparse.Namespace) -> int:
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
-    _warm_queries(args.suite, args.pretrained, args.limit)
+    _warm_queries(args.suite, args.pretrained, args.limit, _selection(args))
     rounds = []
     for _ in range(args.repeat):  # interleaved: a slow hour slows every method alike
-        rounds.append([method_speed(m, args.suite, args.limit, args.pretrained, args.threads)
-                       for m in methods])
+        rounds.append([method_speed(m, args.suite, args.limit, args.pretrained, args.threads,
+                                    _selection(args)) for m in methods])
+    print(f"cells: {_cells_label(args)}")
     print(speed_table(rounds, args.versus))
     return 0
 

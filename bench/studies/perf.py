@@ -53,7 +53,7 @@ def _peak_mb() -> float:
 
 
 def _method_child(method: str, suite: str, limit: int | None, pretrained: str | None,
-                  threads: int | None) -> MethodSpeed:
+                  threads: int | None, selection: dict) -> MethodSpeed:
     import torch
 
     from bench.api.registry import load_builtins
@@ -68,7 +68,7 @@ def _method_child(method: str, suite: str, limit: int | None, pretrained: str | 
     with tempfile.TemporaryDirectory() as tmp:
         opts = RunOptions(methods=[method], suites=[suite], pretrained=pretrained,
                           out=Path(tmp), limit=limit, quiet=True, workers=1,
-                          log=lambda msg: None)
+                          log=lambda msg: None, **selection)
         execute(plan_run(opts), opts)
         df = ResultStore(opts.out).read()
     device = resolve_device("auto")
@@ -78,10 +78,13 @@ def _method_child(method: str, suite: str, limit: int | None, pretrained: str | 
 
 
 def method_speed(method: str, suite: str, limit: int | None = None,
-                 pretrained: str | None = None, threads: int | None = None) -> MethodSpeed:
-    """Run `method` on `suite` in a fresh spawned process (the query cache must be warm)."""
+                 pretrained: str | None = None, threads: int | None = None,
+                 selection: dict | None = None) -> MethodSpeed:
+    """Run `method` on `suite` in a fresh spawned process (the query cache must be warm);
+    `selection`: `RunOptions` fields choosing part of the cells (``shifts``, ``directions``)."""
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(_method_child, method, suite, limit, pretrained, threads).result()
+        return pool.submit(_method_child, method, suite, limit, pretrained, threads,
+                           selection or {}).result()
 
 
 def _ratio(values: list[float]) -> str:
