@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from markdown_report import report  # noqa: E402
 
 from bench.engine.store import ResultStore, read_results  # noqa: E402
-from bench.studies.term_summary import markdown, summarise_terms  # noqa: E402
+from bench.studies.term_summary import markdown, picked_rows, summarise_terms  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def text() -> str:
         rows = read_results(args.results)
-        mine = rows.loc[rows["method"] == args.method, "cell_id"].tolist()
-        traces = ResultStore(args.results).read_traces(mine)  # only this method's cells
+        mine = picked_rows(rows, args.method, args.suite)["cell_id"].tolist()
+        traces = ResultStore(args.results).read_traces(mine)  # only the summarised cells
         table = summarise_terms(rows, traces, args.method, args.suite)
         return markdown(table, args.method)
 

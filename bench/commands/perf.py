@@ -123,11 +123,12 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     from bench.studies.perf import timed_sweep
 
     load_builtins()
-    _warm_queries(args.suite, args.pretrained, args.limit, _selection(args))
+    selection = _selection(args)
+    _warm_queries(args.suite, args.pretrained, args.limit, selection)
     threads = torch.get_num_threads()  # the local executor's default: one per core
     opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
                       pretrained=args.pretrained, limit=args.limit, quiet=True,
-                      workers=default_workers(), log=lambda msg: None, **_selection(args))
+                      workers=default_workers(), log=lambda msg: None, **selection)
     n = args.dask_workers
     runs = []
     if args.scaling:
@@ -178,11 +179,12 @@ def _perf_run(args: argparse.Namespace) -> int:
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
-    _warm_queries(args.suite, args.pretrained, args.limit, _selection(args))
+    selection = _selection(args)
+    _warm_queries(args.suite, args.pretrained, args.limit, selection)
     rounds = []
     for _ in range(args.repeat):  # interleaved: a slow hour slows every method alike
         rounds.append([method_speed(m, args.suite, args.limit, args.pretrained, args.threads,
-                                    _selection(args)) for m in methods])
+                                    selection) for m in methods])
     print(f"cells: {_cells_label(args)}")
     print(speed_table(rounds, args.versus))
     return 0

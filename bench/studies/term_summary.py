@@ -18,13 +18,18 @@ from bench.report.render import frame_markdown
 KEYS = ["suite", "direction", "stream", "shift", "severity"]
 
 
+def picked_rows(rows: pd.DataFrame, method: str, suite: str | None = None) -> pd.DataFrame:
+    """The finished rows of `method` (on `suite`) that the summary reads: their traces are
+    the only ones it needs (`ResultStore.read_traces(cell_ids)`)."""
+    picked = rows[(rows["method"] == method) & (rows["status"] == "ok")]
+    return picked if suite is None else picked[picked["suite"] == suite]
+
+
 def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
                     suite: str | None = None) -> pd.DataFrame:
     """One row per cell group of `method` (and `suite`): seeds, batches, and per traced
     quantity Q (``term:NAME``, ``grad:NAME``) the columns ``Q mean`` and ``Q max abs``."""
-    picked = rows[(rows["method"] == method) & (rows["status"] == "ok")]
-    if suite is not None:
-        picked = picked[picked["suite"] == suite]
+    picked = picked_rows(rows, method, suite)
     wide = trace_terms(traces[traces["cell_id"].isin(picked["cell_id"])])
     quantities = [c for c in wide.columns if c.startswith(("term:", "grad:"))]
     if picked.empty or not quantities:
