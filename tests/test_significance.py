@@ -65,6 +65,11 @@ def test_bold_only_when_significantly_better_than_runner_up(tmp_path, board):
     t2 = _main(build(alone.read(), outcomes=alone.read_outcomes()))
     assert [r for r in t2.rows if t2.cell(r, "Avg.").best] == ["tent"]
     assert not any(t2.cell(r, "Avg.").tied for r in t2.rows)
+    # one method alone (a source-only severity table): no runner-up, nothing is marked
+    lone = write_store(tmp_path / "lone", {"source": PLANTED["source"]}, seeds=(0,))
+    t3 = _main(build(lone.read(), outcomes=lone.read_outcomes()))
+    assert t3.cell("source", "Avg.").has_interval
+    assert not any(c.best or c.tied for line in t3.cells for c in line)
 
 
 def test_delta_table_and_minimum_detectable_difference(board):

@@ -127,10 +127,11 @@ def annotate(table: Table, delta_kind: str = "delta") -> Table | None:
 
 def mark_best(table: Table, j: int, pair) -> None:
     """Bold the best only when it is significantly better than the runner-up; else mark
-    the tied group. Cells without per-query outcomes are never marked."""
+    the tied group. Cells without per-query outcomes are never marked, nor a column with
+    one measured value."""
     cand = [i for i, rep in enumerate(table.reported)
             if not rep and table.cells[i][j].status == "ok" and not table.cells[i][j].text]
-    if not cand:
+    if len(cand) < 2:  # one method (a source-only severity table): nothing to be best among
         return
     fullest = max(table.cells[i][j].count for i in cand)
     cand = [i for i in cand if table.cells[i][j].count == fullest]
