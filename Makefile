@@ -34,13 +34,17 @@ results:
 	$(MAKE) tables
 
 # The COCO-sized embedded suites (opt-in: not in `--suite all`, hours on 2 cores).
+# Then mini-c beside mini-coco-c per method and direction (tools/suite_pair.py).
 coco:
 	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --seed $(SEEDS) --out $(RESULTS)
+	$(PY) tools/suite_pair.py $(RESULTS) --suites mini-c,mini-coco-c --out $(RESULTS)/SUITE_PAIR.md
 
 # Kendall's tau of the measured baseline ranking on mini-coco-c (i2t) vs the published BLIP
-# COCO-C ranking (docs/protocol.md section 7); needs the baselines' mini-coco-c cells.
+# COCO-C ranking (docs/protocol.md section 7); needs the baselines' mini-coco-c image cells
+# only (the 25,000-caption t2i cells are not part of it).
 rank:
-	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --seed $(SEEDS) --out $(RESULTS)
+	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --direction i2t --seed $(SEEDS) \
+		--out $(RESULTS)
 	$(PY) tools/rank_vs_published.py $(RESULTS) --suite mini-coco-c --out $(RESULTS)/RANK.md
 
 # Severity check: clean-vs-shifted embedding similarity per image shift and severity, on

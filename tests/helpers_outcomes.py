@@ -34,9 +34,10 @@ PLANTED = {
 
 
 def write_store(root, methods=PLANTED, seeds=(0, 1, 2), extra=None, n=N,
-                severities=(5,)) -> ResultStore:
-    """A results folder whose rows and per-query outcomes agree exactly."""
-    store, k = ResultStore(root), 0
+                severities=(5,), first_cell: int = 0) -> ResultStore:
+    """A results folder whose rows and per-query outcomes agree exactly; cell ids count
+    from `first_cell` + 1 (a second call into the same folder starts past the first's)."""
+    store, k = ResultStore(root), first_cell
     for seed, shift, severity in ((a, b, c) for a in seeds for b in SHIFTS for c in severities):
         rng = np.random.default_rng([seed, SHIFTS.index(shift), severity])
         source = (rng.random(n) < 0.5).astype(int)

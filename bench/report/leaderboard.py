@@ -153,7 +153,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     avg_cols = [c for c in cols if c[1] != "clean"] or cols  # clean is a reference, not a shift
     names = [c[0] for c in cols]
     table = Table(_heading(key, group, metric, "at maximum severity"), "main",
-                  names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols])
+                  names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols], key=key)
     by_cell = dict(iter(group.groupby(ROW_KEYS + ["shift", "severity"])))
     keys = _row_keys(group, labels)
     for rk, ref_row in zip(keys, _refs(keys), strict=True):

@@ -17,7 +17,7 @@ VERDICT = {1: "**better than source**", -1: "**worse than source**",
            0: "no significant difference from source"}
 
 
-def _pairs(tables: list[Table]) -> list[tuple[Table, Table | None]]:
+def main_delta_pairs(tables: list[Table]) -> list[tuple[Table, Table | None]]:
     """Each main table with the Δ-vs-source table that follows it (None when absent)."""
     out: list[tuple[Table, Table | None]] = []
     for table in tables:
@@ -32,7 +32,7 @@ def _signed(x: float) -> str:
     return f"{x:+.1f}"
 
 
-def _summary_column(main: Table, delta: Table | None) -> str | None:
+def summary_column(main: Table, delta: Table | None) -> str | None:
     """The column a table's reading rests on: its average, or its one shift column."""
     if delta is None:
         return None
@@ -46,7 +46,7 @@ def _summary_column(main: Table, delta: Table | None) -> str | None:
 def table_reading(main: Table, delta: Table | None) -> list[str]:
     """One line per method of `main` (source and reported rows left out)."""
     label = main.title.split(" — ")[0]
-    column = _summary_column(main, delta)
+    column = summary_column(main, delta)
     if column is None:
         return [f"- {label}: no Δ vs source (no per-query outcomes, or no method beside "
                 "source): no reading."]
@@ -71,7 +71,7 @@ def table_reading(main: Table, delta: Table | None) -> list[str]:
 def board_reading(tables: list[Table]) -> list[str]:
     """The reading of every main table of a leaderboard, in its order."""
     lines: list[str] = []
-    for main, delta in _pairs(tables):
+    for main, delta in main_delta_pairs(tables):
         lines += table_reading(main, delta)
     return lines
 

@@ -61,6 +61,7 @@ class Table:
     refs: list[int | None] = field(default_factory=list)  # row index of each row's source row
     row_header: str = "method"  # the heading of the label column
     untested: str = ""  # why no value of the table can carry an interval (a note), if so
+    key: tuple = ()  # a main table's group: (suite, dataset, direction, stream)
 
     def add_row(self, label: str, cells: list[TableCell], reported: bool = False,
                 ref: int | None = None) -> None:

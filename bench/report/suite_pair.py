@@ -1,0 +1,79 @@
+"""Two suites side by side: per method and direction, the average R@1 over the shifts and
+its Δ vs source, with the paired interval and the verdict of each suite's own table.
+
+Made for issue 15's question, whether the real stream length changes what the benchmark
+says: `mini-c` (Flickr-length streams) beside `mini-coco-c` (COCO-length streams). Every
+number is read from the leaderboard's tables (`bench.report.leaderboard.build`), so the
+verdicts are the tables' own: an exact sign test on the discordant queries at 95 %,
+Holm-corrected across each table's methods (`bench.report.significance`). Nothing is tested
+across the two suites: their queries differ.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.api.errors import DataError
+from bench.report.reading import main_delta_pairs, summary_column
+from bench.report.tables import COUNT, Table, TableCell
+
+VERDICT = {1: "better", -1: "worse", 0: "no difference"}
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.1f}"
+
+
+def _entry(avg: TableCell, delta: TableCell | None, count: str, full: bool) -> str:
+    """`48.2, Δ +0.6 [+0.5, +0.8] better`; a row short of shifts says how many it has."""
+    if avg.status != "ok":
+        return {"missing": "–"}.get(avg.status, avg.status)
+    text = f"{avg.value:.1f}"
+    if not full:
+        text += f" ({count} shifts)"
+    if delta is not None and delta.status == "ok":
+        interval = f" [{_signed(delta.lo)}, {_signed(delta.hi)}]" if delta.has_interval else ""
+        text += f", Δ {_signed(delta.value)}{interval} {VERDICT[avg.sig]}"
+    return text
+
+
+def _column(main: Table, delta: Table | None) -> dict[str, str]:
+    """Method label -> its entry in one table (published reference rows left out)."""
+    column = summary_column(main, delta)
+    if column is None:  # no Δ table: the average alone, when the table has one
+        column = "Avg." if "Avg." in main.columns else main.shift_columns[0]
+    deltas = {} if delta is None else dict(zip(delta.rows, delta.cells, strict=True))
+    out = {}
+    for k, name in enumerate(main.rows):
+        if main.reported and main.reported[k]:
+            continue
+        count = main.cell(name, COUNT).text if COUNT in main.columns else ""
+        d = deltas.get(name)
+        d_cell = d[delta.columns.index(column)] if d is not None else None
+        full = not count or count.split("/")[0] == count.split("/")[-1]
+        out[name] = _entry(main.cell(name, column), d_cell, count, full)
+    return out
+
+
+def suite_pair(tables: list[Table], suites: tuple[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """One row per method, one column per (direction, suite) of the single-stream tables
+    of `suites`, in the order direction, then `suites`' order; and the tables' notes that
+    explain a row label's marker (a reconstruction's †)."""
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    notes: list[str] = []
+    for main, delta in main_delta_pairs(tables):
+        if not main.key:
+            continue
+        suite, _, direction, stream = main.key
+        if suite in suites and (stream or "single") == "single":
+            found[(direction, suite)] = _column(main, delta)
+            markers = {row[-1] for row in main.rows if not row[-1].isalnum() and row[-1] != ")"}
+            notes += [n for n in main.notes if n[:1] in markers and n not in notes]
+    if not found:
+        raise DataError(f"no single-stream table of {' or '.join(suites)} in these results",
+                        f"run `python -m bench run --suite {','.join(suites)}` first")
+    keys = sorted(found, key=lambda k: (k[0], suites.index(k[1])))
+    methods = list(dict.fromkeys(m for k in keys for m in found[k]))
+    data = {f"{direction} {suite}": [found[(direction, suite)].get(m, "–") for m in methods]
+            for direction, suite in keys}
+    return pd.DataFrame({"method": methods} | data), notes

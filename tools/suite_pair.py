@@ -1,0 +1,62 @@
+"""Two suites side by side (`bench.report.suite_pair`): per method, each direction's average
+R@1 over the shifts and its Δ vs source with the paired 95 % interval and each suite's own
+Holm-corrected verdict. By default the Flickr-length `mini-c` beside the COCO-length
+`mini-coco-c` (issue 15: does the stream length change what the benchmark says?).
+
+    python tools/suite_pair.py RESULTS [--suites mini-c,mini-coco-c] [--out F.md]
+
+`make coco` writes it for the committed results once the COCO-sized suites have run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from markdown_report import report  # noqa: E402
+
+from bench.api.errors import ConfigError  # noqa: E402
+from bench.api.registry import load_builtins  # noqa: E402
+from bench.engine.store import ResultStore, read_results  # noqa: E402
+from bench.report.leaderboard import build  # noqa: E402
+from bench.report.render import frame_markdown  # noqa: E402
+from bench.report.suite_pair import suite_pair  # noqa: E402
+
+
+def markdown(results: Path, suites: tuple[str, str]) -> str:
+    rows = read_results(results)
+    rows = rows[rows["suite"].isin(suites)]
+    if rows.empty:
+        raise ConfigError(f"no results for {' or '.join(suites)} in {results}")
+    outcomes = ResultStore(results).read_outcomes(list(rows["cell_id"]))
+    board = build(rows, "r1", list(suites), outcomes=outcomes)
+    table, notes = suite_pair(board.tables, suites)
+    head = (f"R@1 (%) averaged over each suite's shifts at maximum severity, mean over seeds; "
+            f"Δ vs source paired on the same queries (95 % bootstrap interval) and the "
+            f"verdict of the suite's own table (sign test, Holm across its methods); "
+            f"{', '.join(suites)}")
+    return "\n".join([head, "", *frame_markdown(table, text_columns=("method",)),
+                      *(["", *notes] if notes else [])])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("results", type=Path, help="results folder")
+    p.add_argument("--suites", default="mini-c,mini-coco-c",
+                   help="two suites, comma-separated (default mini-c,mini-coco-c)")
+    p.add_argument("--out", type=Path, help="also write the Markdown here")
+    args = p.parse_args(argv)
+    suites = tuple(s.strip() for s in args.suites.split(",") if s.strip())
+    if len(suites) != 2:
+        print(f"error: --suites takes two suites, got {args.suites!r}", file=sys.stderr)
+        return 2
+    load_builtins()
+    return report(lambda: markdown(args.results, suites), args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
