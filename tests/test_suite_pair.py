@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _board(tmp_path, drop_shift: str | None = None):
     """mini-c with PLANTED's differences; mini-coco-c where every method equals source."""
-    write_store(tmp_path, first_cell=0)
+    write_store(tmp_path, first_cell=0, extra={"tcr": {"method_note": "a reconstruction"}})
     same = {m: (lambda h, rng: h.copy()) for m in PLANTED}
     store = write_store(tmp_path, methods=same, first_cell=1000,
                         extra={m: {"suite": "mini-coco-c"} for m in PLANTED})
@@ -32,7 +32,9 @@ def _board(tmp_path, drop_shift: str | None = None):
 
 
 def test_each_suite_keeps_its_own_verdict(tmp_path):
-    table, _ = suite_pair(_board(tmp_path).tables, SUITES)
+    table, notes = suite_pair(_board(tmp_path).tables, SUITES)
+    assert notes == ["† tcr: a reconstruction"]  # the marker's note, and no other note
+    table["method"] = table["method"].str.rstrip("†")
     assert list(table.columns) == ["method", "i2t mini-c", "i2t mini-coco-c"]
     by = table.set_index("method")
     assert ", Δ +4.0 [" in by.loc["tent", "i2t mini-c"]

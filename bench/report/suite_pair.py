@@ -15,7 +15,7 @@ import pandas as pd
 
 from bench.api.errors import DataError
 from bench.report.reading import main_delta_pairs, summary_column
-from bench.report.tables import COUNT, Table, TableCell
+from bench.report.tables import AVG, COUNT, Table, TableCell
 
 VERDICT = {1: "better", -1: "worse", 0: "no difference"}
 
@@ -37,11 +37,17 @@ def _entry(avg: TableCell, delta: TableCell | None, count: str, full: bool) -> s
     return text
 
 
+def _explains_a_label(note: str, rows: list[str]) -> bool:
+    """A footnote (`† rest: ...`, `[5] m: ...`) whose marker ends one of the row labels."""
+    marker = note.split(" ", 1)[0]
+    return not marker[:1].isalnum() and any(row.endswith(marker) for row in rows)
+
+
 def _column(main: Table, delta: Table | None) -> dict[str, str]:
     """Method label -> its entry in one table (published reference rows left out)."""
     column = summary_column(main, delta)
     if column is None:  # no Δ table: the average alone, when the table has one
-        column = "Avg." if "Avg." in main.columns else main.shift_columns[0]
+        column = AVG if AVG in main.columns else main.shift_columns[0]
     deltas = {} if delta is None else dict(zip(delta.rows, delta.cells, strict=True))
     out = {}
     for k, name in enumerate(main.rows):
@@ -67,8 +73,7 @@ def suite_pair(tables: list[Table], suites: tuple[str, str]) -> tuple[pd.DataFra
         suite, _, direction, stream = main.key
         if suite in suites and (stream or "single") == "single":
             found[(direction, suite)] = _column(main, delta)
-            markers = {row[-1] for row in main.rows if not row[-1].isalnum() and row[-1] != ")"}
-            notes += [n for n in main.notes if n[:1] in markers and n not in notes]
+            notes += [n for n in main.notes if n not in notes and _explains_a_label(n, main.rows)]
     if not found:
         raise DataError(f"no single-stream table of {' or '.join(suites)} in these results",
                         f"run `python -m bench run --suite {','.join(suites)}` first")
