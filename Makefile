@@ -8,6 +8,7 @@
 # rest 51, sar 48, deyo 30, tent 28, tcr 21, eata 21, read 21, source 8; ~10 min of it paused).
 # The mini-c v3 seed 1 run (same two processes): 11 cells in one session, the other 205
 # from 16:58 to 19:02 (14 min of it paused); cell walls summed 257 min (sar 65, rest 49, read 40).
+# Seed 2 ran across two sessions (2026-12-03/04) beside other runs: cell walls summed 447 min.
 # The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded
