@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers_outcomes import PLANTED, flip, write_store
 
 from bench.api.errors import DataError
 from bench.api.registry import load_builtins
-from bench.engine.store import ResultStore
-from bench.report.published_rank import compare, markdown
+from bench.engine.store import ResultStore, read_results
+from bench.report.published_rank import compare, markdown, paired_places
 from bench.suites.embedded import IMAGE_SHIFTS
 
 load_builtins()
@@ -62,3 +63,30 @@ def test_too_few_methods_is_one_clear_error(tmp_path):
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "rank_vs_published.py"),
                           str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "need at least 2" in run.stderr
+
+
+def test_paired_places_tie_what_the_sign_test_cannot_separate(tmp_path):
+    store = write_store(tmp_path, seeds=(0,))  # tent = sar (+4 points), eata = source
+    places = paired_places(read_results(tmp_path), store.read_outcomes(), "mini-c", "i2t",
+                           ["source", "tent", "eata", "sar"])
+    assert places == {"tent": "1=", "sar": "1=", "source": "3=", "eata": "3="}
+
+
+def test_places_give_a_second_tau_that_counts_noise_level_gaps_as_ties(tmp_path):
+    methods = {"source": PLANTED["source"], "tent": PLANTED["tent"],
+               "sar": lambda h, rng: flip(h, rng, 55, 20),  # +3.5: not separable from tent
+               "eata": lambda h, rng: flip(h, rng, 2, 0)}  # +0.2: not separable from source
+    store = write_store(tmp_path, methods=methods, seeds=(0,), shifts=IMAGE_SHIFTS,
+                        suite="mini-coco-c")
+    cmp = compare(read_results(tmp_path), outcomes=store.read_outcomes())
+    by = cmp.table.set_index("method")
+    assert list(by.loc[["tent", "sar", "eata", "source"], "measured rank"]) == [1, 2, 3, 4]
+    assert dict(by["place"]) == {"eata": "3=", "sar": "1=", "source": "3=", "tent": "1="}
+    # published: eata 49.3 > sar 46.0 > source 45.0 > tent 43.0. Averages: 2 concordant,
+    # 4 discordant pairs of 6 -> -1/3; places: 1 concordant, 3 discordant, 2 tied in the
+    # measured places -> (1 - 3) / sqrt((6 - 2) * 6)
+    assert cmp.tau == pytest.approx(-1 / 3)
+    assert cmp.tau_places == pytest.approx(-2 / 24 ** 0.5)
+    text = markdown(cmp)
+    assert "measured place (paired)" in text and f"tau-b = {-2 / 24 ** 0.5:.3f}" in text
+    assert "place" not in compare(read_results(tmp_path)).table  # no outcomes: no places

@@ -19,8 +19,15 @@ sys.path.insert(0, str(ROOT))
 from markdown_report import report  # noqa: E402
 
 from bench.api.registry import load_builtins  # noqa: E402
-from bench.engine.store import read_results  # noqa: E402
+from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown  # noqa: E402
+
+
+def rank_markdown(results: Path, suite: str, direction: str) -> str:
+    rows = read_results(results)
+    picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
+    outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))
+    return markdown(compare(rows, suite, direction, outcomes=outcomes))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,8 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, help="also write the Markdown here")
     args = p.parse_args(argv)
     load_builtins()
-    return report(lambda: markdown(compare(read_results(args.results), args.suite,
-                                           args.direction)), args.out)
+    return report(lambda: rank_markdown(args.results, args.suite, args.direction), args.out)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ same average from a results folder, by default on the COCO-sized embedded suite
 count, in their default config (row label = method name); seeds are averaged per
 shift first. Kendall's tau is `scipy.stats.kendalltau` (tau-b) over the methods both
 sides have; it is reported as it comes out.
+
+With the cells' per-query outcomes, each method also gets its place by the leaderboard's
+rule (`bench.report.ranking`: neighbours tie while the pooled paired sign test finds no
+difference at 95 %), and a second tau-b over those places: a measured order that rests on
+gaps below the minimum detectable difference then counts as a tie, not as agreement or
+disagreement.
 """
 
 from __future__ import annotations
@@ -30,6 +36,9 @@ class RankComparison:
     suite: str
     direction: str
     n_shifts: int
+    places: bool = False  # the table has "place" (paired ties) and tau_places is set
+    tau_places: float = float("nan")
+    p_places: float = float("nan")
 
 
 def measured_averages(df: pd.DataFrame, suite: str, direction: str,
@@ -51,8 +60,24 @@ def measured_averages(df: pd.DataFrame, suite: str, direction: str,
     return complete.mean(axis=1), len(shifts)
 
 
+def paired_places(df: pd.DataFrame, outcomes: pd.DataFrame, suite: str, direction: str,
+                  methods: list[str]) -> dict[str, str]:
+    """Place of each of `methods` on the suite's `direction` cells by the leaderboard's
+    ranking rule (ties where the pooled paired sign test finds no difference), e.g. "3="."""
+    from bench.report.leaderboard import build
+
+    rows = df[(df["suite"] == suite) & (df["direction"] == direction)
+              & (df["stream"] == "single") & df["method"].isin(methods)]
+    board = build(rows, "r1", [suite], outcomes=outcomes)
+    rank = next(t for t in board.tables if t.kind == "ranking")
+    return {label: rank.cell(label, "place").text for label in rank.rows}
+
+
 def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t",
-            published_suite: str = "coco-c") -> RankComparison:
+            published_suite: str = "coco-c",
+            outcomes: pd.DataFrame | None = None) -> RankComparison:
+    """The measured vs published ranking; `outcomes` (the store's per-query outcomes of
+    these cells) add the paired-test places and their tau."""
     from scipy.stats import kendalltau
 
     measured, n_shifts = measured_averages(df, suite, direction)
@@ -70,18 +95,33 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
     table["published rank"] = table["published"].rank(ascending=False, method="average")
     table = table.sort_values("published rank", kind="stable").reset_index(drop=True)
     tau, p = kendalltau(table["measured"], table["published"])
-    return RankComparison(table, float(tau), float(p), suite, direction, n_shifts)
+    cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts)
+    if outcomes is not None and not outcomes.empty:
+        places = paired_places(df, outcomes, suite, direction, common)
+        if set(places) == set(common):  # row labels are plain method names
+            table["place"] = [places[m] for m in table["method"]]
+            numeric = [-int(str(x).rstrip("=")) for x in table["place"]]
+            tau_places, p_places = kendalltau(numeric, table["published"])
+            cmp.places, cmp.tau_places, cmp.p_places = True, float(tau_places), float(p_places)
+    return cmp
 
 
 def markdown(cmp: RankComparison) -> str:
     head = (f"Measured `{cmp.suite}` {cmp.direction} (mean R@1 over {cmp.n_shifts} shifts at "
             "maximum severity) vs published BLIP ViT-B/16 COCO-C (TCR's table, third-party "
             "transcription)")
-    lines = [head, "", "| method | measured | published | measured rank | published rank |",
-             "|---|---:|---:|---:|---:|"]
+    place = " measured place (paired) |" if cmp.places else ""
+    lines = [head, "", f"| method | measured | published | measured rank |{place} published rank |",
+             "|---|---:|---:|---:|" + ("---:|" if cmp.places else "") + "---:|"]
     for _, r in cmp.table.iterrows():
+        cell = f" {r['place']} |" if cmp.places else ""
         lines.append(f"| {r['method']} | {r['measured']:.1f} | {r['published']:.1f} | "
-                     f"{r['measured rank']:g} | {r['published rank']:g} |")
+                     f"{r['measured rank']:g} |{cell} {r['published rank']:g} |")
     lines += ["", f"Kendall's tau-b = {cmp.tau:.3f} (p = {cmp.p_value:.3f}, "
-                  f"{len(cmp.table)} methods)"]
+                  f"{len(cmp.table)} methods) on the measured averages"]
+    if cmp.places:
+        lines += ["", f"Kendall's tau-b = {cmp.tau_places:.3f} (p = {cmp.p_places:.3f}) on the "
+                      "measured places, where neighbours tie (n=) unless the pooled paired "
+                      "sign test over all the suite's cells separates them (95 %; the "
+                      "leaderboard's overall-ranking rule)"]
     return "\n".join(lines)
