@@ -22,7 +22,7 @@ SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 COCO_SUITES ?= mini-coco-c,mini-coco-diverse
 BASELINES ?= source,tent,eata,sar,read,deyo
 
-.PHONY: results coco rank similarity tables readme test
+.PHONY: results coco pair rank similarity tables readme test
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
@@ -34,19 +34,25 @@ results:
 	$(MAKE) similarity
 	$(MAKE) tables
 
-# The COCO-sized embedded suites (opt-in: not in `--suite all`, hours on 2 cores).
-# Then mini-c beside mini-coco-c per method and direction (tools/suite_pair.py).
+# The COCO-sized embedded suites (opt-in: not in `--suite all`, hours on 2 cores), in their
+# own store ($(RESULTS)/coco) so that the main board's overall ranking compares every method
+# on the same cells. Then mini-c beside mini-coco-c per method and direction.
 coco:
-	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --seed $(SEEDS) --out $(RESULTS)
-	$(PY) tools/suite_pair.py $(RESULTS) --suites mini-c,mini-coco-c --out $(RESULTS)/SUITE_PAIR.md
+	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --seed $(SEEDS) \
+		--out $(RESULTS)/coco
+	$(MAKE) pair
+
+pair:
+	$(PY) tools/suite_pair.py $(RESULTS) $(RESULTS)/coco --suites mini-c,mini-coco-c \
+		--out $(RESULTS)/SUITE_PAIR.md
 
 # Kendall's tau of the measured baseline ranking on mini-coco-c (i2t) vs the published BLIP
 # COCO-C ranking (docs/protocol.md section 7); needs the baselines' mini-coco-c image cells
 # only (the 25,000-caption t2i cells are not part of it).
 rank:
 	$(PY) -m bench run --method $(BASELINES) --suite mini-coco-c --direction i2t --seed $(SEEDS) \
-		--out $(RESULTS)
-	$(PY) tools/rank_vs_published.py $(RESULTS) --suite mini-coco-c --out $(RESULTS)/RANK.md
+		--out $(RESULTS)/coco
+	$(PY) tools/rank_vs_published.py $(RESULTS)/coco --suite mini-coco-c --out $(RESULTS)/RANK.md
 
 # Severity check: clean-vs-shifted embedding similarity per image shift and severity, on
 # the benchmark's own images and with one random draw shared by all severities (--paired).
@@ -62,6 +68,9 @@ tables:
 		--out $(RESULTS)/RETENTION.md
 	$(PY) -m bench leaderboard $(RESULTS)/severity --out $(RESULTS)/SEVERITY.md
 	$(PY) -m bench plot $(RESULTS) --out $(RESULTS)/figures
+	if [ -d $(RESULTS)/coco/cells ]; then \
+		$(PY) -m bench leaderboard $(RESULTS)/coco --out $(RESULTS)/COCO.md && $(MAKE) pair && \
+		$(PY) tools/rank_vs_published.py $(RESULTS)/coco --out $(RESULTS)/RANK.md; fi
 	$(PY) tools/update_readme.py
 
 readme:

@@ -81,3 +81,9 @@ def test_tool_writes_the_table_and_refuses_bad_input(tmp_path):
     assert absent.returncode == 2
     assert absent.stderr.startswith("error: no results for suite(s) mini-c")
     assert not (tmp_path / "no.md").exists()
+    write_store(tmp_path / "c", first_cell=5000)  # mini-c here, mini-coco-c in b: read as one
+    split = _tool(str(tmp_path / "c"), str(tmp_path / "b"))
+    assert split.returncode == 0, split.stderr
+    assert split.stdout.strip() == text.strip()
+    twice = _tool(str(tmp_path / "b"), str(tmp_path / "a"))  # a holds b's cell ids too
+    assert twice.returncode == 2 and "in more than one folder" in twice.stderr

@@ -3,9 +3,10 @@ R@1 over the shifts and its Δ vs source with the paired 95 % interval and each 
 Holm-corrected verdict. By default the Flickr-length `mini-c` beside the COCO-length
 `mini-coco-c` (issue 15: does the stream length change what the benchmark says?).
 
-    python tools/suite_pair.py RESULTS [--suites mini-c,mini-coco-c] [--out F.md]
+    python tools/suite_pair.py RESULTS [RESULTS ...] [--suites mini-c,mini-coco-c] [--out F.md]
 
-`make coco` writes it for the committed results once the COCO-sized suites have run.
+Several results folders are read as one (the committed mini-coco-c cells live in their own
+store, results/embedded/coco); `make coco` writes it for the committed results.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,12 +30,19 @@ from bench.report.render import frame_markdown  # noqa: E402
 from bench.report.suite_pair import suite_pair  # noqa: E402
 
 
-def markdown(results: Path, suites: tuple[str, str]) -> str:
-    rows = read_results(results)
-    rows = rows[rows["suite"].isin(suites)]
+def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
+    parts = [(f, read_results(f)) for f in folders]
+    parts = [(f, rows[rows["suite"].isin(suites)]) for f, rows in parts]
+    rows = pd.concat([r for _, r in parts], ignore_index=True)
     if rows.empty:
-        raise ConfigError(f"no results for {' or '.join(suites)} in {results}")
-    outcomes = ResultStore(results).read_outcomes(list(rows["cell_id"]))
+        raise ConfigError(f"no results for {' or '.join(suites)} in "
+                          f"{', '.join(map(str, folders))}")
+    twice = rows["cell_id"][rows["cell_id"].duplicated()]
+    if len(twice):
+        raise ConfigError(f"cell {twice.iloc[0]} is in more than one folder",
+                          "give each cell's folder once")
+    outcomes = pd.concat([ResultStore(f).read_outcomes(list(r["cell_id"])) for f, r in parts],
+                         ignore_index=True)
     board = build(rows, "r1", list(suites), outcomes=outcomes)
     table, notes = suite_pair(board.tables, suites)
     head = (f"R@1 (%) averaged over each suite's shifts at maximum severity, mean over seeds; "
@@ -45,7 +55,7 @@ def markdown(results: Path, suites: tuple[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("results", type=Path, help="results folder")
+    p.add_argument("results", type=Path, nargs="+", help="results folder(s), read as one")
     p.add_argument("--suites", default="mini-c,mini-coco-c",
                    help="two suites, comma-separated (default mini-c,mini-coco-c)")
     p.add_argument("--out", type=Path, help="also write the Markdown here")

@@ -214,8 +214,17 @@ def reading_block() -> str:
     return "\n".join(lines)
 
 
+def coco_block() -> str:
+    """The COCO-length read-outs (`make coco` / `make rank`, written by `make tables`):
+    mini-c beside mini-coco-c, and the baselines' ranking beside the published one."""
+    parts = [f"[results/embedded/{name}](results/embedded/{name}): "
+             + (RESULTS / name).read_text().strip()
+             for name in ("SUITE_PAIR.md", "RANK.md") if (RESULTS / name).exists()]
+    return "\n\n".join(parts) or "(not run yet: `make rank`, `make coco`)"
+
+
 BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,
-          "leaderboard": leaderboard_block, "reading": reading_block}
+          "leaderboard": leaderboard_block, "reading": reading_block, "coco": coco_block}
 
 
 def updated(text: str) -> str:
