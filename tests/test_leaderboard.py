@@ -102,11 +102,29 @@ def test_ranking_counts_cells_and_failures(df):
     # coco-c 2 + mini-c 3 + mixed 1 + continual 1 = 7 for source; tent misses fog
     assert cells == {"source": 7, "tent": 6, "tcr": 5, "rest†": 3}
     assert rank.cell("tent", "failed").text == "1"
+    # a table without the method's row counts all its shift columns as missing:
+    # rest† has no coco-c (2), mixed (1) or continual (1) row
+    missing = {r: rank.cell(r, "missing").text for r in rank.rows}
+    assert missing == {"source": "0", "tent": "0", "tcr": "2", "rest†": "4"}
     assert rank.cell("rest†", "mean rank").value == pytest.approx(1.0)
     ok = df[(df["suite"] == "mini-c") & (df["status"] == "ok") & (df["severity"] == 5)]
     assert rank.cell("rest†", "mean R@1").value == pytest.approx(
         ok.loc[ok["method"] == "rest", "r1"].mean())
 
+
+
+def test_missing_counts_only_tables_of_the_rows_model():
+    # two datasets, each with its own model; tent (mini-clip) has no row on pedes-x but
+    # misses every column of the scenes table where its model's rows are
+    rows = [make_row(1, dataset="scenes", shift="fog", severity=5, r1=50.0),
+            make_row(2, dataset="scenes", shift="snow", severity=5, r1=48.0),
+            make_row(3, dataset="scenes-x", shift="fog", severity=5, r1=30.0),
+            make_row(4, dataset="scenes-x", shift="fog", severity=5, method="tent", r1=31.0),
+            make_row(5, dataset="pedes", shift="fog", severity=5, model="mini-reid", r1=20.0)]
+    rank = build(pd.DataFrame(rows)).tables[-1]
+    missing = {r: rank.cell(r, "missing").text for r in rank.rows}
+    assert missing == {"source (mini-clip)": "0", "tent (mini-clip)": "2",
+                       "source (mini-reid)": "0"}
 
 def test_reported_rows_are_separate_and_labelled(df):
     # the coco-c rows on the published backbone: its points are shown beside them

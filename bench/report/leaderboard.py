@@ -296,7 +296,8 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         board.tables += [t for t in extra if t is not None]
     if not board.tables:
         raise ConfigError(f"no result row measures {metric}", "pick another --metric")
-    rank = ranking_table(board.tables, metric)
+    rank = ranking_table(board.tables, metric,
+                         models={label: key[1] for key, label in labels.items()})
     if rank is not None:
         rank.title += f" ({', '.join(sorted(set(df['suite'])))})"
         rank.notes += list(dict.fromkeys(notes.values()))

@@ -33,8 +33,13 @@ def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
     return stats.shared_ranks(stats.tie_groups(ok, differs))
 
 
-def ranking_table(tables: Iterable[Table], metric: str) -> Table | None:
-    """Mean rank per method over every shift column of every main table (1 = best)."""
+def ranking_table(tables: Iterable[Table], metric: str,
+                  models: dict[str, str] | None = None) -> Table | None:
+    """Mean rank per method over every shift column of every main table (1 = best).
+
+    `models` (row label -> model) limits the missing count to the tables a row could
+    have been in: those holding rows of its model.
+    """
     mains = [t for t in tables if t.kind == "main"]
     entries: dict[str, dict] = {}
     for ti, t in enumerate(mains):
@@ -55,7 +60,19 @@ def ranking_table(tables: Iterable[Table], metric: str) -> Table | None:
                     e["bad"][cell.status] += 1
     if not entries:
         return None
+    _count_absent_rows(entries, mains, models)
     return _ranking_rows(entries, mains, metric)
+
+
+def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str] | None) -> None:
+    """A row with no line at all in a main table of its model misses every shift column of it
+    (a row of another model could not have been there: it is not counted)."""
+    for t in mains:
+        present = {t.rows[i] for i, rep in enumerate(t.reported) if not rep}
+        held = None if models is None else {models.get(r) for r in present}
+        for name, e in entries.items():
+            if name not in present and (held is None or models.get(name) in held):
+                e["bad"]["missing"] += len(t.shift_columns)
 
 
 def _places(order: list[str], entries: dict) -> dict[str, tuple[int, int, bool]]:
@@ -112,8 +129,10 @@ def _ranking_rows(entries: dict, mains: list[Table], metric: str) -> Table:
                        "without per-query outcomes only equal values tie), members share the "
                        "mean of their positions. place: the same rule on the pooled outcomes of "
                        "all common cells (n= marks a tie; bold only when first place is not "
-                       "shared and every cell has per-query outcomes). cells: ranked cells behind each entry; failed, diverged, "
-                       "unavailable and missing cells are counted, never averaged in.")
+                       "shared and every cell has per-query outcomes). cells: ranked cells "
+                       "behind each entry; failed, diverged, unavailable and missing cells "
+                       "(missing includes every shift column of a table of its model that has no "
+                       "row of it) are counted, never averaged in.")
     if not all(p[2] for p in places.values()):
         table.notes.append("some cells have no per-query outcomes: their ranks follow point "
                            "values and cannot tell real differences from noise.")
