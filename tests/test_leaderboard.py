@@ -112,7 +112,6 @@ def test_ranking_counts_cells_and_failures(df):
         ok.loc[ok["method"] == "rest", "r1"].mean())
 
 
-
 def test_missing_counts_only_tables_of_the_rows_model():
     # two datasets, each with its own model; tent (mini-clip) has no row on pedes-x but
     # misses every column of the scenes table where its model's rows are
@@ -125,6 +124,7 @@ def test_missing_counts_only_tables_of_the_rows_model():
     missing = {r: rank.cell(r, "missing").text for r in rank.rows}
     assert missing == {"source (mini-clip)": "0", "tent (mini-clip)": "2",
                        "source (mini-reid)": "0"}
+
 
 def test_reported_rows_are_separate_and_labelled(df):
     # the coco-c rows on the published backbone: its points are shown beside them

@@ -20,7 +20,7 @@ from bench.report.tables import METRIC_LABELS, Table, TableCell
 
 
 def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
-    measured = [i for i, rep in enumerate(t.reported) if not rep]
+    measured = t.measured()
     ok = sorted((i for i in measured if t.cells[i][j].status == "ok"),
                 key=lambda i: -t.cells[i][j].value)
     if all(t.cells[i][j].sample is not None for i in ok):
@@ -33,8 +33,7 @@ def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
     return stats.shared_ranks(stats.tie_groups(ok, differs))
 
 
-def ranking_table(tables: Iterable[Table], metric: str,
-                  models: dict[str, str] | None = None) -> Table | None:
+def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str]) -> Table | None:
     """Mean rank per method over every shift column of every main table (1 = best).
 
     `models` (row label -> model) limits the missing count to the tables a row could
@@ -44,7 +43,7 @@ def ranking_table(tables: Iterable[Table], metric: str,
     entries: dict[str, dict] = {}
     for ti, t in enumerate(mains):
         pair = pair_cache(t)
-        measured = [i for i, rep in enumerate(t.reported) if not rep]
+        measured = t.measured()
         for col in t.shift_columns:
             j = t.columns.index(col)
             ranks = _column_ranks(t, j, pair)
@@ -64,14 +63,14 @@ def ranking_table(tables: Iterable[Table], metric: str,
     return _ranking_rows(entries, mains, metric)
 
 
-def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str] | None) -> None:
+def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str]) -> None:
     """A row with no line at all in a main table of its model misses every shift column of it
     (a row of another model could not have been there: it is not counted)."""
     for t in mains:
-        present = {t.rows[i] for i, rep in enumerate(t.reported) if not rep}
-        held = None if models is None else {models.get(r) for r in present}
+        present = {t.rows[i] for i in t.measured()}
+        held = {models.get(r) for r in present}
         for name, e in entries.items():
-            if name not in present and (held is None or models.get(name) in held):
+            if name not in present and models.get(name) in held:
                 e["bad"]["missing"] += len(t.shift_columns)
 
 

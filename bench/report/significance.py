@@ -83,7 +83,7 @@ def pair_cache(table: Table) -> Callable[[int, int, int], stats.Paired | None]:
 
 def annotate(table: Table, delta_kind: str = "delta") -> Table | None:
     """Intervals, markers vs source, best / tied marks and MDD; returns the Δ table or None."""
-    measured = [i for i, rep in enumerate(table.reported) if not rep]
+    measured = table.measured()
     for i in measured:
         for j, col in enumerate(table.columns):
             c = table.cells[i][j]
@@ -153,7 +153,7 @@ def mark_best(table: Table, j: int, pair) -> None:
 
 
 def _notes(table: Table, deltas: dict) -> None:
-    cells = [c for i, line in enumerate(table.cells) if not table.reported[i] for c in line
+    cells = [c for i in table.measured() for c in table.cells[i]
              if c.status == "ok" and not c.text]
     with_iv = [c for c in cells if not math.isnan(c.lo)]
     if not cells:

@@ -70,6 +70,10 @@ class Table:
         self.reported.append(reported)
         self.refs.append(ref)
 
+    def measured(self) -> list[int]:
+        """Indices of the measured rows (every row but the published reference ones)."""
+        return [i for i, rep in enumerate(self.reported) if not rep]
+
     def values(self) -> pd.DataFrame:
         """The numbers behind the table (NaN where a cell is not an ok value)."""
         data = [[c.value if c.status == "ok" else math.nan for c in line] for line in self.cells]
