@@ -63,7 +63,8 @@ def patch_shuffle(images: torch.Tensor, patch_len: int, generator: torch.Generat
     ph, pw, n = hh // patch_len, ww // patch_len, patch_len * patch_len
     patches = x.reshape(b, c, patch_len, ph, patch_len, pw).permute(0, 2, 4, 1, 3, 5)
     patches = patches.reshape(b, n, c, ph, pw)
-    order = torch.argsort(torch.rand(b, n, generator=generator), dim=1).to(x.device)
+    # drawn on the CPU on purpose (the generator's): the same shuffle on every device
+    order = torch.argsort(torch.rand(b, n, generator=generator, device="cpu"), dim=1).to(x.device)
     patches = patches[torch.arange(b, device=x.device).unsqueeze(1), order]
     x = patches.reshape(b, patch_len, patch_len, c, ph, pw).permute(0, 3, 1, 4, 2, 5)
     x = x.reshape(b, c, hh, ww)

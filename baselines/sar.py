@@ -85,8 +85,8 @@ class SAR(GradientTTA):
         self.ema: float | None = None
         self.state = {"resets": 0, "empty_second_filter": 0}
         # the first filter of the current step, from `loss` to `update`
-        self.threshold = torch.tensor(0.0)
-        self.kept1 = torch.zeros(0, dtype=torch.bool)
+        self.threshold = torch.tensor(0.0, device=ctx.gallery.device)
+        self.kept1 = torch.zeros(0, dtype=torch.bool, device=ctx.gallery.device)
 
     @torch.no_grad()
     def reset_to_source(self) -> None:

@@ -89,3 +89,29 @@ def test_cluster_needs_the_dask_executor():
 
     code, _, err = smoke_run("unused", "--cluster", "slurm")
     assert code == 2 and "--cluster needs --executor dask" in err
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_gpu_cluster_starts_one_pinned_worker_per_device(monkeypatch):
+    """The cluster `--device cuda` starts (no GPU needed to start it): each worker sees its
+    own device index, holds one GPU resource, one thread, no malloc trim."""
+    import os
+
+    from dask.distributed import Client
+
+    from bench.engine.clusters import start_cluster
+
+    def _worker_view(dask_worker):
+        return (os.environ.get("CUDA_VISIBLE_DEVICES"), dask_worker.state.nthreads,
+                dict(dask_worker.state.total_resources),
+                os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    cluster = start_cluster(ClusterSpec(gpus=2), 1)
+    try:
+        with Client(cluster) as client:
+            client.wait_for_workers(2)
+            seen = sorted(client.run(_worker_view).values())
+    finally:
+        cluster.close()
+    assert seen == [("0", 1, {"GPU": 1}, None), ("1", 1, {"GPU": 1}, None)]

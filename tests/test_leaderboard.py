@@ -188,6 +188,21 @@ def test_cli_unknown_suite(results, capsys):
     assert "no result row measures minp" in capsys.readouterr().err
 
 
+def test_cli_if_present_leaves_absent_suites_out(results, tmp_path, capsys):
+    out = tmp_path / "t.md"
+    assert main(["leaderboard", str(results), "--suite", "nope", "--if-present",
+                 "--out", str(out)]) == 0
+    assert not out.exists()
+    assert capsys.readouterr().err.strip() == (
+        f"no results for suite(s) nope in {results}: nothing written")
+    assert main(["leaderboard", str(results), "--suite", "nope,mini-c", "--if-present",
+                 "--out", str(out)]) == 0
+    assert "left out" in capsys.readouterr().err
+    assert main(["leaderboard", str(results), "--suite", "mini-c", "--out",
+                 str(tmp_path / "plain.md")]) == 0
+    assert out.read_text() == (tmp_path / "plain.md").read_text()
+
+
 def test_reported_rows_only_beside_their_backbone():
     from bench.report.reported import points_for
     assert points_for("coco-c", "i2t", models=[("ViT-B-16", "openai")]) == []

@@ -7,9 +7,10 @@ import argparse
 import re
 
 import pytest
+import torch
 from helpers_run import cli
 
-from bench.commands.perf import sweep_table
+from bench.commands.perf import _dask_clusters, sweep_table
 from bench.studies.perf import MethodSpeed, SweepTime, speed_table
 
 
@@ -41,9 +42,10 @@ def test_perf_run_reports_each_method_against_source():
 
 def test_perf_run_times_the_selected_cells_only():
     code, out, err = cli("perf", "run", "--method", "tent", "--suite", "smoke", "--limit", "8",
-                         "--threads", "1", "--shift", "cr", "--direction", "t2i")
+                         "--threads", "1", "--shift", "cr", "--direction", "t2i",
+                         "--device", "cpu", "--model", "mini-clip", "--pretrained", "random")
     assert code == 0, err
-    assert "cells: smoke, shift cr, t2i, limit 8" in out
+    assert "cells: smoke, model mini-clip, shift cr, t2i, limit 8" in out
     rows = _table(out, "method")
     assert [(r[0], r[1]) for r in rows.values()] == [("1", "8"), ("1", "8")]
     code, _, err = cli("perf", "run", "--method", "tent", "--shift", "fog")
@@ -66,18 +68,69 @@ def test_perf_sweep_times_local_and_dask():
         assert float(per_wall) > 0
 
 
+def _sweep_args(**kw):
+    return argparse.Namespace(**({"dask_workers": [2], "scaling": False, "malloc_trim": False,
+                                  "device": "cpu"} | kw))
+
+
+def test_perf_sweep_runs_one_dask_cluster_per_size():
+    runs = _dask_clusters(_sweep_args(dask_workers=[4, 2], scaling=True, malloc_trim=True))
+    assert [label for label, _ in runs] == ["dask 1 worker", "dask 2 workers", "dask 4 workers",
+                                            "dask 4 workers, malloc trim"]
+    assert [(s.n_workers, s.malloc_trim, s.gpus) for _, s in runs] == [
+        (1, False, 0), (2, False, 0), (4, False, 0), (4, True, 0)]
+    (only,) = _dask_clusters(_sweep_args(dask_workers=[2, 2]))
+    assert only[0] == "dask 2 workers"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the answer where no GPU is")
+def test_perf_sweep_rejects_bad_sizes_and_a_missing_gpu():
+    code, out, err = cli("perf", "sweep", "--dask-workers", "2,0")
+    assert code == 2 and "--dask-workers must be >= 1, got 2,0" in err and out == ""
+    code, out, err = cli("perf", "sweep", "--device", "cuda")
+    assert code == 2 and "no CUDA device is available" in err and out == ""
+
+
 def test_sweep_table_speed_ups():
-    runs = [SweepTime("local, 1 thread", 8, 60.0, 59.0),
-            SweepTime("local, 2 threads", 8, 40.0, 78.0),
-            SweepTime("dask 1 worker", 8, 64.0, 70.0),
-            SweepTime("dask 2 workers", 8, 32.0, 70.0)]
+    ok = {"ok": 6, "unavailable": 2}
+    runs = [SweepTime("local, 1 thread", 8, 60.0, 59.0, ok),
+            SweepTime("local, 2 threads", 8, 40.0, 78.0, ok),
+            SweepTime("dask 1 worker", 8, 64.0, 70.0, ok),
+            SweepTime("dask 2 workers", 8, 32.0, 70.0, ok)]
     args = argparse.Namespace(suite="smoke", method="tent", limit=None, shift=None,
-                              direction=None)
+                              direction=None, model=None)
     rows = _table(sweep_table(runs, "local, 2 threads", args), "executor")
     assert rows["local, 2 threads"][3:] == ["1.00x", "1.50x"]  # 60 / 40
     assert rows["dask 2 workers"][3:] == ["1.25x", "2.00x"]  # 40 / 32, 64 / 32
     assert rows["dask 1 worker"][3:] == ["0.62x", "1.00x"]
     assert rows["local, 1 thread"][2] == "0.98"  # CPU / wall
+    assert "cells by status: 6 ok, 2 unavailable\n" in sweep_table(runs, "local, 2 threads",
+                                                                     args)
+    runs[3].statuses = {"ok": 5, "failed": 1, "unavailable": 2}
+    assert ("dask 2 workers: 1 failed, 5 ok, 2 unavailable"
+            in sweep_table(runs, "local, 2 threads", args))
+
+
+def test_perf_run_reports_cells_that_did_not_run(monkeypatch):
+    from baselines.tent import Tent
+    from bench.commands import perf as perf_command
+    from bench.studies import perf
+
+    def boom(self, *args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Tent, "loss", boom)
+    speed = perf._method_child("tent", "smoke", 8, 1, {"pretrained": "random", "device": "cpu",
+                                                       "shifts": ["clean"]})
+    assert (speed.cells, speed.queries) == (0, 0)
+    assert speed.not_ok.startswith("2 failed (RuntimeError: boom")
+    # perf run then compares nothing: one line per method whose cells did not all run
+    monkeypatch.setattr(perf, "method_speed", lambda m, *a: MethodSpeed(
+        m, 2, 16, 1.0, 500.0, "" if m == "source" else speed.not_ok))
+    monkeypatch.setattr(perf_command, "_warm_queries", lambda *a: None)
+    code, out, err = cli("perf", "run", "--method", "tent")
+    assert code == 3 and "method" not in out
+    assert err.startswith("error: not every cell ran, nothing compared: tent: 2 failed")
 
 
 def _speed(method, adapt_s, peak=1000.0):

@@ -24,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
     parser.add_argument("--reported", action="store_true",
                         help="add published reference rows (docs/protocol.md section 7), unranked")
+    parser.add_argument("--if-present", action="store_true",
+                        help="with --suite: leave out the suites the folder has no results "
+                             "for; none at all: write nothing, exit 0 (scripts whose store "
+                             "may lack an opt-in suite)")
     add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
@@ -33,6 +37,14 @@ def run(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
     df = read_results(args.results)
     suites = [s for s in args.suite.split(",") if s]
+    if args.if_present and suites:
+        absent = [s for s in suites if s not in set(df["suite"])]
+        suites = [s for s in suites if s not in absent]
+        if absent:
+            print(f"no results for suite(s) {', '.join(absent)} in {args.results}: "
+                  + ("left out" if suites else "nothing written"), file=sys.stderr)
+        if not suites:
+            return 0
     board = build(df, args.metric, suites or None, reported=args.reported,
                   outcomes=ResultStore(args.results).read_outcomes())
     for line in board.messages:

@@ -8,19 +8,23 @@
   peak memory (one fresh process per method) on a suite's cells (the shifted queries are
   built first, so only adaptation is timed); ``--repeat N`` interleaved rounds (medians,
   ratios with their range), ``--versus M`` adds the time per query relative to M.
-* ``perf sweep``: one sweep with the local executor and on a dask `LocalCluster`: wall
-  time, CPU time (all processes) and the speed-up; ``--scaling`` adds the local executor
-  on one thread and dask on one worker (what one core does, so the speed-up of N threads
-  and of N workers can be read); ``--malloc-trim`` adds a dask run with the nanny's
-  default MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains).
+* ``perf sweep``: one sweep with the local executor and on a dask `LocalCluster` of each
+  ``--dask-workers`` size (``2,4,8``: one run per size): wall time, CPU time (all
+  processes) and the speed-up; ``--scaling`` adds the local executor on one thread and
+  dask on one worker (what one core does, so the speed-up of N threads and of N workers
+  can be read); ``--malloc-trim`` adds a dask run with the nanny's default
+  MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains). With ``--device cuda`` the
+  dask run is the GPU cluster ``run --executor dask --device cuda`` starts (one worker
+  per visible GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from bench.commands.common import add_selection_arguments
+from bench.commands.common import add_selection_arguments, int_list
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
@@ -40,7 +44,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--method", default="source,tent,tcr,rest", help="comma list of methods")
     r.add_argument("--suite", default="smoke")
     r.add_argument("--limit", type=int, default=None, help="first N queries per cell")
-    r.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
+    _add_model_arguments(r)
     r.add_argument("--threads", type=int, default=None, help="torch threads per method process")
     r.add_argument("--repeat", type=int, default=1,
                    help="interleaved rounds (each method once per round, a fresh process "
@@ -53,13 +57,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--method", default="source,tent", help="comma list of methods")
     w.add_argument("--suite", default="smoke")
     w.add_argument("--limit", type=int, default=None, help="first N queries per cell")
-    w.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
-    w.add_argument("--dask-workers", type=int, default=2)
+    _add_model_arguments(w)
+    w.add_argument("--dask-workers", type=int_list, default=[2], metavar="N[,N...]",
+                   help="dask LocalCluster size(s): one dask run per size (default 2)")
     w.add_argument("--scaling", action="store_true",
                    help="also time the local executor on 1 thread and dask on 1 worker")
     w.add_argument("--malloc-trim", action="store_true",
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
     add_selection_arguments(w)
+
+
+def _add_model_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None,
+                   help="model (default: the suite's), e.g. ViT-B-16 with --pretrained random "
+                        "to time the real-size architecture")
+    p.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="as `run --device`; sweep: cuda runs dask on one worker per GPU")
 
 
 def _job(args) -> float:
@@ -83,14 +97,16 @@ def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep}[args.what](args)
 
 
-def _selection(args: argparse.Namespace) -> dict:
-    """The `--shift` / `--direction` choice as `RunOptions` fields."""
-    return {"shifts": args.shift, "directions": args.direction}
+def _run_fields(args: argparse.Namespace) -> dict:
+    """The `RunOptions` fields the timed runs share: model, weights, device and the
+    `--shift` / `--direction` choice."""
+    return {"model": args.model, "pretrained": args.pretrained, "device": args.device,
+            "shifts": args.shift, "directions": args.direction}
 
 
 def _cells_label(args: argparse.Namespace) -> str:
     """The timed cells in words: suite, the selection if any, and the limit."""
-    parts = [args.suite]
+    parts = [args.suite] + ([f"model {args.model}"] if args.model else [])
     if args.shift:
         parts.append(f"shift {','.join(args.shift)}")
     if args.direction:
@@ -98,8 +114,7 @@ def _cells_label(args: argparse.Namespace) -> str:
     return ", ".join(parts + [f"limit {args.limit}"])
 
 
-def _warm_queries(suite: str, pretrained: str | None, limit: int | None,
-                  selection: dict) -> None:
+def _warm_queries(suite: str, limit: int | None, fields: dict) -> None:
     """Build and cache the shifted queries (a `source` pass), so only adaptation is timed."""
     import tempfile
     from pathlib import Path
@@ -108,9 +123,8 @@ def _warm_queries(suite: str, pretrained: str | None, limit: int | None,
     from bench.engine.runner import execute
 
     with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(methods=["source"], suites=[suite], pretrained=pretrained,
-                          out=Path(tmp), limit=limit, quiet=True, log=lambda msg: None,
-                          **selection)
+        opts = RunOptions(methods=["source"], suites=[suite], out=Path(tmp), limit=limit,
+                          quiet=True, log=lambda msg: None, **fields)
         execute(plan_run(opts), opts)
 
 
@@ -123,28 +137,45 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     from bench.studies.perf import timed_sweep
 
     load_builtins()
-    selection = _selection(args)
-    _warm_queries(args.suite, args.pretrained, args.limit, selection)
+    clusters = _dask_clusters(args)  # bad sizes or no GPU: exit 2 before any work
+    fields = _run_fields(args)
+    _warm_queries(args.suite, args.limit, fields)
     threads = torch.get_num_threads()  # the local executor's default: one per core
     opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
-                      pretrained=args.pretrained, limit=args.limit, quiet=True,
-                      workers=default_workers(), log=lambda msg: None, **selection)
-    n = args.dask_workers
+                      limit=args.limit, quiet=True, workers=default_workers(),
+                      log=lambda msg: None, **fields)
     runs = []
     if args.scaling:
         opts.threads = 1
         runs.append(timed_sweep(opts, "local, 1 thread"))
     opts.threads = threads
     runs.append(timed_sweep(opts, f"local, {threads} threads"))
-    if args.scaling:
-        runs.append(timed_sweep(opts, "dask 1 worker", 1))
-    if n != 1 or not args.scaling:
-        runs.append(timed_sweep(opts, f"dask {n} worker{'s' * (n != 1)}", n))
-    if args.malloc_trim:
-        runs.append(timed_sweep(opts, f"dask {n} worker{'s' * (n != 1)}, malloc trim", n,
-                                malloc_trim=True))
+    for label, spec in clusters:
+        runs.append(timed_sweep(opts, label, spec))
     print(sweep_table(runs, f"local, {threads} threads", args))
     return 0
+
+
+def _dask_clusters(args: argparse.Namespace) -> list:
+    """(label, ClusterSpec) of each dask run of `perf sweep`, in order."""
+    from bench.api.errors import ConfigError
+    from bench.engine.clusters import ClusterSpec
+    from bench.engine.executors import gpu_count
+    from bench.engine.provenance import resolve_device
+
+    if min(args.dask_workers) < 1:
+        raise ConfigError("--dask-workers must be >= 1, got "
+                          + ",".join(map(str, args.dask_workers)))
+    if resolve_device(args.device).type == "cuda":
+        gpus = gpu_count()
+        return [(f"dask {gpus} GPU worker{'s' * (gpus != 1)}", ClusterSpec(gpus=gpus))]
+    sizes = sorted(set(args.dask_workers) | ({1} if args.scaling else set()))
+    name = {n: f"dask {n} worker{'s' * (n != 1)}" for n in sizes}
+    runs = [(name[n], ClusterSpec(n_workers=n)) for n in sizes]
+    if args.malloc_trim:
+        n = max(sizes)
+        runs.append((f"{name[n]}, malloc trim", ClusterSpec(n_workers=n, malloc_trim=True)))
+    return runs
 
 
 def sweep_table(runs, reference: str, args: argparse.Namespace) -> str:
@@ -153,8 +184,13 @@ def sweep_table(runs, reference: str, args: argparse.Namespace) -> str:
     local = next(r for r in runs if r.label == reference).wall_s
     one = {"local": next((r.wall_s for r in runs if r.label == "local, 1 thread"), None),
            "dask": next((r.wall_s for r in runs if r.label == "dask 1 worker"), None)}
+    texts = {r.label: ", ".join(f"{n} {k}" for k, n in sorted((r.statuses or {}).items()))
+             for r in runs}
+    by_status = (texts[runs[0].label] if len(set(texts.values())) == 1
+                 else "; ".join(f"{label}: {text}" for label, text in texts.items()))
     lines = [f"{runs[0].cells} cells ({_cells_label(args)}, {args.method}), "
              "query cache warm; dask wall time includes starting its cluster",
+             f"cells by status: {by_status}",
              f"{'executor':<30} {'wall s':>7} {'CPU s':>7} {'CPU/wall':>8} {'vs local':>8} "
              f"{'vs 1 core':>9}"]
     for r in runs:
@@ -179,13 +215,18 @@ def _perf_run(args: argparse.Namespace) -> int:
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
-    selection = _selection(args)
-    _warm_queries(args.suite, args.pretrained, args.limit, selection)
+    fields = _run_fields(args)
+    _warm_queries(args.suite, args.limit, fields)
     rounds = []
     for _ in range(args.repeat):  # interleaved: a slow hour slows every method alike
-        rounds.append([method_speed(m, args.suite, args.limit, args.pretrained, args.threads,
-                                    selection) for m in methods])
+        rounds.append([method_speed(m, args.suite, args.limit, args.threads, fields)
+                       for m in methods])
     print(f"cells: {_cells_label(args)}")
+    problems = sorted({f"{sp.method}: {sp.not_ok}" for r in rounds for sp in r if sp.not_ok})
+    if problems:  # times of different cells would be compared: report instead
+        for line in problems:
+            print(f"error: not every cell ran, nothing compared: {line}", file=sys.stderr)
+        return 3
     print(speed_table(rounds, args.versus))
     return 0
 

@@ -170,16 +170,19 @@ def preflight(client, settings: WorkerSettings, log: Callable[[str], None]) -> i
     return len(report)
 
 
+def gpu_count() -> int:
+    """The GPUs visible here, for a local cluster of one worker each; none: exit 2."""
+    gpus = torch.cuda.device_count()
+    if gpus == 0:
+        raise ConfigError("--device cuda: no GPU is visible here")
+    return gpus
+
+
 def cluster_spec(opts: RunOptions) -> ClusterSpec:
     """The `ClusterSpec` of the run options: GPUs (``--device cuda``) get one worker each."""
     gpus = 0
     if opts.device == "cuda" and not opts.scheduler:
-        if opts.cluster:
-            gpus = 1  # one GPU per batch job
-        else:
-            gpus = torch.cuda.device_count()
-            if gpus == 0:
-                raise ConfigError("--device cuda: no GPU is visible here")
+        gpus = 1 if opts.cluster else gpu_count()  # batch jobs: one GPU each
     return ClusterSpec(scheduler=opts.scheduler, n_workers=opts.dask_workers, kind=opts.cluster,
                        job=dict(opts.cluster_job), gpus=gpus)
 

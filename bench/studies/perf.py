@@ -27,10 +27,11 @@ from pathlib import Path
 @dataclass
 class MethodSpeed:
     method: str
-    cells: int
+    cells: int  # cells timed (status ok)
     queries: int
     adapt_s: float
     peak_mb: float
+    not_ok: str = ""  # cells that did not run to the end: "N failed (first error)", ...
 
     @property
     def s_per_query(self) -> float:
@@ -52,8 +53,8 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def _method_child(method: str, suite: str, limit: int | None, pretrained: str | None,
-                  threads: int | None, selection: dict) -> MethodSpeed:
+def _method_child(method: str, suite: str, limit: int | None, threads: int | None,
+                  fields: dict) -> MethodSpeed:
     import torch
 
     from bench.api.registry import load_builtins
@@ -66,25 +67,29 @@ def _method_child(method: str, suite: str, limit: int | None, pretrained: str | 
         torch.set_num_threads(threads)
     load_builtins()
     with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(methods=[method], suites=[suite], pretrained=pretrained,
-                          out=Path(tmp), limit=limit, quiet=True, workers=1,
-                          log=lambda msg: None, **selection)
+        opts = RunOptions(methods=[method], suites=[suite], out=Path(tmp), limit=limit,
+                          quiet=True, workers=1, log=lambda msg: None, **fields)
         execute(plan_run(opts), opts)
         df = ResultStore(opts.out).read()
-    device = resolve_device("auto")
+    device = resolve_device(opts.device)
     peak = peak_memory_mb(device) if device.type == "cuda" else _peak_mb()
+    bad = df[df.status != "ok"]
+    not_ok = "; ".join(f"{len(g)} {status} ({g.error.iloc[0]})"
+                       for status, g in bad.groupby("status"))
+    df = df[df.status == "ok"]
     adapt_s = float((df.n_queries / df.queries_per_s).sum())
-    return MethodSpeed(method, len(df), int(df.n_queries.sum()), adapt_s, peak)
+    return MethodSpeed(method, len(df), int(df.n_queries.sum()), adapt_s, peak, not_ok)
 
 
 def method_speed(method: str, suite: str, limit: int | None = None,
-                 pretrained: str | None = None, threads: int | None = None,
-                 selection: dict | None = None) -> MethodSpeed:
+                 threads: int | None = None, fields: dict | None = None) -> MethodSpeed:
     """Run `method` on `suite` in a fresh spawned process (the query cache must be warm);
-    `selection`: `RunOptions` fields choosing part of the cells (``shifts``, ``directions``)."""
+    `fields`: further `RunOptions` fields (``model``, ``pretrained``, ``device``, and
+    ``shifts`` / ``directions`` choosing part of the cells). On a GPU the peak memory is
+    the GPU's."""
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
-        return pool.submit(_method_child, method, suite, limit, pretrained, threads,
-                           selection or {}).result()
+        return pool.submit(_method_child, method, suite, limit, threads,
+                           fields or {}).result()
 
 
 def _ratio(values: list[float]) -> str:
@@ -127,12 +132,12 @@ class SweepTime:
     cells: int
     wall_s: float
     cpu_s: float
+    statuses: dict[str, int] | None = None  # cells per status (ok, failed, unavailable...)
 
 
-def timed_sweep(opts, label: str, dask_workers: int | None = None,
-                malloc_trim: bool = False) -> SweepTime:
-    """Run `opts`' cells into a fresh folder; dask_workers: on a new LocalCluster that many
-    workers (its start counts), with dask's default MALLOC_TRIM_THRESHOLD_ if malloc_trim."""
+def timed_sweep(opts, label: str, spec=None) -> SweepTime:
+    """Run `opts`' cells into a fresh folder: with the local executor, or on a new dask
+    cluster started from `spec` (a `ClusterSpec`; its start counts)."""
     from bench.engine.planning import plan_run
     from bench.engine.runner import execute
 
@@ -141,23 +146,22 @@ def timed_sweep(opts, label: str, dask_workers: int | None = None,
         cells = plan_run(opts)
         cpu0 = cpu_clock()
         start = time.perf_counter()
-        if dask_workers is None:
+        if spec is None:
             opts.executor = "local"
-            execute(cells, opts)
+            counts = execute(cells, opts)
         else:
             import logging
 
             logging.getLogger("distributed").setLevel(logging.ERROR)
 
-            from bench.engine.clusters import ClusterSpec, start_cluster
+            from bench.engine.clusters import start_cluster
             environ = dict(os.environ)  # dask's nanny exports its variables into this process
-            cluster = start_cluster(ClusterSpec(n_workers=dask_workers, malloc_trim=malloc_trim),
-                                    dask_workers)
+            cluster = start_cluster(spec, spec.n_workers or 1)
             os.environ.clear()
             os.environ.update(environ)
             try:
                 opts.executor, opts.scheduler = "dask", cluster.scheduler_address
-                execute(cells, opts)
+                counts = execute(cells, opts)
             finally:
                 cluster.close()
                 opts.scheduler = None
@@ -166,4 +170,5 @@ def timed_sweep(opts, label: str, dask_workers: int | None = None,
         # time is in RUSAGE_CHILDREN (adding what each worker reports of itself counted it
         # twice: 3.5 CPU/wall on 2 cores).
         cpu = cpu_clock() - cpu0
-    return SweepTime(label, len(cells), wall, cpu)
+    statuses = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
+    return SweepTime(label, len(cells), wall, cpu, statuses)
