@@ -84,7 +84,7 @@ def token_shuffle(tokens: torch.Tensor, generator: torch.Generator) -> torch.Ten
     for i, end in enumerate(eot):
         n = end - 1  # content tokens at positions 1 .. end-1
         if n > 1:
-            order = torch.randperm(n, generator=generator).to(tokens.device) + 1
+            order = torch.randperm(n, generator=generator, device="cpu").to(tokens.device) + 1
             out[i, 1:end] = tokens[i, order]
     return out
 

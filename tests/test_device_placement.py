@@ -56,9 +56,16 @@ def test_the_mode_sees_a_deviceless_factory_call():
     assert mode.calls == set()  # the arange REST compares with names the device now
 
 
-@pytest.mark.parametrize("method", ["tent", "eata", "sar", "read", "deyo", "tcr", "rest"])
-def test_adaptation_creates_tensors_on_the_runs_device(tmp_path, method):
+ORIGINAL = "{}.variant=original"  # the papers' variants (the default is TCR's port)
+
+
+@pytest.mark.parametrize("method, settings", [
+    ("tent", ()), ("eata", ()), ("sar", ()), ("read", ()), ("deyo", ()), ("tcr", ()),
+    ("rest", ()), ("rest", ("--set", "rest.decouple=pcgrad")),
+    ("eata", ("--set", ORIGINAL.format("eata"))), ("sar", ("--set", ORIGINAL.format("sar"))),
+    ("deyo", ("--set", ORIGINAL.format("deyo")))])
+def test_adaptation_creates_tensors_on_the_runs_device(tmp_path, method, settings):
     with DevicelessFactories() as mode:
-        code, _, err = smoke_run(tmp_path, methods=method, limit=32)
+        code, _, err = smoke_run(tmp_path, *settings, methods=method, limit=32)
     assert code == 0, err
     assert sorted(mode.calls) == []
