@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers_outcomes import PLANTED, write_store
+from helpers_outcomes import PLANTED, SHIFTS, write_store
 
 from bench.api.errors import DataError
 from bench.report.leaderboard import build
-from bench.report.suite_pair import suite_pair
+from bench.report.suite_pair import common_shifts, suite_pair
 
 SUITES = ("mini-c", "mini-coco-c")
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,23 @@ def test_a_row_short_of_shifts_says_so(tmp_path):
     table, _ = suite_pair(_board(tmp_path, drop_shift="fog").tables, SUITES)
     tent = table.set_index("method").loc["tent", "i2t mini-coco-c"]
     assert "(1/2 shifts)" in tent
+
+
+def test_a_partly_run_suite_is_paired_on_the_shifts_both_ran(tmp_path):
+    write_store(tmp_path, first_cell=0)
+    store = write_store(tmp_path, first_cell=1000, shifts=SHIFTS[:1], suite="mini-coco-c")
+    rows = store.read()
+    kept, notes = common_shifts(rows, SUITES)
+    assert set(kept["shift"]) == {SHIFTS[0]} and len(kept) == 2 * len(rows) // 3
+    assert notes == [f"i2t: averages over the shifts both suites ran ({SHIFTS[0]}); "
+                     f"left out: mini-c's {SHIFTS[1]}"]
+    table, _ = suite_pair(build(kept, "r1", list(SUITES),
+                                outcomes=store.read_outcomes()).tables, SUITES)
+    source = rows[(rows.suite == "mini-c") & (rows.method == "source")]
+    first, both = (source[source["shift"].isin(k)].r1.mean() for k in (SHIFTS[:1], SHIFTS))
+    assert f"{first:.1f}" != f"{both:.1f}"  # the left-out shift would change the average
+    assert table.set_index("method").loc["source", "i2t mini-c"] == f"{first:.1f}"
+    assert common_shifts(kept, SUITES)[1] == []  # nothing more to line up
 
 
 def test_absent_suites_are_an_error(tmp_path):

@@ -27,7 +27,7 @@ from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
 from bench.report.render import frame_markdown  # noqa: E402
-from bench.report.suite_pair import suite_pair  # noqa: E402
+from bench.report.suite_pair import common_shifts, suite_pair  # noqa: E402
 
 
 def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
@@ -41,10 +41,12 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
     if len(twice):
         raise ConfigError(f"cell {twice.iloc[0]} is in more than one folder",
                           "give each cell's folder once")
+    rows, shift_notes = common_shifts(rows, suites)
     outcomes = pd.concat([ResultStore(f).read_outcomes(list(r["cell_id"])) for f, r in parts],
                          ignore_index=True)
     board = build(rows, "r1", list(suites), outcomes=outcomes)
     table, notes = suite_pair(board.tables, suites)
+    notes = shift_notes + notes
     head = (f"R@1 (%) averaged over each suite's shifts at maximum severity, mean over seeds; "
             f"Δ vs source paired on the same queries (95 % bootstrap interval) and the "
             f"verdict of the suite's own table (sign test, Holm across its methods); "

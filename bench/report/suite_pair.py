@@ -6,7 +6,9 @@ says: `mini-c` (Flickr-length streams) beside `mini-coco-c` (COCO-length streams
 number is read from the leaderboard's tables (`bench.report.leaderboard.build`), so the
 verdicts are the tables' own: an exact sign test on the discordant queries at 95 %,
 Holm-corrected across each table's methods (`bench.report.significance`). Nothing is tested
-across the two suites: their queries differ.
+across the two suites: their queries differ. `common_shifts` first keeps, per direction, the
+shifts both suites ran, so that the two averages cover the same shifts while one suite is
+only partly run.
 """
 
 from __future__ import annotations
@@ -59,6 +61,27 @@ def _column(main: Table, delta: Table | None) -> dict[str, str]:
         full = not count or count.split("/")[0] == count.split("/")[-1]
         out[name] = _entry(main.cell(name, column), d_cell, count, full)
     return out
+
+
+def common_shifts(rows: pd.DataFrame, suites: tuple[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """`rows` of `suites` without the shifts only one suite ran in a direction both ran, and
+    a note per direction that lost some (which, and what both averages then cover)."""
+    keep = pd.Series(True, index=rows.index)
+    notes = []
+    for direction, d in rows.groupby("direction", sort=True):
+        ran = {s: set(d.loc[d["suite"] == s, "shift"]) for s in suites}
+        if not all(ran.values()):
+            continue  # one suite has no column in this direction: nothing to line up
+        both = ran[suites[0]] & ran[suites[1]]
+        left = {s: sorted(ran[s] - both) for s in suites}
+        for s, shifts in left.items():
+            keep &= ~((rows["suite"] == s) & (rows["direction"] == direction)
+                      & rows["shift"].isin(shifts))
+        if any(left.values()):
+            out = "; ".join(f"{s}'s {', '.join(v)}" for s, v in left.items() if v)
+            notes.append(f"{direction}: averages over the shifts both suites ran "
+                         f"({', '.join(sorted(both - {'clean'}))}); left out: {out}")
+    return rows[keep], notes
 
 
 def suite_pair(tables: list[Table], suites: tuple[str, str]) -> tuple[pd.DataFrame, list[str]]:
