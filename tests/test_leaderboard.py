@@ -203,6 +203,21 @@ def test_cli_if_present_leaves_absent_suites_out(results, tmp_path, capsys):
     assert out.read_text() == (tmp_path / "plain.md").read_text()
 
 
+def test_a_partly_run_suite_names_its_shifts_without_rows(df):
+    from bench.api.registry import SUITES
+    rows = df[(df.suite == "mini-c") & (df.direction == "i2t")].assign(dataset="mini-scenes")
+    main = next(t for t in build(rows, "r1").tables if t.kind == "main")
+    planned = {c.shift for c in SUITES.get("mini-c").cells() if c.direction == "i2t"}
+    left = sorted(planned - set(rows["shift"]))
+    assert len(left) == 13  # 16 image shifts, 3 run
+    assert [n for n in main.notes if n.startswith("not run yet")] == [
+        f"not run yet (no rows): {', '.join(left)}, the suite's other shifts of this table; "
+        "Avg. covers the columns shown."]
+    mini = df[(df.suite == "mini-c") & (df.direction == "i2t")]  # dataset "mini": not the suite's
+    other = next(t for t in build(mini, "r1").tables if t.kind == "main")
+    assert not any(n.startswith("not run yet") for n in other.notes)
+
+
 def test_reported_rows_only_beside_their_backbone():
     from bench.report.reported import points_for
     assert points_for("coco-c", "i2t", models=[("ViT-B-16", "openai")]) == []

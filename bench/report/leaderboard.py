@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from bench.api.errors import ConfigError, DataError
+from bench.api.registry import SUITES
 from bench.report import reported as ref
 from bench.report import stats
 from bench.report.order import (
@@ -165,8 +166,23 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
                       ref=ref_row)
     _outcome_clause(table, metric)
     _main_notes(table, cols, avg_cols)
+    not_run = _shifts_not_run(key, cols)
+    if not_run:
+        table.notes.append(f"not run yet (no rows): {', '.join(not_run)}, the suite's other "
+                           f"shifts of this table; {AVG} covers the columns shown.")
     _row_notes(table, keys, labels, notes or {})
     return table
+
+
+def _shifts_not_run(key: tuple, cols: list[tuple]) -> list[str]:
+    """The shifts a registered suite defines for this table's dataset and direction (single
+    streams) that have no column: a suite run only in part says so where its numbers are."""
+    suite, dataset, direction, stream = key
+    if (stream or "single") != "single" or suite not in SUITES:
+        return []
+    planned = {c.shift for c in SUITES.get(suite).cells() if c.dataset == dataset
+               and c.direction == direction and (c.stream or "single") == "single"}
+    return sorted(planned - {c[1] for c in cols})
 
 
 def _main_notes(table: Table, cols: list[tuple], avg_cols: list[tuple]) -> None:
