@@ -96,8 +96,8 @@ class QueueInputs:
         if not bool(equal.any(dim=1).all()):
             raise RuntimeError("a queue entry matches no query of the pool")
         pick = equal.int().argmax(dim=1)
-        same = torch.arange(len(self.inputs), device=pick.device) if self.inputs is not None else None
-        if same is not None and torch.equal(pick, same):
+        if self.inputs is not None and torch.equal(
+                pick, torch.arange(len(self.inputs), device=pick.device)):
             return  # the old entries, in the same order: the same inputs
         pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
         self.inputs = pool_x[pick]

@@ -180,8 +180,7 @@ def _shifts_not_run(key: tuple, cols: list[tuple]) -> list[str]:
     suite, dataset, direction, stream = key
     if (stream or "single") != "single" or suite not in SUITES:
         return []
-    planned = {c.shift for c in SUITES.get(suite).cells() if c.dataset == dataset
-               and c.direction == direction and (c.stream or "single") == "single"}
+    planned = SUITES.get(suite).single_shifts(direction, dataset)
     return sorted(planned - {c[1] for c in cols})
 
 

@@ -46,8 +46,7 @@ def measured_averages(df: pd.DataFrame, suite: str, direction: str,
     """Per method, mean R@1 over the suite's single-stream shift cells of `direction` at
     maximum severity (mean over seeds per shift first); methods missing a shift are left
     out. Returns (averages, number of shifts)."""
-    shifts = sorted({s.shift for s in SUITES.get(suite).cells()
-                     if s.direction == direction and s.stream == "single" and s.shift != "clean"})
+    shifts = sorted(SUITES.get(suite).single_shifts(direction) - {"clean"})
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
               & (df["stream"] == "single") & (df["status"] == "ok")
               & df["shift"].isin(shifts) & df["method"].isin(methods)]

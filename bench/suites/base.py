@@ -73,6 +73,12 @@ class Suite:
     def cells(self, severities: Severities = None) -> list[CellSpec]:
         return self.make_cells(severities)
 
+    def single_shifts(self, direction: str, dataset: str | None = None) -> set[str]:
+        """The shifts (clean included) of the suite's single-stream cells of `direction`,
+        of one dataset's cells when `dataset` is given."""
+        return {c.shift for c in self.cells() if c.direction == direction
+                and c.stream == "single" and dataset in (None, c.dataset)}
+
     def missing(self, ctx: SuiteContext) -> str | None:
         """None when the suite's data can be had, else what is missing and how to get it."""
         return self.requires(ctx)
