@@ -100,7 +100,7 @@ class QueueInputs:
                 pick, torch.arange(len(self.inputs), device=pick.device)):
             return  # the old entries, in the same order: the same inputs
         pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
-        self.inputs = pool_x[pick]
+        self.inputs = pool_x[pick.to(pool_x.device)]  # inputs stay where the loader put them
         self.version += 1
 
 

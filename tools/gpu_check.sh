@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # The GPU checks behind the README's GPU rows ("Measured"; issue 18), on a machine with a
 # CUDA GPU and 8 or more cores, from the repository root with bench installed:
-#   bash tools/gpu_check.sh DIR
+#   bash tools/gpu_check.sh DIR [STEP ...]
+# With STEP names (doctor, cuda_tests, smoke_local, smoke_dask, rows_equal, sweep_cpu, perf_vitb16,
+# perf_mini_c, sweep_gpu) only those steps run, so a short device lease can redo a few.
 # Each step's whole log goes to DIR/<step>.log (the result stores to a temporary folder);
 # its last lines are printed. A step that fails or runs past its time limit (seconds,
 # the first argument of `step`) is reported and the next one runs.
 set -u
 out=${1:-gpu-check}
+shift || true
+only=" $* "
 mkdir -p "$out"
 stores=$(mktemp -d)
 export PYTHONUNBUFFERED=1
@@ -14,6 +18,7 @@ export PYTHONUNBUFFERED=1
 step() {
   local name=$1 limit=$2
   shift 2
+  if [ "$only" != "  " ] && [[ "$only" != *" $name "* ]]; then return; fi
   echo "== $name: $*"
   local t0=$SECONDS
   timeout "$limit" "$@" >"$out/$name.log" 2>&1
@@ -23,6 +28,8 @@ step() {
 }
 
 step doctor 60 python -m bench doctor
+# The tests that need a GPU (skipped elsewhere): every method's smoke cells on CUDA.
+step cuda_tests 240 python -m pytest -p no:cacheprovider -q -rs tests/test_device_placement.py
 # Rows of a sweep on one GPU: the local executor, then dask's GPU cluster (one worker per
 # visible GPU); the two stores must hold the same cells with the same scores.
 step smoke_local 120 python -m bench run --method tent,tcr,rest --suite smoke --device cuda \
