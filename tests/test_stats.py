@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.stats import binomtest
@@ -50,6 +54,34 @@ def test_point_and_weights_hand_computed():
     parts = stats.combine({"x": {"s": (np.arange(2), np.array([0, 0.0]), 5.0)},
                            "y": sample})
     assert stats.point(parts) == pytest.approx(0.5 * 0 + 0.5 * 0.875)
+
+
+def test_point_is_exact_whatever_the_strata_order():
+    # equal weights 1/3; strata means 1e16, 1, -1e16: the exact mean is 1/3, where a plain
+    # float sum gives 0.5 in this order (1/3 rounds onto 1e16/3's grid) and 1/3 with the
+    # two large ones first
+    strata = [(f"s{i}", (np.arange(1), np.array([m]), 1.0)) for i, m in
+              enumerate([1e16, 1.0, -1e16])]
+    assert sum(m / 3 for m in [1e16, 1.0, -1e16]) != sum(m / 3 for m in [1e16, -1e16, 1.0])
+    assert stats.point(dict(strata)) == stats.point(dict(strata[::-1])) == pytest.approx(1 / 3)
+
+
+def test_paired_statistics_do_not_follow_string_hashing():
+    """Run the same paired comparison under two hash seeds: set order of str keys differs."""
+    code = """
+import numpy as np
+from bench.report import stats
+rng = np.random.default_rng(0)
+a = {f"shift{i}": (np.arange(50), (rng.random(50) < 0.3 + i / 100).astype(float), 1.0 + i)
+     for i in range(12)}
+b = {k: (p, (rng.random(50) < 0.3).astype(float), w) for k, (p, v, w) in a.items()}
+r = stats.paired(a, b)
+print(list(stats.align(a, b)) == list(a), repr(r.delta), repr(r.lo), repr(r.hi), r.p)
+"""
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2", "3")}
+    assert len(outs) == 1 and outs.pop().startswith("True "), outs
 
 
 def test_interval_is_reproducible():

@@ -25,6 +25,7 @@ interval is shown beside it. Intervals are percentile intervals at `LEVEL`.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -61,14 +62,16 @@ def resample_means(values: np.ndarray, n_boot: int, rng: np.random.Generator) ->
 
 
 def _weights(sample: Sample) -> dict:
-    total = sum(w for _, _, w in sample.values())
+    total = math.fsum(w for _, _, w in sample.values())
     return {k: w / total for k, (_, _, w) in sample.items()}
 
 
 def point(sample: Sample) -> float:
-    """The weighted mean of the strata means."""
+    """The weighted mean of the strata means, summed exactly (`math.fsum`): the same value
+    whatever order the strata come in (a plain float sum's last bit follows the order, and
+    a value on a rounding edge of the table's one decimal would move with it)."""
     w = _weights(sample)
-    return float(sum(w[k] * np.mean(v) for k, (_, v, _) in sample.items()))
+    return math.fsum(w[k] * float(np.mean(v)) for k, (_, v, _) in sample.items())
 
 
 def bootstrap(sample: Sample, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -125,9 +128,10 @@ class Paired:
 
 
 def align(a: Sample, b: Sample) -> Sample:
-    """The difference sample a - b over their common strata and common stream positions."""
+    """The difference sample a - b over their common strata and common stream positions, in
+    a's order (not a set's, whose order follows the process's string hashing)."""
     out: Sample = {}
-    for key in a.keys() & b.keys():
+    for key in (k for k in a if k in b):
         pa, va, wa = a[key]
         pb, vb, _ = b[key]
         common, ia, ib = np.intersect1d(pa, pb, assume_unique=True, return_indices=True)
