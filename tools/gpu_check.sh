@@ -53,7 +53,7 @@ step sweep_cpu 150 python -m bench perf sweep --method tent,tcr --device cpu --d
 # 79-batch mini-c caption cell of the README's CPU row.
 step perf_vitb16 120 python -m bench perf run --method tcr,rest --suite smoke --model ViT-B-16 \
   --pretrained random --device cuda --versus tcr
-step perf_mini_c 120 python -m bench perf run --method tcr,rest --suite mini-c --shift cr \
+step perf_mini_c 300 python -m bench perf run --method tcr,rest --suite mini-c --shift cr \
   --direction t2i --device cuda --repeat 2 --versus tcr
 step sweep_gpu 90 python -m bench perf sweep --method tent,tcr --device cuda
 rm -rf "$stores"
