@@ -63,8 +63,8 @@ def test_the_mode_sees_a_deviceless_factory_call():
 
 
 def test_the_mode_records_direct_calls_not_torchs_own():
-    """On CUDA, AdamW's step makes CPU scalars without ``device=`` (torch's choice, called
-    from the adaptation code's ``optimizer.step()``): only direct calls count."""
+    """On CUDA, torch's own ``optimizer.step()`` makes tensors without ``device=`` (its
+    choice, not the adaptation code's, which only calls it): only direct calls count."""
     torch_code = compile("def inner():\n    return torch.tensor(0.0)\n",
                          str(Path(torch.__file__).parent / "optim" / "probe.py"), "exec")
     scope = {"torch": torch}

@@ -67,7 +67,8 @@ def test_point_is_exact_whatever_the_strata_order():
 
 
 def test_paired_statistics_do_not_follow_string_hashing():
-    """Run the same paired comparison under two hash seeds: set order of str keys differs."""
+    """The same paired comparison under three hash seeds (a set of str keys is ordered by
+    them) gives the same output, and the aligned strata keep a's order."""
     code = """
 import numpy as np
 from bench.report import stats
