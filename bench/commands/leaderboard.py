@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
-from bench.report.leaderboard import METRICS, build
+from bench.report.leaderboard import METRICS, absent_suites, build
 from bench.report.render import FORMATS, render
 
 NAME = "leaderboard"
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     df = read_results(args.results)
     suites = [s for s in args.suite.split(",") if s]
     if args.if_present and suites:
-        absent = [s for s in suites if s not in set(df["suite"])]
+        absent = absent_suites(df, suites)
         suites = [s for s in suites if s not in absent]
         if absent:
             print(f"no results for suite(s) {', '.join(absent)} in {args.results}: "

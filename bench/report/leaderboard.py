@@ -270,6 +270,12 @@ def add_reported(table: Table, key: tuple, metric: str,
     return bool(points)
 
 
+def absent_suites(df: pd.DataFrame, suites: list[str]) -> list[str]:
+    """The suites of `suites` with no row in `df`, in their order."""
+    present = set(df["suite"])
+    return [s for s in suites if s not in present]
+
+
 def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
           reported: bool = False, outcomes: pd.DataFrame | None = None) -> Leaderboard:
     """All leaderboard tables of a results DataFrame (RESULT_SCHEMA columns).
@@ -281,7 +287,7 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         raise ConfigError(f"unknown metric '{metric}'", f"known: {', '.join(METRICS)}")
     df = prepare(df)
     if suites:
-        absent = [s for s in suites if s not in set(df["suite"])]
+        absent = absent_suites(df, suites)
         if absent:
             raise ConfigError(f"no results for suite(s) {', '.join(absent)}",
                               f"present: {', '.join(sorted(set(df['suite'])))}")
