@@ -28,9 +28,14 @@ def _table(out: str, first: str) -> dict[str, list[str]]:
 
 
 def test_perf_run_reports_each_method_against_source():
-    code, out, _ = cli("perf", "run", "--method", "tent", "--suite", "smoke", "--limit", "16",
-                       "--threads", "1")
+    code, out, err = cli("perf", "run", "--method", "tent", "--suite", "smoke", "--limit", "16",
+                         "--threads", "1")
     assert code == 0
+    # progress on stderr while it runs: the query build, then each method of each round
+    progress = err.splitlines()
+    assert progress[0].startswith("shifted queries ready: ")
+    assert progress[1].startswith("round 1/1, source: 4 cells ok, 64 queries, adapt ")
+    assert progress[2].startswith("round 1/1, tent: 4 cells ok, 64 queries, adapt ")
     rows = _table(out, "method")
     assert list(rows) == ["source", "tent"]  # source added: the reference
     for cells, queries, adapt_s, qps, _rel, peak in rows.values():
@@ -130,7 +135,9 @@ def test_perf_run_reports_cells_that_did_not_run(monkeypatch):
     monkeypatch.setattr(perf_command, "_warm_queries", lambda *a: None)
     code, out, err = cli("perf", "run", "--method", "tent")
     assert code == 3 and "method" not in out
-    assert err.startswith("error: not every cell ran, nothing compared: tent: 2 failed")
+    lines = err.splitlines()
+    assert "round 1/1, tent: 2 cells ok, 16 queries" in lines[2] and "; not run: 2 failed" in lines[2]
+    assert lines[3].startswith("error: not every cell ran, nothing compared: tent: 2 failed")
 
 
 def _speed(method, adapt_s, peak=1000.0):

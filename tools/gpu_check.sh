@@ -2,8 +2,9 @@
 # The GPU checks behind the README's GPU rows ("Measured"; issue 18), on a machine with a
 # CUDA GPU and 8 or more cores, from the repository root with bench installed:
 #   bash tools/gpu_check.sh DIR [STEP ...]
-# With STEP names (doctor, cuda_tests, smoke_local, smoke_dask, rows_equal, sweep_cpu, perf_vitb16,
-# perf_mini_c, sweep_gpu) only those steps run, so a short device lease can redo a few.
+# With STEP names (doctor, cuda_tests, smoke_local, smoke_dask, rows_equal, sweep_cpu,
+# perf_vitb16, perf_mini_c, perf_vitb16_mini_c, sweep_gpu) only those steps run, so a short
+# device lease can redo a few.
 # Each step's whole log goes to DIR/<step>.log (the result stores to a temporary folder);
 # its last lines are printed. A step that fails or runs past its time limit (seconds,
 # the first argument of `step`) is reported and the next one runs.
@@ -50,10 +51,12 @@ EOF
 # dask against local on many cores (CPU): one sweep, dask clusters of 2, 4 and 8 workers.
 step sweep_cpu 150 python -m bench perf sweep --method tent,tcr --device cpu --dask-workers 2,4,8
 # REST's cost on the GPU: the real-size architecture (ViT-B/16, random weights), and the
-# 79-batch mini-c caption cell of the README's CPU row.
+# 79-batch mini-c caption cell of the README's CPU row (mini CLIP, then ViT-B/16).
 step perf_vitb16 120 python -m bench perf run --method tcr,rest --suite smoke --model ViT-B-16 \
   --pretrained random --device cuda --versus tcr
 step perf_mini_c 300 python -m bench perf run --method tcr,rest --suite mini-c --shift cr \
   --direction t2i --device cuda --repeat 2 --versus tcr
+step perf_vitb16_mini_c 240 python -m bench perf run --method tcr,rest --suite mini-c --shift cr \
+  --direction t2i --model ViT-B-16 --pretrained random --device cuda --versus tcr
 step sweep_gpu 90 python -m bench perf sweep --method tent,tcr --device cuda
 rm -rf "$stores"

@@ -216,11 +216,19 @@ def _perf_run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
     fields = _run_fields(args)
+    start = time.perf_counter()
     _warm_queries(args.suite, args.limit, fields)
+    _progress(f"shifted queries ready: {time.perf_counter() - start:.1f} s")
     rounds = []
-    for _ in range(args.repeat):  # interleaved: a slow hour slows every method alike
-        rounds.append([method_speed(m, args.suite, args.limit, args.threads, fields)
-                       for m in methods])
+    for k in range(1, args.repeat + 1):  # interleaved: a slow hour slows every method alike
+        rounds.append([])
+        for m in methods:
+            start = time.perf_counter()
+            sp = method_speed(m, args.suite, args.limit, args.threads, fields)
+            rounds[-1].append(sp)
+            _progress(f"round {k}/{args.repeat}, {m}: {sp.cells} cells ok, {sp.queries} "
+                      f"queries, adapt {sp.adapt_s:.1f} s (process {time.perf_counter() - start:.1f} s)"
+                      + (f"; not run: {sp.not_ok}" if sp.not_ok else ""))
     print(f"cells: {_cells_label(args)}")
     problems = sorted({f"{sp.method}: {sp.not_ok}" for r in rounds for sp in r if sp.not_ok})
     if problems:  # times of different cells would be compared: report instead
@@ -229,6 +237,11 @@ def _perf_run(args: argparse.Namespace) -> int:
         return 3
     print(speed_table(rounds, args.versus))
     return 0
+
+
+def _progress(line: str) -> None:
+    """One line of a long `perf` command's progress, on stderr (the report is stdout)."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _timed(jobs: list, workers: int) -> tuple[float, float]:
