@@ -133,10 +133,11 @@ def test_perf_run_reports_cells_that_did_not_run(monkeypatch):
     monkeypatch.setattr(perf, "method_speed", lambda m, *a: MethodSpeed(
         m, 2, 16, 1.0, 500.0, "" if m == "source" else speed.not_ok))
     monkeypatch.setattr(perf_command, "_warm_queries", lambda *a: None)
-    code, out, err = cli("perf", "run", "--method", "tent")
+    code, out, err = cli("perf", "run", "--method", "tent", "--repeat", "3")
     assert code == 3 and "method" not in out
     lines = err.splitlines()
-    assert "round 1/1, tent: 2 cells ok, 16 queries" in lines[2] and "; not run: 2 failed" in lines[2]
+    assert "round 2/3" not in err  # a round with a cell that did not run is the last one
+    assert "round 1/3, tent: 2 cells ok, 16 queries" in lines[2] and "; not run: 2 failed" in lines[2]
     assert lines[3].startswith("error: not every cell ran, nothing compared: tent: 2 failed")
 
 

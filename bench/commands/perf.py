@@ -16,6 +16,10 @@
   MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains). With ``--device cuda`` the
   dask run is the GPU cluster ``run --executor dask --device cuda`` starts (one worker
   per visible GPU).
+* ``perf overhead``: the harness's own cost: each Tent cell run by bench (the cell and its
+  row written) against a bare hand-written Tent loop on the same loaded model, gallery
+  and queries, interleaved rounds, the ratio's median and range, and both R@1 (which must
+  be equal: exit 3 otherwise). `bench.studies.overhead`.
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from bench.commands.common import add_selection_arguments, int_list
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
 NAME = "perf"
-HELP = "speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s)"
+HELP = ("speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s), "
+        "`perf sweep` (local vs dask), `perf overhead` (bench vs a bare Tent loop)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -65,6 +70,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--malloc-trim", action="store_true",
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
     add_selection_arguments(w)
+    o = sub.add_parser("overhead", help="bench's Tent cell vs a bare hand-written Tent loop")
+    o.add_argument("--suite", default="smoke")
+    o.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    _add_model_arguments(o)
+    o.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    o.add_argument("--repeat", type=int, default=5,
+                   help="interleaved rounds per cell (each side once per round, alternating "
+                        "which goes first); medians reported")
+    add_selection_arguments(o)
 
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -94,7 +108,8 @@ def _job(args) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep}[args.what](args)
+    return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep,
+            "overhead": _perf_overhead}[args.what](args)
 
 
 def _run_fields(args: argparse.Namespace) -> dict:
@@ -229,6 +244,8 @@ def _perf_run(args: argparse.Namespace) -> int:
             _progress(f"round {k}/{args.repeat}, {m}: {sp.cells} cells ok, {sp.queries} "
                       f"queries, adapt {sp.adapt_s:.1f} s (process {time.perf_counter() - start:.1f} s)"
                       + (f"; not run: {sp.not_ok}" if sp.not_ok else ""))
+        if any(sp.not_ok for sp in rounds[-1]):
+            break  # nothing will be compared: the rounds left would only cost time
     print(f"cells: {_cells_label(args)}")
     problems = sorted({f"{sp.method}: {sp.not_ok}" for r in rounds for sp in r if sp.not_ok})
     if problems:  # times of different cells would be compared: report instead
@@ -242,6 +259,52 @@ def _perf_run(args: argparse.Namespace) -> int:
 def _progress(line: str) -> None:
     """One line of a long `perf` command's progress, on stderr (the report is stdout)."""
     print(line, file=sys.stderr, flush=True)
+
+
+def _perf_overhead(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_builtins
+    from bench.engine.cell_run import Resources
+    from bench.engine.guards import new_run_id
+    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.provenance import provenance, resolve_device
+    from bench.studies.overhead import cell_overhead, overhead_table
+
+    if args.repeat < 1 or args.threads < 1:
+        raise ConfigError(f"--repeat and --threads must be >= 1, got {args.repeat} and "
+                          f"{args.threads}")
+    load_builtins()
+    with tempfile.TemporaryDirectory() as tmp:  # planning only: nothing is written there
+        opts = RunOptions(methods=["tent"], suites=[args.suite], out=Path(tmp),
+                          limit=args.limit, quiet=True, log=lambda msg: None,
+                          **_run_fields(args))
+        cells = plan_run(opts)
+    device = resolve_device(opts.device)
+    res = Resources(opts, device)
+    run_id = new_run_id(provenance(device)["git_sha"])
+    results, threads = [], torch.get_num_threads()
+    torch.set_num_threads(args.threads)
+    try:
+        for k, cell in enumerate(cells, 1):
+            start = time.perf_counter()
+            results.append(cell_overhead(cell, res, args.repeat, run_id))
+            _progress(f"[{k}/{len(cells)}] {cell.title}: {time.perf_counter() - start:.1f} s")
+    finally:
+        torch.set_num_threads(threads)  # as it was (the command can run inside another)
+    print(f"cells: {_cells_label(args)}; device {device}, {args.threads} thread(s); "
+          f"{args.repeat} interleaved round(s) per cell after one untimed run of each side")
+    print(overhead_table(results))
+    differ = [c.title for c in results if not c.same_r1]
+    if differ:  # the two sides did not do the same work: their times are not compared
+        print(f"error: R@1 of bench and of the bare loop differ on {', '.join(differ)}",
+              file=sys.stderr)
+        return 3
+    return 0
 
 
 def _timed(jobs: list, workers: int) -> tuple[float, float]:

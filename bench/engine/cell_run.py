@@ -27,7 +27,7 @@ from bench.engine.provenance import peak_memory_mb, provenance
 from bench.models.openclip import RANDOM, RetrievalModel
 from bench.models.registered import resolve_model
 from bench.suites.base import SuiteContext
-from bench.suites.streams import plan_stream
+from bench.suites.streams import StreamPlan, plan_stream
 
 
 class Resources:
@@ -115,6 +115,14 @@ def segment_minimum(cell: Cell) -> int:
     return cell.spec.min_segment_batches * cell.protocol.batch_size
 
 
+def cell_plan(cell: Cell, ds: RetrievalDataset) -> StreamPlan:
+    """The cell's stream plan: which queries, in which seeded order, in which segments."""
+    s = cell.spec
+    n = ds.n_images if s.direction == "i2t" else ds.n_captions
+    return plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit,
+                       min_segment=segment_minimum(cell))
+
+
 def _base_row(cell: Cell, device: torch.device) -> dict:
     s = cell.spec
     return {
@@ -139,9 +147,7 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
     try:
         rm, ds = res.model(cell), res.dataset(cell)
         s = cell.spec
-        n = ds.n_images if s.direction == "i2t" else ds.n_captions
-        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, cell.protocol.limit,
-                           min_segment=segment_minimum(cell))
+        plan = cell_plan(cell, ds)
         gallery = res.gallery(cell)
         queries = res.queries(cell, plan)
         retention = s.retention or res.opts.retention

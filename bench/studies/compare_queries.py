@@ -18,11 +18,10 @@ import torch
 from tqdm import tqdm
 
 from bench.api.registry import SHIFTS, load_builtins
-from bench.engine.cell_run import Resources, check_released
+from bench.engine.cell_run import Resources, cell_plan, check_released
 from bench.engine.loop import evaluate_frozen
 from bench.engine.planning import RunOptions, plan_run
 from bench.shifts import CLEAN
-from bench.suites.streams import plan_stream
 
 COLUMNS = ["suite", "dataset", "direction", "shift", "severity", "n_queries",
            "mean_abs_pixel_diff", "same_captions", "r1_bench", "r1_released"]
@@ -51,8 +50,7 @@ def compare_table(opts: RunOptions, device: torch.device,
     for cell in tqdm(cells, desc="compare-queries", disable=opts.quiet, leave=False):
         ds, rm, s = res.dataset(cell), res.model(cell), cell.spec
         gallery = res.gallery(cell)
-        n = ds.n_images if s.direction == "i2t" else ds.n_captions
-        plan = plan_stream(n, s.stream_segments(), s.stream, cell.seed, opts.limit)
+        plan = cell_plan(cell, ds)
         ours, theirs = res.queries(cell, plan), res.queries(released_pair(cell), plan)
         both = ours.usable & theirs.usable
         row = {"suite": cell.suite, "dataset": s.dataset, "direction": s.direction,
