@@ -3,8 +3,8 @@
 # CUDA GPU and 8 or more cores, from the repository root with bench installed:
 #   bash tools/gpu_check.sh DIR [STEP ...]
 # With STEP names (doctor, cuda_tests, smoke_local, smoke_dask, rows_equal, sweep_cpu,
-# perf_vitb16, perf_mini_c, perf_vitb16_mini_c, sweep_gpu) only those steps run, so a short
-# device lease can redo a few.
+# sweep_cpu_long, perf_vitb16, perf_mini_c, perf_vitb16_mini_c, sweep_gpu) only those steps
+# run, so a short device lease can redo a few.
 # Each step's whole log goes to DIR/<step>.log (the result stores to a temporary folder);
 # its last lines are printed. A step that fails or runs past its time limit (seconds,
 # the first argument of `step`) is reported and the next one runs.
@@ -50,6 +50,9 @@ print(f"identical rows (R@1, R@5, R@10, mAP): {int((diff.max(axis=1) == 0).sum()
 EOF
 # dask against local on many cores (CPU): one sweep, dask clusters of 2, 4 and 8 workers.
 step sweep_cpu 150 python -m bench perf sweep --method tent,tcr --device cpu --dask-workers 2,4,8
+# ... and on a sweep long enough to amortise the workers' start: mini-c's 32 image cells.
+step sweep_cpu_long 400 python -m bench perf sweep --method tent,tcr --suite mini-c --direction i2t \
+  --device cpu --dask-workers 16
 # REST's cost on the GPU: the real-size architecture (ViT-B/16, random weights), and the
 # 79-batch mini-c caption cell of the README's CPU row (mini CLIP, then ViT-B/16).
 step perf_vitb16 120 python -m bench perf run --method tcr,rest --suite smoke --model ViT-B-16 \
