@@ -300,7 +300,7 @@ def _perf_overhead(args: argparse.Namespace) -> int:
           f"{args.repeat} interleaved round(s) per cell after one untimed run of each side")
     print(overhead_table(results))
     differ = [c.title for c in results if not c.same_r1]
-    if differ:  # the two sides did not do the same work: their times are not compared
+    if differ:  # the two sides did not do the same work: the times above are not comparable
         print(f"error: R@1 of bench and of the bare loop differ on {', '.join(differ)}",
               file=sys.stderr)
         return 3
