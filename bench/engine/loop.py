@@ -43,13 +43,18 @@ def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
     return plan.segments[int(counts.argmax())].label
 
 
+def stream_batches(plan: StreamPlan, queries: QuerySet, batch_size: int) -> list[np.ndarray]:
+    """The stream's batches of positions: usable queries only, empty batches dropped."""
+    batches = [b[queries.usable[b]] for b in plan.batches(batch_size)]
+    return [b for b in batches if len(b)]
+
+
 def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_size: int,
                progress: str | None = None) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray]:
     """Feed the stream batch by batch; returns the accumulator, the trace, and the scored positions."""
     acc = RankAccumulator()
     trace, scored = [], []
-    batches = [b[queries.usable[b]] for b in plan.batches(batch_size)]
-    batches = [b for b in batches if len(b)]
+    batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
                                        leave=False, dynamic_ncols=True)):
         if hasattr(method, "clear_terms"):

@@ -93,42 +93,48 @@ def _bench_once(cell, res, run_id: str) -> tuple[float, int]:
     return seconds, round(row["r1"] * row["n_queries"] / 100)
 
 
-def _bare_once(cell, res) -> tuple[float, int, int]:
-    """The bare side on the cell's own model, gallery and queries (from `res`, loaded by
-    the warm-up as `execute_cell` loads them); returns seconds, R@1 hits and queries."""
+def _bare_side(cell, res):
+    """The bare side, ready to time: a function running `bare_tent` once on the cell's own
+    model, gallery, batches and settings (from `res`, loaded by the warm-up as
+    `execute_cell` loads them) and returning (seconds, R@1 hits); and the queries scored."""
     from bench.api.gradient import effective_lr
     from bench.api.protocol import TEMPERATURE
     from bench.engine.cell_run import cell_plan
+    from bench.engine.loop import stream_batches
 
-    rm, ds = res.model(cell), res.dataset(cell)
+    rm, ds, protocol, config = res.model(cell), res.dataset(cell), cell.protocol, cell.config
     plan = cell_plan(cell, ds)
     queries = res.queries(cell, plan)
     gallery = res.gallery(cell).to(rm.device)
-    batches = [b[queries.usable[b]] for b in plan.batches(cell.protocol.batch_size)]
-    batches = [b for b in batches if len(b)]
-    start = time.perf_counter()
-    rm.restore_source()
-    torch.manual_seed(cell.seed)
-    model = rm.query_model(cell.spec.direction)
-    hits = bare_tent(model, gallery, batches, queries.batch, queries.relevant,
-                     cell.protocol.steps, effective_lr(cell.config.lr, model),
-                     cell.config.weight_decay, cell.config.temperature or TEMPERATURE[ds.kind])
-    seconds = time.perf_counter() - start
-    rm.restore_source()
-    return seconds, hits, sum(len(b) for b in batches)
+    batches = stream_batches(plan, queries, protocol.batch_size)
+
+    def once() -> tuple[float, int]:
+        start = time.perf_counter()
+        rm.restore_source()
+        torch.manual_seed(cell.seed)
+        model = rm.query_model(cell.spec.direction)
+        hits = bare_tent(model, gallery, batches, queries.batch, queries.relevant,
+                         protocol.steps, effective_lr(config.lr, model), config.weight_decay,
+                         config.temperature or TEMPERATURE[ds.kind])
+        seconds = time.perf_counter() - start
+        rm.restore_source()
+        return seconds, hits
+
+    return once, sum(len(b) for b in batches)
 
 
 def cell_overhead(cell, res, rounds: int, run_id: str) -> CellOverhead:
     """Interleaved rounds of bench and bare on one Tent cell, after an untimed run of each."""
     bench_hits = _bench_once(cell, res, run_id)[1]  # warm-up: loads the cell's resources
-    _, bare_hits, n = _bare_once(cell, res)
+    bare_once, n = _bare_side(cell, res)
+    bare_hits = bare_once()[1]
     bench_s, bare_s = [], []
     for k in range(rounds):
         for side in (("bench", "bare") if k % 2 == 0 else ("bare", "bench")):
             if side == "bench":
                 bench_s.append(_bench_once(cell, res, run_id)[0])
             else:
-                bare_s.append(_bare_once(cell, res)[0])
+                bare_s.append(bare_once()[0])
     return CellOverhead(cell.title, n, bench_s, bare_s, bench_hits, bare_hits)
 
 
