@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 
 from bench.api.contract import StepOutput, TTAMethod
+from bench.api.phases import phase
 
 
 class Source(TTAMethod):
@@ -19,5 +20,6 @@ class Source(TTAMethod):
 
     @torch.no_grad()
     def adapt(self, batch: torch.Tensor) -> StepOutput:
-        q = self.model.encode(batch)
-        return StepOutput(rows=q @ self.ctx.gallery.T)
+        with phase("forward"):
+            q = self.model.encode(batch)
+            return StepOutput(rows=q @ self.ctx.gallery.T)

@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.gradient import GradientTTA, entropy, masked_mean
+from bench.api.phases import phase
 
 
 def nearest_candidates(q: torch.Tensor, gallery: torch.Tensor,
@@ -150,7 +151,8 @@ class TCR(GradientTTA):
         cfg = self.config
         g = nearest_candidates(q, self.ctx.gallery, sims)
         if step == 0:
-            self.queue.update(q, g)
+            with phase("queue"):
+                self.queue.update(q, g)
         uni = uniformity_loss(q, cfg.uniformity_t)
         if len(self.queue) == 0:
             rem = gap = q.sum() * 0.0

@@ -45,7 +45,15 @@ from baselines.tcr import (
 )
 from bench.api.contract import Diverged
 from bench.api.errors import ConfigError
-from bench.api.gradient import GradientTTA, check_finite, decouple, flat_grads, set_grads
+from bench.api.gradient import (
+    GradientTTA,
+    check_finite,
+    decouple,
+    flat_grads,
+    set_grads,
+    tensor_dots,
+)
+from bench.api.phases import phase
 
 DECOUPLE_MODES = ("none", "project", "pcgrad")
 NOTE = ("reconstruction from the paper's description (arXiv 2511.14416); no official code is "
@@ -172,7 +180,8 @@ class REST(GradientTTA):
         cfg = self.config
         logits, top1 = candidate_logits(q, self.ctx.gallery, sims, cfg.candidates, cfg.tau)
         if step == 0:
-            self._update_queue(q, top1, batch)
+            with phase("queue"):
+                self._update_queue(q, top1, batch)
         terms: dict[str, tuple[float, torch.Tensor]] = {}
         empty = len(self.queue) == 0  # no Delta / E yet: REM and EMG contribute 0, as TCR
         if cfg.rem:
@@ -209,7 +218,7 @@ class REST(GradientTTA):
         cands, tau = self.queue.candidates, self.config.tau
         adapted = self.model.encode(x) @ cands.T / tau
         if self._source_version != self.kept.version:  # the source side changes with the queue
-            with torch.no_grad():
+            with torch.no_grad(), phase("source encode"):
                 src = self.source(x).to(adapted.dtype)
             self._source_logits = src @ cands.T / tau
             self._source_version = self.kept.version
@@ -217,14 +226,19 @@ class REST(GradientTTA):
 
     def decoupled_step(self, adapt_loss: torch.Tensor, keep: torch.Tensor | None) -> None:
         params = self.model.params()
-        g_adapt = flat_grads(adapt_loss, params)
-        g_keep = ([torch.zeros_like(p) for p in params] if keep is None
-                  else flat_grads(keep, params))
-        conflicts = sum(int(torch.sum(a * b) < 0) for a, b in zip(g_adapt, g_keep, strict=True))
-        g_adapt, g_keep = decouple(g_adapt, g_keep, self.config.decouple)
-        lam = self.config.lam
-        set_grads(params, [a + lam * b for a, b in zip(g_adapt, g_keep, strict=True)])
-        self.optimizer.step()
+        with phase("backward"):
+            g_adapt = flat_grads(adapt_loss, params)
+        with phase("keep backward"):
+            g_keep = ([torch.zeros_like(p) for p in params] if keep is None
+                      else flat_grads(keep, params))
+        with phase("surgery"):
+            dots = tensor_dots(g_adapt, g_keep)
+            conflicts = int(torch.stack(dots).lt(0).sum())  # the step's one wait for the device
+            g_adapt, g_keep = decouple(g_adapt, g_keep, self.config.decouple, dots=dots)
+            lam = self.config.lam
+            set_grads(params, [a + lam * b for a, b in zip(g_adapt, g_keep, strict=True)])
+        with phase("optimizer"):
+            self.optimizer.step()
         self.state["decoupled_steps"] += 1
         self.state["conflicting_tensors"] += conflicts
         self.state["tensors"] += len(params)
@@ -234,7 +248,8 @@ class REST(GradientTTA):
         protocol update (TCR's)."""
         if self.config.decouple == "none":
             return super().update(loss, batch)
-        keep = self.keep_loss()
+        with phase("keep forward"):
+            keep = self.keep_loss()
         if keep is not None:
             self.record_terms(keep=self.config.lam * keep)  # NaN: Diverged on the next line
         value = check_finite(loss if keep is None else loss + self.config.lam * keep)

@@ -73,8 +73,8 @@ def test_unknown_mode_is_an_error():
 def test_rest_steps_with_decoupled_adapt_plus_lambda_keep(monkeypatch, mode, lam):
     calls = []
 
-    def spy(g_main, g_keep, m):
-        out = decouple(g_main, g_keep, m)
+    def spy(g_main, g_keep, m, **kw):
+        out = decouple(g_main, g_keep, m, **kw)
         calls.append((m, [g.clone() for g in g_keep], out))
         return out
 
@@ -88,3 +88,42 @@ def test_rest_steps_with_decoupled_adapt_plus_lambda_keep(monkeypatch, mode, lam
     for p, a, b in zip(model.params(), main, keep, strict=True):
         torch.testing.assert_close(p.grad, a + lam * b)  # what the last optimizer step used
     assert method.state["decoupled_steps"] == len(calls)
+
+
+def _branchy_project_out(g: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """The projection written with a Python branch on the dot (the earlier code)."""
+    dot = torch.sum(g * direction)
+    if dot >= 0:
+        return g
+    return g - dot / (direction.pow(2).sum() + 1e-20) * direction
+
+
+@pytest.mark.parametrize("mode", ["project", "pcgrad"])
+def test_surgery_equals_the_branch_bit_for_bit(mode):
+    gen = torch.Generator().manual_seed(0)
+    g_main = [torch.randn(n, generator=gen) for n in (3, 64, 512, 7)]
+    g_keep = [torch.randn(n, generator=gen) for n in (3, 64, 512, 7)]
+    g_keep[1] = g_main[1].clone()  # one tensor aligned, the rest of random sign
+    signs = [float(torch.sum(a * b)) < 0 for a, b in zip(g_main, g_keep, strict=True)]
+    assert any(signs) and not all(signs)
+    main, keep = decouple(g_main, g_keep, mode)
+    for a, b, m, k in zip(g_main, g_keep, main, keep, strict=True):
+        assert torch.equal(m, _branchy_project_out(a, b))
+        assert torch.equal(k, _branchy_project_out(b, a) if mode == "pcgrad" else b)
+
+
+def test_surgery_never_reads_a_value_back_to_python(monkeypatch):
+    """On a GPU each read of a tensor's value (``if``, int(), .item()) waits for the device;
+    the surgery decides on the device, so none is made (the branchy version fails this)."""
+    g_main = [torch.tensor([1.0, -2.0]), torch.tensor([1.0, 1.0])]
+    g_keep = [torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0])]
+
+    def read(*_args, **_kwargs):
+        raise AssertionError("a tensor value was read back to Python")
+
+    for name in ("__bool__", "__int__", "__float__", "item"):
+        monkeypatch.setattr(torch.Tensor, name, read)
+    with pytest.raises(AssertionError):
+        _branchy_project_out(g_main[0], g_keep[0])
+    for mode in ("project", "pcgrad"):
+        decouple(g_main, g_keep, mode)

@@ -3,8 +3,8 @@
 # CUDA GPU and 8 or more cores, from the repository root with bench installed:
 #   bash tools/gpu_check.sh DIR [STEP ...]
 # With STEP names (doctor, cuda_tests, smoke_local, smoke_dask, rows_equal, sweep_cpu,
-# sweep_cpu_long, perf_vitb16, perf_mini_c, perf_vitb16_mini_c, sweep_gpu) only those steps
-# run, so a short device lease can redo a few.
+# sweep_cpu_long, perf_vitb16, perf_mini_c, perf_vitb16_mini_c, profile_vitb16_mini_c,
+# sweep_gpu) only those steps run, so a short device lease can redo a few.
 # Each step's whole log goes to DIR/<step>.log (the result stores to a temporary folder);
 # its last lines are printed. A step that fails or runs past its time limit (seconds,
 # the first argument of `step`) is reported and the next one runs.
@@ -61,5 +61,8 @@ step perf_mini_c 300 python -m bench perf run --method tcr,rest --suite mini-c -
   --direction t2i --device cuda --repeat 2 --versus tcr
 step perf_vitb16_mini_c 240 python -m bench perf run --method tcr,rest --suite mini-c --shift cr \
   --direction t2i --model ViT-B-16 --pretrained random --device cuda --versus tcr
+# where REST's time above TCR's goes on the GPU: that cell by phase, device time and waits
+step profile_vitb16_mini_c 240 python -m bench perf profile --method tcr,rest --suite mini-c \
+  --shift cr --direction t2i --model ViT-B-16 --pretrained random --device cuda --versus tcr
 step sweep_gpu 90 python -m bench perf sweep --method tent,tcr --device cuda
 rm -rf "$stores"

@@ -17,6 +17,7 @@ from bench.api.contract import (
 )
 from bench.api.errors import BenchError, ConfigError
 from bench.api.gradient import GradientTTA, entropy, entropy_of_probs
+from bench.api.phases import phase
 from bench.api.protocol import DEFAULT_LR, PROTOCOL, TEMPERATURE, TIE_RULE, Protocol
 from bench.api.registry import (
     register_method,
@@ -28,4 +29,4 @@ from bench.api.registry import (
 __all__ = ["DIRECTIONS", "AdaptContext", "Diverged", "QueryModel", "StepOutput", "TTAMethod",
            "BenchError", "ConfigError", "GradientTTA", "entropy", "entropy_of_probs",
            "DEFAULT_LR", "PROTOCOL", "TEMPERATURE", "TIE_RULE", "Protocol",
-           "register_method", "register_model", "register_shift", "register_suite"]
+           "register_method", "register_model", "register_shift", "register_suite", "phase"]

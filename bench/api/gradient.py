@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.contract import Diverged, StepOutput, TTAMethod
+from bench.api.phases import phase
 from bench.api.protocol import DEFAULT_LR
 
 
@@ -83,17 +84,24 @@ class GradientTTA(TTAMethod):
         calls add to it. Gradients come from ``torch.autograd.grad`` with the graph kept and
         ``.grad`` untouched, so the method's update, and every result, stays the same."""
         terms = {k: v for k, v in terms.items() if v is not None}
-        if set(terms) & set(self.terms):
+        if set(terms) & set(self._terms):
             self.clear_terms()
-        self.terms.update({k: float(v.detach()) for k, v in terms.items()})
+        # kept as tensors and read as floats once per batch (`terms`): reading a value back
+        # from a GPU waits for it, and only the batch's last step reaches the trace
+        self._terms.update({k: v.detach() for k, v in terms.items()})
         if self.trace_grads:
             params = self.model.params()
             self.term_grads.update({k: grad_norm(v, params) for k, v in terms.items()})
 
     def clear_terms(self) -> None:
         """Forget the recorded terms (the protocol calls it before each batch)."""
-        self.terms: dict[str, float] = {}
+        self._terms: dict[str, torch.Tensor] = {}
         self.term_grads: dict[str, float] = {}
+
+    @property
+    def terms(self) -> dict[str, float]:
+        """The recorded terms' values (see `record_terms`)."""
+        return {k: float(v) for k, v in self._terms.items()}
 
     @property
     def temperature(self) -> float:
@@ -117,21 +125,26 @@ class GradientTTA(TTAMethod):
         value = check_finite(loss)
         self.optimizer.zero_grad(set_to_none=True)
         if loss.requires_grad:
-            loss.backward()
-            self.optimizer.step()
+            with phase("backward"):
+                loss.backward()
+            with phase("optimizer"):
+                self.optimizer.step()
         return value
 
     def adapt(self, batch: torch.Tensor) -> StepOutput:
         rows, last = None, float("nan")
         for step in range(self.ctx.steps):
-            q = self.model.encode(batch)
-            sims = q @ self.ctx.gallery.T
+            with phase("forward"):
+                q = self.model.encode(batch)
+                sims = q @ self.ctx.gallery.T
             if step == self.ctx.steps - 1:
                 rows = sims.detach()  # the protocol scores the last step's forward
-            loss = self.loss(q, sims, step, batch)
+            with phase("loss"):
+                loss = self.loss(q, sims, step, batch)
             if loss is None:
                 continue
-            last = self.update(loss, batch)
+            with phase("update"):
+                last = self.update(loss, batch)
         return StepOutput(rows=rows, loss=last)
 
 
@@ -182,16 +195,24 @@ def flat_grads(loss: torch.Tensor, params: list[torch.nn.Parameter],
     return [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads, strict=True)]
 
 
-def _project_out(g: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """g minus its component along `direction` when the two conflict (negative dot)."""
-    dot = torch.sum(g * direction)
-    if dot >= 0:
-        return g
-    return g - dot / (direction.pow(2).sum() + 1e-20) * direction
+def tensor_dots(g_a: list[torch.Tensor], g_b: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Per parameter tensor, ``sum(a * b)`` as a 0-d tensor on the gradients' device."""
+    return [torch.sum(a * b) for a, b in zip(g_a, g_b, strict=True)]
 
 
-def decouple(g_main: list[torch.Tensor], g_keep: list[torch.Tensor],
-             mode: str = "project") -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+def _project_out(g: torch.Tensor, direction: torch.Tensor, dot: torch.Tensor) -> torch.Tensor:
+    """g minus its component along `direction` when the two conflict (``dot`` < 0).
+
+    The choice is made on the device (`torch.where`), not by a Python ``if`` on ``dot``,
+    which on a GPU waits for the device once per parameter tensor; the values are, bit for
+    bit, the ones the branch would pick."""
+    projected = g - dot / (direction.pow(2).sum() + 1e-20) * direction
+    return torch.where(dot >= 0, g, projected)
+
+
+def decouple(g_main: list[torch.Tensor], g_keep: list[torch.Tensor], mode: str = "project",
+             dots: list[torch.Tensor] | None = None,
+             ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
     """Gradient surgery, per parameter tensor.
 
     - ``none``: both unchanged.
@@ -199,16 +220,19 @@ def decouple(g_main: list[torch.Tensor], g_keep: list[torch.Tensor],
       g_main its component along g_keep; g_keep unchanged.
     - ``pcgrad``: project both ways (each onto the normal plane of the other,
       using the original gradients), as in PCGrad (Yu et al., 2020).
+
+    ``dots``: `tensor_dots(g_main, g_keep)` when the caller already has them.
     """
     if mode == "none":
         return list(g_main), list(g_keep)
+    if mode not in ("project", "pcgrad"):
+        raise ValueError(f"unknown decouple mode {mode!r} (none, project, pcgrad)")
+    dots = tensor_dots(g_main, g_keep) if dots is None else dots
+    main = [_project_out(a, b, d) for a, b, d in zip(g_main, g_keep, dots, strict=True)]
     if mode == "project":
-        return [_project_out(a, b) for a, b in zip(g_main, g_keep, strict=True)], list(g_keep)
-    if mode == "pcgrad":
-        main = [_project_out(a, b) for a, b in zip(g_main, g_keep, strict=True)]
-        keep = [_project_out(b, a) for a, b in zip(g_main, g_keep, strict=True)]
-        return main, keep
-    raise ValueError(f"unknown decouple mode {mode!r} (none, project, pcgrad)")
+        return main, list(g_keep)
+    # a * b and b * a are the same floats, so the dot serves both directions
+    return main, [_project_out(b, a, d) for a, b, d in zip(g_main, g_keep, dots, strict=True)]
 
 
 def set_grads(params: list[torch.nn.Parameter], grads: list[torch.Tensor]) -> None:

@@ -16,6 +16,12 @@
   MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains). With ``--device cuda`` the
   dask run is the GPU cluster ``run --executor dask --device cuda`` starts (one worker
   per visible GPU).
+* ``perf profile``: where each method's time goes: each cell run once under torch's
+  profiler (after one untimed cell), its time split by the phases the code names (forward,
+  loss, backward, the keep loss, the gradient surgery, the optimizer, metrics...), with the
+  device time and the host reads (values copied back to Python, each a wait on a GPU) of
+  each phase; ``--versus M`` adds each phase's time per query relative to M's.
+  `bench.studies.profile`.
 * ``perf overhead``: the harness's own cost: each Tent cell run by bench (the cell and its
   row written) against a bare hand-written Tent loop on the same loaded model, gallery
   and queries, interleaved rounds, the ratio's median and range, and both R@1 (which must
@@ -28,13 +34,14 @@ import argparse
 import sys
 import time
 
-from bench.commands.common import add_selection_arguments, int_list
+from bench.commands.common import add_plugin_argument, add_selection_arguments, int_list
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
 NAME = "perf"
 HELP = ("speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s), "
-        "`perf sweep` (local vs dask), `perf overhead` (bench vs a bare Tent loop)")
+        "`perf sweep` (local vs dask), `perf profile` (time by phase), `perf overhead` "
+        "(bench vs a bare Tent loop)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -70,6 +77,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     w.add_argument("--malloc-trim", action="store_true",
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
     add_selection_arguments(w)
+    f = sub.add_parser("profile", help="each method's time by phase, under torch's profiler")
+    f.add_argument("--method", default="tcr,rest", help="comma list of methods")
+    f.add_argument("--suite", default="smoke")
+    f.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    _add_model_arguments(f)
+    f.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    f.add_argument("--versus", default=None, metavar="METHOD",
+                   help="also each phase's time per query relative to METHOD's")
+    f.add_argument("--trace", default=None, metavar="DIR",
+                   help="also write each cell's profile as a Chrome trace in DIR")
+    add_selection_arguments(f)
+    add_plugin_argument(f)
     o = sub.add_parser("overhead", help="bench's Tent cell vs a bare hand-written Tent loop")
     o.add_argument("--suite", default="smoke")
     o.add_argument("--limit", type=int, default=None, help="first N queries per cell")
@@ -109,7 +128,7 @@ def _job(args) -> float:
 
 def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep,
-            "overhead": _perf_overhead}[args.what](args)
+            "profile": _perf_profile, "overhead": _perf_overhead}[args.what](args)
 
 
 def _run_fields(args: argparse.Namespace) -> dict:
@@ -261,42 +280,60 @@ def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _perf_overhead(args: argparse.Namespace) -> int:
-    import tempfile
+def _perf_profile(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import torch
+    from bench.api.errors import ConfigError
+    from bench.api.registry import load_plugins
+    from bench.studies.inprocess import execute_ok, plan_in_process, torch_threads
+    from bench.studies.profile import MethodProfile, profile_cell, profile_table
 
+    methods = [m for m in args.method.split(",") if m]
+    if args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    if args.versus is not None and args.versus not in methods:
+        raise ConfigError(f"--versus {args.versus}: not among --method {args.method}")
+    load_plugins(args.plugin)
+    run = plan_in_process(methods, args.suite, args.limit, _run_fields(args))
+    trace_dir = Path(args.trace).absolute() if args.trace else None
+    if trace_dir is not None:
+        trace_dir.mkdir(parents=True, exist_ok=True)
+    cuda, profiles = run.device.type == "cuda", {}
+    with torch_threads(args.threads):
+        for k, cell in enumerate(run.cells, 1):
+            prof = profiles.setdefault(cell.label, MethodProfile(cell.label))
+            if prof.queries == 0:  # the method's first cell: once untimed (loading, warm-up)
+                execute_ok(cell, run.res, run.run_id)
+            start = time.perf_counter()
+            prof.add_cell(*profile_cell(cell, run.res, run.run_id, cuda,
+                                        trace_dir / f"{cell.cell_id}.json" if trace_dir else None))
+            _progress(f"[{k}/{len(run.cells)}] {cell.title}: "
+                      f"{time.perf_counter() - start:.1f} s")
+    print(f"cells: {_cells_label(args)}; device {run.device}, {args.threads} thread(s); each "
+          f"cell profiled once (each method's first cell run once untimed before)")
+    print(profile_table(list(profiles.values()), args.versus, cuda=cuda))
+    return 0
+
+
+def _perf_overhead(args: argparse.Namespace) -> int:
     from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
-    from bench.engine.cell_run import Resources
-    from bench.engine.guards import new_run_id
-    from bench.engine.planning import RunOptions, plan_run
-    from bench.engine.provenance import provenance, resolve_device
+    from bench.studies.inprocess import plan_in_process, torch_threads
     from bench.studies.overhead import cell_overhead, overhead_table
 
     if args.repeat < 1 or args.threads < 1:
         raise ConfigError(f"--repeat and --threads must be >= 1, got {args.repeat} and "
                           f"{args.threads}")
     load_builtins()
-    with tempfile.TemporaryDirectory() as tmp:  # planning only: nothing is written there
-        opts = RunOptions(methods=["tent"], suites=[args.suite], out=Path(tmp),
-                          limit=args.limit, quiet=True, log=lambda msg: None,
-                          **_run_fields(args))
-        cells = plan_run(opts)
-    device = resolve_device(opts.device)
-    res = Resources(opts, device)
-    run_id = new_run_id(provenance(device)["git_sha"])
-    results, threads = [], torch.get_num_threads()
-    torch.set_num_threads(args.threads)
-    try:
-        for k, cell in enumerate(cells, 1):
+    run = plan_in_process(["tent"], args.suite, args.limit, _run_fields(args))
+    results = []
+    with torch_threads(args.threads):
+        for k, cell in enumerate(run.cells, 1):
             start = time.perf_counter()
-            results.append(cell_overhead(cell, res, args.repeat, run_id))
-            _progress(f"[{k}/{len(cells)}] {cell.title}: {time.perf_counter() - start:.1f} s")
-    finally:
-        torch.set_num_threads(threads)  # as it was (the command can run inside another)
-    print(f"cells: {_cells_label(args)}; device {device}, {args.threads} thread(s); "
+            results.append(cell_overhead(cell, run.res, args.repeat, run.run_id))
+            _progress(f"[{k}/{len(run.cells)}] {cell.title}: "
+                      f"{time.perf_counter() - start:.1f} s")
+    print(f"cells: {_cells_label(args)}; device {run.device}, {args.threads} thread(s); "
           f"{args.repeat} interleaved round(s) per cell after one untimed run of each side")
     print(overhead_table(results))
     differ = [c.title for c in results if not c.same_r1]

@@ -18,6 +18,7 @@ import torch
 from tqdm import tqdm
 
 from bench.api.contract import AdaptContext, StepOutput, TTAMethod
+from bench.api.phases import phase
 from bench.api.protocol import TEMPERATURE, TIE_RULE
 from bench.engine.inputs import QuerySet
 from bench.engine.metrics import RankAccumulator
@@ -60,7 +61,8 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
         if hasattr(method, "clear_terms"):
             method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
-        r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
+        with phase("metrics"):
+            r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
         trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
                       "segment": _segment_label(plan, positions),
                       "terms": _json_or_none(getattr(method, "terms", None)),

@@ -99,7 +99,7 @@ class RetrievalModel:
         return self.model.encode_image(x.to(self.device), normalize=True)
 
     def encode_texts(self, tokens: torch.Tensor) -> torch.Tensor:
-        return _encode_text(self.model, tokens.to(self.device))
+        return _encode_text(self.model, tokens, self.device)
 
     def encode(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
         """Encode a batch of queries of `direction` (images for i2t, tokens for t2i)."""
@@ -137,11 +137,12 @@ class RetrievalModel:
         return QueryTower(self, direction)
 
 
-def _encode_text(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
-    """Normalised text features: trimmed to the longest caption where that is exact."""
+def _encode_text(model: nn.Module, tokens: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Normalised text features on `device`: trimmed to the longest caption where that is
+    exact."""
     if _can_trim(model):
-        return _encode_text_trimmed(model, tokens)
-    return model.encode_text(tokens, normalize=True)
+        return _encode_text_trimmed(model, tokens, device)
+    return model.encode_text(tokens.to(device), normalize=True)
 
 
 def _can_trim(model: nn.Module) -> bool:
@@ -150,15 +151,18 @@ def _can_trim(model: nn.Module) -> bool:
             and getattr(model, "text_pool_type", "argmax") in ("argmax", "eos"))
 
 
-def _encode_text_trimmed(model: nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+def _encode_text_trimmed(model: nn.Module, tokens: torch.Tensor,
+                         device: torch.device) -> torch.Tensor:
     """`CLIP.encode_text(normalize=True)` on the tokens up to the batch's longest caption.
 
     Under the causal mask no position attends to the padding after it, so the pooled
     end-of-text features are those of the full context (to float rounding), at a cost
-    that follows the captions' length instead of the context length (64 or 77).
+    that follows the captions' length instead of the context length (64 or 77). The length
+    is read where the tokens are (the loader's CPU), before they move to `device`: read
+    from a GPU it would wait for the device at every forward.
     """
     length = int((tokens != 0).sum(dim=1).max().clamp(min=1))
-    text = tokens[:, :length]
+    text = tokens[:, :length].to(device)
     cast = model.transformer.get_cast_dtype()
     x = model.token_embedding(text).to(cast) + model.positional_embedding[:length].to(cast)
     x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
@@ -201,10 +205,9 @@ class QueryTower:
 
             @torch.no_grad()
             def encode(batch: torch.Tensor) -> torch.Tensor:
-                batch = batch.to(device)
                 if self.direction == "i2t":
-                    return frozen.encode_image(batch, normalize=True)
-                return _encode_text(frozen, batch)
+                    return frozen.encode_image(batch.to(device), normalize=True)
+                return _encode_text(frozen, batch, device)
 
             self._source = encode
         return self._source

@@ -78,18 +78,16 @@ def bare_tent(model, gallery: torch.Tensor, batches: list[np.ndarray], inputs, r
 def _bench_once(cell, res, run_id: str) -> tuple[float, int]:
     """bench's side: the cell as the local executor runs it, written to a fresh store;
     returns seconds and R@1 hits (from the row's R@1 and query count)."""
-    from bench.engine.cell_run import execute_cell
     from bench.engine.guards import write_row
     from bench.engine.store import ResultStore
+    from bench.studies.inprocess import execute_ok
 
     with tempfile.TemporaryDirectory() as tmp:
         store = ResultStore(Path(tmp))
         start = time.perf_counter()
-        row = execute_cell(cell, res, run_id, progress=False)
+        row = execute_ok(cell, res, run_id)
         write_row(store, row, row.pop("_trace", None), row.pop("_outcomes", None))
         seconds = time.perf_counter() - start
-    if row["status"] != "ok":
-        raise RuntimeError(f"{cell.title}: {row['status']}: {row.get('error')}")
     return seconds, round(row["r1"] * row["n_queries"] / 100)
 
 

@@ -1,0 +1,61 @@
+"""Cells run inside this process, on resources loaded once (`perf profile`, `perf overhead`):
+the plan, the loaded resources, torch's thread count while they run, and one cell's row."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+
+@dataclass
+class InProcess:
+    cells: list  # `Cell`s, in the planner's order
+    res: object  # `bench.engine.cell_run.Resources`, loading each model and set once
+    run_id: str
+    device: torch.device
+
+
+def plan_in_process(methods: list[str], suite: str, limit: int | None,
+                    fields: dict) -> InProcess:
+    """The cells of `methods` on `suite` (``fields``: further `RunOptions`: model, weights,
+    device, shift and direction selection) and the resources to run them; nothing is
+    written anywhere."""
+    from bench.engine.cell_run import Resources
+    from bench.engine.guards import new_run_id
+    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.provenance import provenance, resolve_device
+
+    with tempfile.TemporaryDirectory() as tmp:  # planning only: nothing is written there
+        opts = RunOptions(methods=methods, suites=[suite], out=Path(tmp), limit=limit,
+                          quiet=True, log=lambda msg: None, **fields)
+        cells = plan_run(opts)
+    device = resolve_device(opts.device)
+    return InProcess(cells, Resources(opts, device), new_run_id(provenance(device)["git_sha"]),
+                     device)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op threads set to n, then put back as they were (a command can run
+    inside another, as the tests run them)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def execute_ok(cell, res, run_id: str) -> dict:
+    """`execute_cell` without a progress bar; a row whose status is not ok is an error."""
+    from bench.engine.cell_run import execute_cell
+
+    row = execute_cell(cell, res, run_id, progress=False)
+    if row["status"] != "ok":
+        raise RuntimeError(f"{cell.title}: {row['status']}: {row.get('error')}")
+    return row
