@@ -285,7 +285,7 @@ def _perf_profile(args: argparse.Namespace) -> int:
 
     from bench.api.errors import ConfigError
     from bench.api.registry import load_plugins
-    from bench.studies.inprocess import execute_ok, plan_in_process, torch_threads
+    from bench.studies.inprocess import execute_ok, plan_in_process, preload, torch_threads
     from bench.studies.profile import MethodProfile, profile_cell, profile_table
 
     methods = [m for m in args.method.split(",") if m]
@@ -302,7 +302,8 @@ def _perf_profile(args: argparse.Namespace) -> int:
     with torch_threads(args.threads):
         for k, cell in enumerate(run.cells, 1):
             prof = profiles.setdefault(cell.label, MethodProfile(cell.label))
-            if prof.queries == 0:  # the method's first cell: once untimed (loading, warm-up)
+            preload(cell, run.res)  # no cell's profile includes loading its data
+            if prof.queries == 0:  # the method's first cell: once untimed (warm-up)
                 execute_ok(cell, run.res, run.run_id)
             start = time.perf_counter()
             prof.add_cell(*profile_cell(cell, run.res, run.run_id, cuda,
@@ -310,7 +311,8 @@ def _perf_profile(args: argparse.Namespace) -> int:
             _progress(f"[{k}/{len(run.cells)}] {cell.title}: "
                       f"{time.perf_counter() - start:.1f} s")
     print(f"cells: {_cells_label(args)}; device {run.device}, {args.threads} thread(s); each "
-          f"cell profiled once (each method's first cell run once untimed before)")
+          f"cell profiled once, its data loaded before (each method's first cell also run "
+          f"once untimed before)")
     print(profile_table(list(profiles.values()), args.versus, cuda=cuda))
     return 0
 

@@ -59,3 +59,14 @@ def execute_ok(cell, res, run_id: str) -> dict:
     if row["status"] != "ok":
         raise RuntimeError(f"{cell.title}: {row['status']}: {row.get('error')}")
     return row
+
+
+def preload(cell, res) -> None:
+    """Load what `execute_cell` reads for ``cell`` (model, dataset, gallery embeddings, the
+    shifted queries), so that a measured run of it does no loading."""
+    from bench.engine.cell_run import cell_plan
+
+    ds = res.dataset(cell)
+    res.model(cell)
+    res.gallery(cell)
+    res.queries(cell, cell_plan(cell, ds))
