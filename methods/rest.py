@@ -224,10 +224,9 @@ class REST(GradientTTA):
             self._source_version = self.kept.version
         return keep_loss(adapted, self._source_logits)
 
-    def decoupled_step(self, adapt_loss: torch.Tensor, keep: torch.Tensor | None) -> None:
+    def decoupled_step(self, g_adapt: list[torch.Tensor], keep: torch.Tensor | None) -> None:
+        """The step from the adaptation gradient and the keep loss (module docstring, 3)."""
         params = self.model.params()
-        with phase("backward"):
-            g_adapt = flat_grads(adapt_loss, params)
         with phase("keep backward"):
             g_keep = ([torch.zeros_like(p) for p in params] if keep is None
                       else flat_grads(keep, params))
@@ -245,13 +244,17 @@ class REST(GradientTTA):
 
     def update(self, loss: torch.Tensor, batch: torch.Tensor) -> float:
         """The decoupled step (module docstring, 3); with ``decouple="none"`` the plain
-        protocol update (TCR's)."""
+        protocol update (TCR's). The batch's gradient is taken before the keep loss's
+        forward, so the batch's graph is freed first and the two graphs are never held
+        together (the same values as the other order: nothing changes the weights between)."""
         if self.config.decouple == "none":
             return super().update(loss, batch)
+        with phase("backward"):
+            g_adapt = flat_grads(loss, self.model.params())
         with phase("keep forward"):
             keep = self.keep_loss()
         if keep is not None:
             self.record_terms(keep=self.config.lam * keep)  # NaN: Diverged on the next line
         value = check_finite(loss if keep is None else loss + self.config.lam * keep)
-        self.decoupled_step(loss, keep)
+        self.decoupled_step(g_adapt, keep)
         return value
