@@ -18,6 +18,9 @@ waits inside its ``backward`` phase). Per phase:
 
 The profiler adds a few microseconds to every operation, so the phases of many small
 operations weigh more profiled than they cost; the unprofiled time per query is `perf run`'s.
+All methods run in one process, in the order given, and that order moves a phase by a few
+percent (REST's batch passes: 1.05x TCR's with TCR first, 1.00x with REST first, on
+smoke's caption cell), so phases of two methods compare only beyond that.
 """
 
 from __future__ import annotations
