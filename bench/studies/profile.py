@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from bench.api.phases import PREFIX, phase
@@ -45,11 +45,8 @@ class PhaseTotals:
     device_waits: int = 0
 
     def add(self, other: PhaseTotals) -> None:
-        self.calls += other.calls
-        self.wall_us += other.wall_us
-        self.device_us += other.device_us
-        self.host_reads += other.host_reads
-        self.device_waits += other.device_waits
+        for f in fields(self):  # every field is a count or a time: totals add up
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 @dataclass
@@ -65,10 +62,6 @@ class MethodProfile:
         self.queries += queries
         self.steps += steps
 
-    @property
-    def wall_us(self) -> float:
-        return sum(t.wall_us for t in self.phases.values())
-
 
 def phase_totals(events) -> dict[str, PhaseTotals]:
     """Exclusive per-phase totals from a profiler's function events (module docstring).
@@ -77,7 +70,7 @@ def phase_totals(events) -> dict[str, PhaseTotals]:
     CPU operations ``kernels`` (each with a ``duration``). Phase intervals nest (they come
     from ``with`` blocks on one thread); one sweep in time order keeps the open ones on a
     stack, so an operation's phase is the stack's top when it starts."""
-    order = []  # (time, 0 = phase opens / 1 = operation starts, -end, event)
+    order = []  # (start, 0 = phase opens / 1 = operation starts, -end, id: ties, event)
     for e in events:
         start, end = e.time_range.start, e.time_range.end
         order.append((start, 0 if e.name.startswith(PREFIX) else 1, -end, id(e), e))
@@ -140,9 +133,10 @@ def profile_table(profiles: list[MethodProfile], versus: str | None = None,
         head += f" {'vs ' + versus:>9}"
     lines = [head]
     for p in profiles:
-        total = max(p.wall_us, 1e-9)
+        whole = _sum(p.phases.values())
+        total = max(whole.wall_us, 1e-9)
         ordered = sorted(p.phases.items(), key=lambda kv: -kv[1].wall_us)
-        for name, t in ordered + [("total", _sum(p.phases.values()))]:
+        for name, t in ordered + [("total", whole)]:
             per_query = _ms_per_query(t, p)
             calls = "" if name == "total" else t.calls
             line = (f"{p.method:<10} {name:<16} {calls:>6} {t.wall_us / 1e6:>8.2f} "
