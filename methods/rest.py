@@ -20,8 +20,8 @@ Per step, with q the (B, d) query embeddings, G the frozen gallery and tau = 0.0
 3. decouple (``project`` / ``pcgrad``; ``none`` = the module is off, plain backward of step 2):
    g_adapt = grad of step 2's objective; g_keep = grad of KEEP = mean over the queue's queries
    of KL(p_source || p_adapted), where p = softmax(x . Q_cand^T / tau) over the queue's stored
-   candidates, x re-encoded by the source tower (frozen copy taken at setup) and by the adapted
-   one. The queue's query inputs are kept aligned with its entries (at most its capacity).
+   candidates, x encoded by the source tower (frozen copy taken at setup; once per entry) and
+   by the adapted one. The queue's query inputs are kept aligned with its entries (at most its capacity).
    Per parameter tensor, where g_adapt . g_keep < 0, g_adapt loses its component along g_keep
    (`bench.api.gradient.decouple`); the step uses g_adapt + lam * g_keep. Without queue inputs g_keep = 0.
 
@@ -56,6 +56,7 @@ from bench.api.gradient import (
 from bench.api.phases import phase
 
 DECOUPLE_MODES = ("none", "project", "pcgrad")
+ENCODE_ROWS = 8  # the fewest rows the source tower encodes at once (`QueueInputs.encode_source`)
 NOTE = ("reconstruction from the paper's description (arXiv 2511.14416); no official code is "
         "public, components and defaults are ours where the paper was not available")
 
@@ -86,17 +87,24 @@ def keep_loss(adapted_logits: torch.Tensor, source_logits: torch.Tensor) -> torc
 
 @dataclass
 class QueueInputs:
-    """The model inputs of a `SourceLikeQueue`'s entries, row-aligned with ``queue.queries``."""
+    """The model inputs of a `SourceLikeQueue`'s entries, row-aligned with ``queue.queries``,
+    and their source-tower embeddings (``source``; rows of entries not encoded yet are flagged
+    in ``missing``)."""
 
     inputs: torch.Tensor | None = None
+    source: torch.Tensor | None = None
+    missing: torch.Tensor | None = None  # bool per entry: its source embedding is not known
     version: int = 0  # bumped whenever the entries change (the source logits follow it)
+    _small: bool = False  # ``source`` came from a batch of fewer than ENCODE_ROWS rows
+    _cut: int | None = None  # token inputs: the longest caption when ``source`` was encoded
 
     def realign(self, queue: SourceLikeQueue, before: torch.Tensor | None, q: torch.Tensor,
                 batch: torch.Tensor) -> None:
         """After ``queue.update(q, ...)``: every entry's embedding is, bit for bit, a row of the
         old entries or of q (the queue stores copies), so its input is found by equality; two
         equal embeddings come from interchangeable inputs. When the queue kept exactly its old
-        entries in their order, nothing changes (and the source logits need no re-encoding)."""
+        entries in their order, nothing changes (and the source logits need no re-encoding).
+        An old entry keeps its source embedding; a new one is flagged ``missing``."""
         if len(queue) == 0:
             return
         pool_q = q if before is None else torch.cat([before, q])
@@ -104,12 +112,57 @@ class QueueInputs:
         if not bool(equal.any(dim=1).all()):
             raise RuntimeError("a queue entry matches no query of the pool")
         pick = equal.int().argmax(dim=1)
-        if self.inputs is not None and torch.equal(
-                pick, torch.arange(len(self.inputs), device=pick.device)):
+        old = 0 if self.inputs is None else len(self.inputs)
+        if old and torch.equal(pick, torch.arange(old, device=pick.device)):
             return  # the old entries, in the same order: the same inputs
         pool_x = batch if self.inputs is None else torch.cat([self.inputs, batch])
         self.inputs = pool_x[pick.to(pool_x.device)]  # inputs stay where the loader put them
+        kept = pick < old
+        if self.source is None or not bool(kept.any()):
+            self.source, self.missing = None, None
+        else:
+            rows = pick.clamp(max=old - 1).to(self.source.device)
+            carried = False if self.missing is None else self.missing[rows]
+            self.source = self.source[rows]
+            self.missing = ~kept.to(self.source.device) | carried
         self.version += 1
+
+    def encode_source(self, encoder) -> torch.Tensor:
+        """The entries' source embeddings: only the entries without one are encoded.
+
+        The frozen source tower never changes, so an entry's source embedding is computed once
+        (before, the whole queue was re-encoded whenever an entry changed). So that every
+        result equals the whole-queue encoding bit for bit on the CPU (tests/test_rest.py),
+        the new entries are encoded among kept ones as the whole queue would be: text towers
+        cut a batch to its longest caption (padding is 0), so token inputs take the longest
+        kept entry along, and a change of the queue's longest caption re-encodes all; batches
+        of fewer than `ENCODE_ROWS` rows are filled up with kept entries, and embeddings from
+        a smaller queue are re-encoded at its next change (measured here: 1 image, or up to 5
+        captions, take a matrix kernel that rounds some rows differently). A GPU library may
+        still round a row differently among other companions (float rounding only).
+        """
+        tokens = not self.inputs.is_floating_point()
+        lengths = (self.inputs != 0).flatten(1).sum(dim=1) if tokens else None
+        cut = int(lengths.max()) if tokens else None
+        if self.source is not None and (self._small or cut != self._cut):
+            self.source = None
+        encoded = None
+        if self.source is None:
+            self.source, encoded = encoder(self.inputs), len(self.inputs)
+        elif self.missing is not None and bool(self.missing.any()):
+            rows = self.missing.nonzero().squeeze(1)
+            kept = (~self.missing).nonzero().squeeze(1)
+            if tokens:  # the longest kept captions first
+                lengths = lengths.to(kept.device)
+                kept = kept[lengths[kept].argsort(descending=True, stable=True)]
+            fill = kept[:max(int(tokens), ENCODE_ROWS - len(rows))]
+            x = self.inputs[torch.cat([rows, fill]).to(self.inputs.device)]
+            self.source[rows] = encoder(x)[:len(rows)].to(self.source.dtype)
+            encoded = len(x)
+        if encoded is not None:
+            self._small = encoded < ENCODE_ROWS
+        self._cut, self.missing = cut, None
+        return self.source
 
 
 class REST(GradientTTA):
@@ -219,7 +272,7 @@ class REST(GradientTTA):
         adapted = self.model.encode(x) @ cands.T / tau
         if self._source_version != self.kept.version:  # the source side changes with the queue
             with torch.no_grad(), phase("source encode"):
-                src = self.source(x).to(adapted.dtype)
+                src = self.kept.encode_source(self.source).to(adapted.dtype)
             self._source_logits = src @ cands.T / tau
             self._source_version = self.kept.version
         return keep_loss(adapted, self._source_logits)

@@ -127,6 +127,44 @@ def test_queue_inputs_unchanged_when_the_queue_keeps_its_entries():
     assert kept.version == 2 and kept.inputs.tolist() == [1, 2, 4]
 
 
+@pytest.mark.parametrize("batch,varied,every", [
+    (16, False, 1), (16, True, 1), (32, True, 1), (16, False, 3)])
+def test_source_embeddings_encode_new_entries_as_the_whole_queue_would(batch, varied, every):
+    """A fake text tower whose every row carries what a real one's rounding can depend on:
+    the batch's cut (its longest caption) and whether the batch is small. Encoding only the
+    new entries (4 per batch of 16, 9 per batch of 32) must give, after every batch, exactly
+    the whole queue's encoding; with captions of one length the cut never changes; with
+    ``every=3`` the queue changes three times between two encodings."""
+    n = 30 * batch
+    lengths = 1 + (7 * torch.arange(n)) % 23 if varied else torch.full((n,), 9)
+    tokens = (torch.arange(24)[None] < lengths[:, None]) * (torch.arange(n)[:, None] + 1)
+    seen = []
+
+    def tower(x):
+        seen.append(len(x))
+        cut = float((x != 0).sum(dim=1).max())
+        small = float(len(x) < rest_module.ENCODE_ROWS)
+        return torch.stack([x[:, 0].float(), torch.full((len(x),), cut),
+                            torch.full((len(x),), small)], dim=1)
+
+    table = _embeddings(n, 5)
+    queue, kept = SourceLikeQueue(capacity=48, max_batches=30), QueueInputs()
+    whole = encoded = 0
+    for b in range(30):
+        ids = torch.arange(b * batch, (b + 1) * batch)
+        g = F.normalize(table[ids] + 0.3 * _embeddings(batch, 200 + b), dim=1)
+        before = queue.queries
+        queue.update(table[ids], g)
+        kept.realign(queue, before, table[ids], tokens[ids])
+        if b % every:
+            continue
+        seen.clear()
+        got = kept.encode_source(tower)
+        assert torch.equal(got, tower(kept.inputs)), b
+        encoded, whole = encoded + sum(seen[:-1]), whole + len(kept.inputs)
+    assert kept.version >= 10 and encoded < whole / 2 * every  # fewer rows than re-encoding the queue
+
+
 def test_keep_inputs_are_source_like_queries_and_bounded():
     method, _, _ = build("rest", queue_capacity=6)
     method.adapt(image_batch(seed=0))
@@ -162,21 +200,28 @@ def test_nan_raises_diverged(decouple):
 
 # ---- real cells: mini-clip (random weights) on smoke data ---------------------------------
 
-@pytest.fixture(scope="module")
-def smoke_cell():
+def _smoke_cell(shift: str, direction: str):
+    """(model, kind, gallery, plan, queries, direction) of a 64-query smoke cell."""
     from bench.engine.cell_run import Resources
     from bench.engine.planning import RunOptions, plan_run
     from bench.suites.streams import plan_stream
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared: one thread is the fastest here
     opts = RunOptions(methods=["tcr"], suites=["smoke"], pretrained="random", limit=64,
                       workers=1, quiet=True, log=lambda msg: None)
-    cell = next(c for c in plan_run(opts) if c.spec.shift == "contrast")
+    cell = next(c for c in plan_run(opts)
+                if c.spec.shift == shift and c.spec.direction == direction)
     res = Resources(opts, torch.device("cpu"))
     rm, ds = res.model(cell), res.dataset(cell)
-    plan = plan_stream(ds.n_images, cell.spec.stream_segments(), "single", 0, 64)
-    yield rm, ds.kind, res.gallery(cell), plan, res.queries(cell, plan)
+    n = ds.n_images if direction == "i2t" else ds.n_captions
+    plan = plan_stream(n, cell.spec.stream_segments(), "single", 0, 64)
+    return rm, ds.kind, res.gallery(cell), plan, res.queries(cell, plan)
+
+
+@pytest.fixture(scope="module")
+def smoke_cell():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the machine is shared: one thread is the fastest here
+    yield _smoke_cell("contrast", "i2t")
     torch.set_num_threads(threads)
 
 
@@ -225,41 +270,58 @@ def test_no_dead_switch_on_a_real_cell(smoke_cell):
 
 
 class _ReencodingREST(rest_module.REST):
-    """REST with no reuse of the source logits at all: the source tower re-encodes the queue's
-    inputs at every step (before, they were re-encoded at every batch while the queue was open,
-    even when it kept its entries)."""
+    """REST with no reuse of source embeddings at all: the source tower re-encodes every input
+    of the queue at every step (before, the whole queue was re-encoded whenever an entry
+    changed; now only the new entries are)."""
 
     def keep_loss(self):
         self._source_version = -1
+        self.kept.source = self.kept.missing = None
         return super().keep_loss()
 
 
-@pytest.mark.parametrize("overrides", [{}, {"queue_capacity": 3}])
-def test_cached_source_logits_change_no_result_bitwise(smoke_cell, overrides):
-    """Skipping the redundant source re-encodings leaves every row, loss and state identical
-    bit for bit (CPU runs are deterministic)."""
+@pytest.fixture(scope="module")
+def smoke_text_cell():
+    """A caption cell (t2i clean): there the text tower cuts each batch to its longest caption,
+    and encoding a subset of the queue alone would round some rows differently."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield _smoke_cell("clean", "t2i")
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("cell,overrides", [
+    ("smoke_cell", {}), ("smoke_cell", {"queue_capacity": 3}), ("smoke_text_cell", {})])
+def test_cached_source_embeddings_change_no_result_bitwise(cell, overrides, request):
+    """Encoding each queue entry once with the source tower leaves every row, loss and state
+    identical bit for bit to re-encoding the whole queue at every step (CPU runs are
+    deterministic), and encodes fewer rows."""
     from bench.engine.loop import run_cell
 
-    rm, kind, gallery, plan, queries = smoke_cell
-    outs, encodes = [], []
+    rm, kind, gallery, plan, queries = request.getfixturevalue(cell)
+    direction = "i2t" if cell == "smoke_cell" else "t2i"
+    outs, encoded = [], []
     for cls in (rest_module.REST, _ReencodingREST):
         method = cls(make_config("rest", overrides))
-        calls, setup = [], method.setup
+        rows, setup = [], method.setup
 
-        def counting_setup(model, ctx, setup=setup, calls=calls, method=method):
+        def counting_setup(model, ctx, setup=setup, rows=rows, method=method):
             setup(model, ctx)
             source = method.source
-            method.source = lambda x: (calls.append(len(x)), source(x))[1]
+            method.source = lambda x: (rows.append(len(x)), source(x))[1]
 
         method.setup = counting_setup
-        outs.append(run_cell(method, rm, "i2t", kind, gallery, plan, queries, steps=3,
+        outs.append(run_cell(method, rm, direction, kind, gallery, plan, queries, steps=3,
                              batch_size=8, seed=0))
-        encodes.append(len(calls))
+        encoded.append(rows)
     fast, slow = outs
     assert fast.metrics == slow.metrics and fast.method_state == slow.method_state
     assert fast.trace["loss"].tolist() == slow.trace["loss"].tolist()
+    assert fast.trace["terms"].tolist() == slow.trace["terms"].tolist()
     assert fast.trace["r1"].tolist() == slow.trace["r1"].tolist()
-    assert encodes[0] < encodes[1] == 3 * 8  # 8 batches x 3 steps re-encoded before
+    assert len(encoded[1]) == 3 * 8  # 8 batches x 3 steps, the whole queue each time
+    assert sum(encoded[0]) < sum(encoded[1]) / 3  # fewer rows than once per batch
+    assert fast.method_state["decoupled_steps"] == 24
 
 
 class _KeepFirstREST(rest_module.REST):
