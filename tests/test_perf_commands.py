@@ -60,9 +60,14 @@ def test_perf_run_times_the_selected_cells_only():
 @pytest.mark.filterwarnings("ignore")
 def test_perf_sweep_times_local_and_dask():
     pytest.importorskip("dask.distributed")
-    code, out, _ = cli("perf", "sweep", "--method", "source", "--limit", "16",
-                       "--dask-workers", "1")
+    code, out, err = cli("perf", "sweep", "--method", "source", "--limit", "16",
+                         "--dask-workers", "1")
     assert code == 0, out
+    # progress on stderr: the query build, then one line per executor as it ends
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(progress) == 2 and progress[0].startswith("[1/2] local, ")
+    assert progress[1].startswith("[2/2] dask 1 worker: 4 cells, ")
+    assert "shifted queries ready" in err
     assert out.startswith("4 cells (smoke, limit 16, source)")
     rows = _table(out, "executor")
     (local_label,) = [k for k in rows if k.startswith("local")]

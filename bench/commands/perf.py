@@ -173,19 +173,20 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     load_builtins()
     clusters = _dask_clusters(args)  # bad sizes or no GPU: exit 2 before any work
     fields = _run_fields(args)
+    start = time.perf_counter()
     _warm_queries(args.suite, args.limit, fields)
+    _progress(f"shifted queries ready: {time.perf_counter() - start:.1f} s")
     threads = torch.get_num_threads()  # the local executor's default: one per core
     opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
                       limit=args.limit, quiet=True, workers=default_workers(),
                       log=lambda msg: None, **fields)
+    plans = ([(1, "local, 1 thread", None)] if args.scaling else []) + [
+        (threads, f"local, {threads} threads", None)] + [(threads, *c) for c in clusters]
     runs = []
-    if args.scaling:
-        opts.threads = 1
-        runs.append(timed_sweep(opts, "local, 1 thread"))
-    opts.threads = threads
-    runs.append(timed_sweep(opts, f"local, {threads} threads"))
-    for label, spec in clusters:
+    for k, (n_threads, label, spec) in enumerate(plans, 1):
+        opts.threads = n_threads
         runs.append(timed_sweep(opts, label, spec))
+        _progress(f"[{k}/{len(plans)}] {label}: {runs[-1].cells} cells, {runs[-1].wall_s:.1f} s")
     print(sweep_table(runs, f"local, {threads} threads", args))
     return 0
 

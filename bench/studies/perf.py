@@ -152,6 +152,10 @@ def timed_sweep(opts, label: str, spec=None) -> SweepTime:
         else:
             import logging
 
+            import distributed  # noqa: F401  its import sets its loggers' level (INFO)
+
+            # after a local pass open_clip's `logging.info` has given the root logger a
+            # handler, and dask's INFO lines (scheduler, nannies) would reach it
             logging.getLogger("distributed").setLevel(logging.ERROR)
 
             from bench.engine.clusters import start_cluster
