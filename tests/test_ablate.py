@@ -6,13 +6,13 @@ import textwrap
 
 import pandas as pd
 import pytest
-import torch
 from helpers_run import cli
 
 from bench.api.errors import ConfigError
 from bench.api.registry import load_builtins
 from bench.engine.store import ResultStore
 from bench.studies.ablation import markdown, table_rows, variants
+from bench.studies.inprocess import torch_threads
 
 load_builtins()
 
@@ -53,10 +53,8 @@ def test_methods_without_components_cannot_be_ablated():
 def plugin(tmp_path_factory):
     path = tmp_path_factory.mktemp("ablate-plugin") / "ablate_tiny_suite.py"
     path.write_text(PLUGIN)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared: one thread is the fastest here
-    yield path
-    torch.set_num_threads(threads)
+    with torch_threads(1):  # the machine is shared: one thread is the fastest here
+        yield path
 
 
 def ablate(out, plugin, *extra):

@@ -14,6 +14,7 @@ from bench.api.contract import Diverged
 from bench.api.errors import ConfigError
 from bench.api.registry import METHODS
 from bench.engine.method_configs import make_config
+from bench.studies.inprocess import torch_threads
 from methods.rest import QueueInputs, candidate_logits, consistency_loss
 
 
@@ -201,7 +202,7 @@ def test_nan_raises_diverged(decouple):
 # ---- real cells: mini-clip (random weights) on smoke data ---------------------------------
 
 def _smoke_cell(shift: str, direction: str):
-    """(model, kind, gallery, plan, queries, direction) of a 64-query smoke cell."""
+    """(model, kind, gallery, plan, queries) of a 64-query smoke cell."""
     from bench.engine.cell_run import Resources
     from bench.engine.planning import RunOptions, plan_run
     from bench.suites.streams import plan_stream
@@ -219,10 +220,16 @@ def _smoke_cell(shift: str, direction: str):
 
 @pytest.fixture(scope="module")
 def smoke_cell():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the machine is shared: one thread is the fastest here
-    yield _smoke_cell("contrast", "i2t")
-    torch.set_num_threads(threads)
+    with torch_threads(1):  # the machine is shared: one thread is the fastest here
+        yield _smoke_cell("contrast", "i2t")
+
+
+@pytest.fixture(scope="module")
+def smoke_text_cell():
+    """A caption cell (t2i clean): there the text tower cuts each batch to its longest caption,
+    and encoding a subset of the queue alone would round some rows differently."""
+    with torch_threads(1):
+        yield _smoke_cell("clean", "t2i")
 
 
 def run_recorded(smoke_cell, name: str, overrides: dict, batch_size: int = 32):
@@ -280,26 +287,16 @@ class _ReencodingREST(rest_module.REST):
         return super().keep_loss()
 
 
-@pytest.fixture(scope="module")
-def smoke_text_cell():
-    """A caption cell (t2i clean): there the text tower cuts each batch to its longest caption,
-    and encoding a subset of the queue alone would round some rows differently."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield _smoke_cell("clean", "t2i")
-    torch.set_num_threads(threads)
-
-
-@pytest.mark.parametrize("cell,overrides", [
-    ("smoke_cell", {}), ("smoke_cell", {"queue_capacity": 3}), ("smoke_text_cell", {})])
-def test_cached_source_embeddings_change_no_result_bitwise(cell, overrides, request):
+@pytest.mark.parametrize("cell,direction,overrides", [
+    ("smoke_cell", "i2t", {}), ("smoke_cell", "i2t", {"queue_capacity": 3}),
+    ("smoke_text_cell", "t2i", {})])
+def test_cached_source_embeddings_change_no_result_bitwise(cell, direction, overrides, request):
     """Encoding each queue entry once with the source tower leaves every row, loss and state
     identical bit for bit to re-encoding the whole queue at every step (CPU runs are
     deterministic), and encodes fewer rows."""
     from bench.engine.loop import run_cell
 
     rm, kind, gallery, plan, queries = request.getfixturevalue(cell)
-    direction = "i2t" if cell == "smoke_cell" else "t2i"
     outs, encoded = [], []
     for cls in (rest_module.REST, _ReencodingREST):
         method = cls(make_config("rest", overrides))
