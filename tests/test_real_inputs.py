@@ -128,6 +128,16 @@ def test_caption_rules():
     assert RECIPES["reid"].caption_rule == RAW and RECIPES["captions"].caption_rule != RAW
 
 
+
+def test_pre_caption_collapses_only_runs_of_two_or_more_whitespace():
+    # BLIP: a run of >= 2 whitespace becomes one space, a single tab or newline stays inside
+    # its word, and the 30 words are counted on single spaces.
+    words = [f"w{k}" for k in range(40)]
+    text = "w0 w1\tw2 w3\nw4 " + " ".join(words[5:]) + "\n"
+    assert pre_caption(text) == "w0 w1\tw2 w3\nw4 " + " ".join(words[5:32])
+    assert pre_caption("\tA dog.\t\truns\n") == "\ta dog runs"  # the edges: ' ' and one '\n'
+    assert pre_caption(" x \n\t y  ") == "x y"
+
 # ---- planned real-data cells: recorded inputs, cell ids, the caption reaching the tokenizer ----
 
 def _irra_checkpoint(tmp_path, size=(384, 128)):

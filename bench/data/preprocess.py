@@ -23,7 +23,8 @@ which the embedded suites keep (their images are square, so it is the identity
 there) so that their committed cell ids and results stay valid.
 
 Caption rules: ``pre_caption`` is BLIP's normalisation (lower-case, strip
-``. ! " ( ) * # : ; ~``, collapse spaces, keep the first 30 words), applied by TCR's
+``. ! " ( ) * # : ; ~``, collapse runs of two or more whitespace, keep the first 30
+space-separated words), applied by TCR's
 COCO / Flickr / Nocaps loaders (Fashion-Gen's keeps 77 words: ``pre_caption_77``); ``raw`` passes the caption unchanged to the
 tokenizer, which keeps the start token, the first 75 text tokens and an end token
 (the 77-token context), as IRRA's and TCR's person-search loaders do.
@@ -45,7 +46,7 @@ PRE_CAPTION_77 = "pre_caption_77"  # TCR's Fashion-Gen loader: max_words=77
 RAW = "raw"
 PRE_CAPTION_WORDS = 30
 _STRIP = re.compile(r"[.!\"()*#:;~]")
-_SPACES = re.compile(r"\s+")
+_SPACE_RUNS = re.compile(r"\s{2,}")
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,15 @@ class ImagePrep:
 
 
 def pre_caption(text: str, max_words: int = PRE_CAPTION_WORDS) -> str:
-    """BLIP's ``pre_caption``: lower-case, strip . ! " ( ) * # : ; ~, collapse spaces, 30 words."""
-    text = _STRIP.sub(" ", text.lower())
-    words = _SPACES.sub(" ", text).strip().split(" ")
+    """BLIP's ``pre_caption`` (data/utils.py), step by step.
+
+    Lower-case; each of . ! " ( ) * # : ; ~ becomes a space; every run of two or more
+    whitespace characters becomes one space (a single tab or newline stays where it is);
+    a trailing newline is dropped, then the spaces at both ends; the words are what
+    ``split(" ")`` gives, and the caption keeps its first `max_words` (30) of them.
+    """
+    text = _SPACE_RUNS.sub(" ", _STRIP.sub(" ", text.lower()))
+    words = text.rstrip("\n").strip(" ").split(" ")
     return " ".join(words[:max_words])
 
 
