@@ -21,12 +21,15 @@ Per step (docs/protocol.md section 6), on each query's softmax over the whole ga
      order, SOT, EOT and the padding in place.
 3. keep PLPD > ``plpd_threshold``; None = the variant's: TCR's port 0.0 for i2t and -1 for
    t2i (no filter, as PLPD = 0 there), the original 0.2. No update when none is kept.
-4. loss = mean over the kept queries of H * coeff, coeff detached:
-   - tcr: ``1 / (exp(H - theta) + 0.1) + exp(PLPD) + 0.1``, theta = the k-th smallest
-     entropy of the finally kept rows, k = int(``margin_e0`` n) (0.40), theta = inf when k = 0
-     (so the entropy weight is 10).
-   - original: ``exp(-(H - E0)) + exp(PLPD)``, E0 = ``margin_e0`` ln C (0.4 ln 1000 in the
-     paper), or in the fraction mode the ``margin_e0`` quantile entropy of the whole batch.
+4. loss = mean over the kept queries of H * coeff:
+   - tcr: ``1 / (exp(H - theta) + 0.1) + exp(PLPD) + 0.1`` with H and PLPD detached but
+     theta not: theta = the k-th smallest entropy of the finally kept rows, taken by
+     ``topk(largest=False)`` on entropies that carry the graph, k = int(``margin_e0`` n)
+     (0.40), so the gradient also flows through theta into that row's entropy; theta = inf
+     (a constant) when k = 0, so the entropy weight is 10.
+   - original (Jhyun17/DeYO): ``exp(-(H - E0)) + exp(PLPD)``, coeff detached, E0 =
+     ``margin_e0`` ln C (0.4 ln 1000 in the paper), or in the fraction mode the
+     ``margin_e0`` quantile entropy of the whole batch.
    ``reweight_ent`` / ``reweight_plpd`` switch the two terms off (coeff 1 when both are off).
 
 The shuffles draw from a generator seeded at setup from ``torch.initial_seed()`` (the runner
@@ -106,16 +109,23 @@ def deyo_weights(ent: torch.Tensor, plpd_values: torch.Tensor, margin_e0: torch.
 
 
 def port_theta(ent: torch.Tensor, margin_e0: float) -> torch.Tensor:
-    """The port's weight margin: the k-th smallest of `ent`, k = int(margin_e0 n); inf if k = 0."""
+    """The port's weight margin: the k-th smallest of `ent`, k = int(margin_e0 n); inf if k = 0.
+
+    Taken, as the port does, by ``topk(largest=False)`` on `ent` as given: when `ent` carries
+    the graph, so does theta, and the loss's gradient flows through theta into that row's
+    entropy (the inf of k = 0 is a constant)."""
     k = int(ent.numel() * margin_e0)
     if k == 0:
         return ent.new_tensor(math.inf)
-    return ent.detach().kthvalue(k).values
+    return torch.topk(ent, k, largest=False).values[-1]
 
 
 def port_weights(ent: torch.Tensor, plpd_values: torch.Tensor, theta: torch.Tensor | float,
                  reweight_ent: bool, reweight_plpd: bool) -> torch.Tensor:
-    """TCR's port's detached weight 1/(exp(H - theta) + 0.1) + exp(PLPD) + 0.1."""
+    """TCR's port's weight 1/(exp(H - theta) + 0.1) + exp(PLPD) + 0.1.
+
+    H and PLPD are detached; theta is used as given (`port_theta` keeps its graph), so the
+    weight is not a constant of the step: its gradient reaches the loss through theta."""
     ent, plpd_values = ent.detach(), plpd_values.detach()
     if not (reweight_ent or reweight_plpd):
         return torch.ones_like(ent)

@@ -164,6 +164,25 @@ def test_port_theta_and_weights():
     torch.testing.assert_close(port_weights(ent, pl, 0.3, False, False), torch.ones(3))
 
 
+
+def test_port_theta_carries_the_gradient_into_the_entropy_weight():
+    # The port takes theta from topk over entropies that still carry the graph: only the
+    # H inside exp(H - theta) is detached. h = (0.3, 0.5, 0.9), k = int(0.4 * 3) = 1, so
+    # theta = h0 and d loss / d h0 gains (1/3) sum_i h_i e_i / (e_i + 0.1)^2, e_i = exp(h_i - h0).
+    hs, pls = [0.3, 0.5, 0.9], [0.6, 0.0, 0.25]
+    h = torch.tensor(hs, dtype=torch.float64, requires_grad=True)
+    pl = torch.tensor(pls, dtype=torch.float64)
+    theta = port_theta(h, 0.4)
+    loss = (h * port_weights(h, pl, theta, True, True)).mean()
+    loss.backward()
+    e = [math.exp(x - 0.3) for x in hs]
+    w = [1 / (ei + 0.1) + math.exp(p) + 0.1 for ei, p in zip(e, pls, strict=True)]
+    through_theta = sum(x * ei / (ei + 0.1) ** 2 for x, ei in zip(hs, e, strict=True)) / 3
+    expected = [w[0] / 3 + through_theta, w[1] / 3, w[2] / 3]
+    assert loss.item() == pytest.approx(sum(x * wi for x, wi in zip(hs, w, strict=True)) / 3)
+    assert h.grad.tolist() == pytest.approx(expected, rel=1e-12)
+    assert through_theta == pytest.approx(0.3471858, rel=1e-6)  # the part a detached theta drops
+
 def test_port_i2t_plpd_threshold_zero_and_weights():
     # Same set-up as the original's test: PLPD = 0 for rows 0 and 2 (not > 0.0: dropped).
     x = torch.eye(4)
@@ -226,3 +245,40 @@ def test_variant_config():
         make_config("deyo", {"plpd_threshold": 1.5})
     with pytest.raises(ConfigError):
         make_config("deyo", {"margin_mode": "lnC"})
+
+
+def port_reference_loss(logits: torch.Tensor, theta_graph: bool = True) -> torch.Tensor:
+    """TCR's port's t2i step written out line by line (deyo_margin 0.5, margin 0.4; x' is the
+    unchanged caption, so PLPD = 0 and the PLPD filter, > -1, keeps every row);
+    ``theta_graph=False`` detaches theta, for contrast."""
+    entropys = -(logits.softmax(1) * logits.log_softmax(1)).sum(1)
+    k = int(len(entropys) * 0.5)
+    entropys = entropys[torch.where(entropys < torch.topk(entropys, k, largest=False)[0][-1])]
+    pl = torch.zeros_like(entropys)
+    k = int(len(entropys) * 0.4)
+    threshold = torch.topk(entropys, k, largest=False)[0][-1]  # keeps the graph
+    threshold = threshold if theta_graph else threshold.detach()
+    coeff = (1 / (torch.exp(entropys.clone().detach() - threshold) + 0.1)
+             + (1 / torch.exp(-1.0 * pl) + 0.1))
+    return entropys.mul(coeff).mean(0)
+
+
+def test_port_t2i_gradient_matches_the_port_line_by_line():
+    method, model, ctx = build("deyo", "t2i")
+    tokens = token_batch(b=20)
+    params = model.params()
+    q = model.encode(tokens)
+    ours = method.loss(q, q @ ctx.gallery.T, 0, tokens)
+    grads = torch.autograd.grad(ours, params)
+    q = model.encode(tokens)
+    theirs = port_reference_loss(q @ ctx.gallery.T / ctx.temperature)
+    assert method.state["n_kept"] == 9  # strictly below the 10th smallest; theta: 3rd smallest
+    assert ours.item() == pytest.approx(theirs.item(), rel=1e-6)
+    for g, r in zip(grads, torch.autograd.grad(theirs, params), strict=True):
+        torch.testing.assert_close(g, r, rtol=0, atol=1e-6)
+    # theta's share of the gradient is far above that tolerance on this batch
+    q = model.encode(tokens)
+    no_theta = port_reference_loss(q @ ctx.gallery.T / ctx.temperature, theta_graph=False)
+    gap = max((g - r).abs().max().item()
+              for g, r in zip(grads, torch.autograd.grad(no_theta, params), strict=True))
+    assert gap > 1e-3
