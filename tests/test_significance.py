@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from helpers_outcomes import PLANTED, PROTOCOL, SHIFTS, write_store
+from helpers_outcomes import PLANTED, PROTOCOL, SHIFTS, flip, write_store
 from helpers_results import make_row
 
 from bench.cli import main
@@ -168,3 +168,32 @@ def test_metric_without_per_query_values_says_why(store):
     # R@5 is recomputed from the stored ranks
     r5 = _main(build(store.read(), metric="r5", outcomes=store.read_outcomes()))
     assert r5.cell("tent", "fog").has_interval
+
+
+def _intervals(md: str) -> dict[tuple[str, str], list[str]]:
+    """Each table row's 'value ± half-width' texts, keyed by (table heading's start, label)."""
+    out, heading = {}, ""
+    for line in md.splitlines():
+        if line.startswith("#"):
+            heading = line.split(" — ")[0]
+        elif line.startswith("| ") and "±" in line:
+            label, *cells = [c.strip() for c in line.strip("|").split("|")]
+            out[(heading, label)] = [m for c in cells for m in re.findall(r"[+-]?\d+\.\d ± \d+\.\d", c)]
+    return out
+
+
+def test_a_rows_intervals_do_not_move_when_an_unrelated_run_joins(tmp_path):
+    # a --limit 64 run beside a --limit 128 one renames the rows "source #1", "tent #1" ...;
+    # each interval is seeded by its row's identity, so the first run's texts stay the same
+    methods = {"source": lambda h, rng: h, "tent": lambda h, rng: flip(h, rng, 12, 4)}
+    store = write_store(tmp_path, methods=methods, seeds=(0, 1), n=128,
+                        protocol=json.dumps(PROTOCOL | {"limit": 128}))
+    before = _intervals(render(build(store.read(), outcomes=store.read_outcomes()), "md"))
+    write_store(tmp_path, methods=methods, seeds=(0, 1), n=64, first_cell=100,
+                protocol=json.dumps(PROTOCOL | {"limit": 64}))
+    after = _intervals(render(build(store.read(), outcomes=store.read_outcomes()), "md"))
+    main, delta = (next(h for h, _ in before if h.startswith(p)) for p in ("## ", "### Δ"))
+    assert len(before[(main, "source")]) == len(before[(delta, "tent")]) == 3  # 2 shifts, Avg.
+    for (heading, label), texts in before.items():
+        assert after[(heading, f"{label} #1")] == texts, (heading, label)
+    assert after[(main, "source #2")] != before[(main, "source")]  # the new run is its own row

@@ -163,7 +163,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
         in_avg = [c for c, col in zip(line, cols, strict=True) if col in avg_cols]
         avg = _mean_cell(in_avg, show_count=False)
         table.add_row(labels[rk], line + [avg, TableCell(text=f"{avg.count}/{len(avg_cols)}")],
-                      ref=ref_row)
+                      ref=ref_row, ident=(*key, *rk))
     _outcome_clause(table, metric)
     _main_notes(table, cols, avg_cols)
     not_run = _shifts_not_run(key, cols)
@@ -219,7 +219,7 @@ def severity_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     for rk, ref_row in zip(keys, _refs(keys), strict=True):
         line = [_mean_cell([cell_of(by_cell.get((*rk, s, sh)), metric, outcomes)
                             for sh in shifts_at[s]], show_count=True) for s in sevs]
-        table.add_row(labels[rk], line, ref=ref_row)
+        table.add_row(labels[rk], line, ref=ref_row, ident=(*key, *rk))
     _outcome_clause(table, metric)
     table.notes.append("(k/m): mean over the k of m shifts the method finished at that severity; "
                        "columns: " + "; ".join(f"{s}: {len(shifts_at[s])} shifts" for s in sevs))

@@ -4,7 +4,8 @@
 store's per-query outcomes); `annotate` then turns them into what a reader needs:
 
 * each cell and each average: its 95 % bootstrap interval (`bench.report.stats`), seeded by
-  the table, row and column names, so a table regenerates identically;
+  the row's identity and the cell's strata (`seed_key`), so a table regenerates identically
+  and a row's intervals stay the same whatever other runs the folder holds;
 * each method vs the source row of the same model, weights and protocol, on the same
   queries: Δ with its paired interval, and a marker (↑ / ↓) when the exact sign test
   is significant at 95 % after Holm correction across the table's methods (per column);
@@ -62,6 +63,17 @@ class Outcomes:
                 for r in ok_rows.itertuples()}
 
 
+def seed_key(table: Table, i: int, sample: stats.Sample) -> tuple:
+    """What seeds the bootstrap of row i's `sample`: the row's identity (suite, dataset,
+    direction, stream, method, model, method config, weights and protocol) and the sample's
+    strata (shift, severity, seed), so that a value's interval is a function of that row's
+    own identity and data. Not the table's title nor the row's label: both change when other
+    runs join the folder (a second limit renames rows `#1`, `#2`). A row added without an
+    identity falls back to the title and label."""
+    row = table.ids[i] if i < len(table.ids) and table.ids[i] else (table.title, table.rows[i])
+    return (*row, *sorted(map(repr, sample)))
+
+
 def _sample_of(cell) -> stats.Sample | None:
     return cell.sample if cell.status == "ok" and not cell.text else None
 
@@ -73,9 +85,8 @@ def pair_cache(table: Table) -> Callable[[int, int, int], stats.Paired | None]:
         """Row i vs row k in column j."""
         if (i, k, j) not in cache:
             a, b = _sample_of(table.cells[i][j]), _sample_of(table.cells[k][j])
-            rng = stats.rng_for("paired", table.title, table.rows[i], table.rows[k],
-                                table.columns[j])
-            cache[(i, k, j)] = None if a is None or b is None else stats.paired(a, b, rng=rng)
+            cache[(i, k, j)] = None if a is None or b is None else stats.paired(
+                a, b, rng=stats.rng_for("paired", seed_key(table, i, a), seed_key(table, k, b)))
         return cache[(i, k, j)]
 
     return pair
@@ -85,10 +96,9 @@ def annotate(table: Table, delta_kind: str = "delta") -> Table | None:
     """Intervals, markers vs source, best / tied marks and MDD; returns the Δ table or None."""
     measured = table.measured()
     for i in measured:
-        for j, col in enumerate(table.columns):
-            c = table.cells[i][j]
+        for c in table.cells[i]:
             if _sample_of(c) is not None:
-                iv = stats.interval(c.sample, rng=stats.rng_for(table.title, table.rows[i], col))
+                iv = stats.interval(c.sample, rng=stats.rng_for(seed_key(table, i, c.sample)))
                 c.lo, c.hi = iv.lo, iv.hi
     pair = pair_cache(table)
     deltas: dict[tuple[int, int], stats.Paired] = {}

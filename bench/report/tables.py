@@ -62,13 +62,15 @@ class Table:
     row_header: str = "method"  # the heading of the label column
     untested: str = ""  # why no value of the table can carry an interval (a note), if so
     key: tuple = ()  # a main table's group: (suite, dataset, direction, stream)
+    ids: list[tuple] = field(default_factory=list)  # each row's identity (seeds its intervals)
 
     def add_row(self, label: str, cells: list[TableCell], reported: bool = False,
-                ref: int | None = None) -> None:
+                ref: int | None = None, ident: tuple = ()) -> None:
         self.rows.append(label)
         self.cells.append(cells)
         self.reported.append(reported)
         self.refs.append(ref)
+        self.ids.append(ident)
 
     def measured(self) -> list[int]:
         """Indices of the measured rows (every row but the published reference ones)."""
