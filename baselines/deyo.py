@@ -26,7 +26,8 @@ Per step (docs/protocol.md section 6), on each query's softmax over the whole ga
      theta not: theta = the k-th smallest entropy of the finally kept rows, taken by
      ``topk(largest=False)`` on entropies that carry the graph, k = int(``margin_e0`` n)
      (0.40), so the gradient also flows through theta into that row's entropy; theta = inf
-     (a constant) when k = 0, so the entropy weight is 10.
+     (a constant) when k = 0, so the entropy weight is 10. ``theta_graph=False`` detaches
+     theta (the weight is then a constant of the step).
    - original (Jhyun17/DeYO): ``exp(-(H - E0)) + exp(PLPD)``, coeff detached, E0 =
      ``margin_e0`` ln C (0.4 ln 1000 in the paper), or in the fraction mode the
      ``margin_e0`` quantile entropy of the whole batch.
@@ -47,6 +48,7 @@ import torch
 import torch.nn.functional as F
 
 from baselines.variants import resolve_margin_mode
+from bench.api.errors import ConfigError
 from bench.api.gradient import (
     GradientTTA,
     check_entropies,
@@ -173,9 +175,15 @@ class DeYO(GradientTTA):
         filter_plpd: bool = True
         reweight_ent: bool = True
         reweight_plpd: bool = True
+        # tcr: theta keeps its graph, as the port; False takes it detached (a constant of the
+        # step). Recorded in every row's config, so rows of the two rules never share a cell.
+        theta_graph: bool = True
 
         def __post_init__(self) -> None:
             self.margin_mode = resolve_margin_mode("deyo", self.variant, self.margin_mode)
+            if self.variant == "original" and not self.theta_graph:
+                raise ConfigError("deyo.theta_graph applies to variant=tcr only",
+                                  "the original's weight has no theta")
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
@@ -230,7 +238,7 @@ class DeYO(GradientTTA):
             return None
         h = ent[idx][keep2]
         if cfg.variant == "tcr":
-            theta = port_theta(h, cfg.margin_e0)
+            theta = port_theta(h if cfg.theta_graph else h.detach(), cfg.margin_e0)
             coeff = port_weights(h, pl[keep2], theta, cfg.reweight_ent, cfg.reweight_plpd)
             terms = deyo_terms(h, pl[keep2], theta, cfg.reweight_ent, cfg.reweight_plpd,
                                port_weights)

@@ -3,6 +3,7 @@ variant) and the original."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -282,3 +283,22 @@ def test_port_t2i_gradient_matches_the_port_line_by_line():
     gap = max((g - r).abs().max().item()
               for g, r in zip(grads, torch.autograd.grad(no_theta, params), strict=True))
     assert gap > 1e-3
+
+
+def test_theta_graph_false_detaches_theta_and_is_recorded_in_the_cell_id():
+    from bench.api.errors import ConfigError
+    from bench.engine.method_configs import make_config
+
+    method, model, ctx = build("deyo", "t2i", theta_graph=False)
+    tokens = token_batch(b=20)
+    params = model.params()
+    q = model.encode(tokens)
+    grads = torch.autograd.grad(method.loss(q, q @ ctx.gallery.T, 0, tokens), params)
+    q = model.encode(tokens)
+    no_theta = port_reference_loss(q @ ctx.gallery.T / ctx.temperature, theta_graph=False)
+    for g, r in zip(grads, torch.autograd.grad(no_theta, params), strict=True):
+        torch.testing.assert_close(g, r, rtol=0, atol=1e-6)
+    assert make_config("deyo").theta_graph is True
+    assert dataclasses.asdict(make_config("deyo", {"theta_graph": False}))["theta_graph"] is False
+    with pytest.raises(ConfigError):
+        make_config("deyo", {"variant": "original", "theta_graph": False})
