@@ -132,3 +132,22 @@ def test_leaderboard_command_output_is_the_same_with_and_without_the_memo(tmp_pa
         # --no-cache neither reads nor writes the memo; a plain run writes it
         assert (store.root / memo.FILE).exists() == (len(outs) > 1)
     assert outs[0] == outs[1] == outs[2] == outs[3]
+
+
+def test_perf_leaderboard_times_each_variant_and_flags_a_different_output(tmp_path):
+    """memo and --no-cache agree; a checkout whose leaderboard writes something else is
+    reported as DIFFERS and the command exits 3."""
+    store = write_store(tmp_path / "res", seeds=(0,), shifts=("fog",))
+    other = tmp_path / "other"
+    (other / "bench").mkdir(parents=True)
+    (other / "bench" / "__init__.py").write_text("")
+    (other / "bench" / "__main__.py").write_text(
+        "import sys\nargs = sys.argv\nopen(args[args.index('--out') + 1], 'w').write('x')\n")
+    code, out, err = cli("perf", "leaderboard", store.root, "--repeat", "1",
+                         "--versus-code", other)
+    assert code == 3, err
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    assert rows["memo"] == rows["fresh (--no-cache)"] == "identical"
+    assert rows[f"code {other}"] == "DIFFERS"
+    assert "output differs from the memo run's" in err
