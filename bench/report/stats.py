@@ -31,7 +31,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import astuple, dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 from bench.report import memo
 
@@ -155,6 +154,8 @@ def align(a: Sample, b: Sample) -> Sample:
 
 def sign_test(better: int, worse: int) -> float:
     """Exact two-sided binomial test of better vs worse discordant counts (1.0 when none)."""
+    from scipy.stats import binomtest  # imported on first use: a memoised table needs none
+
     n = better + worse
     return 1.0 if n == 0 else float(binomtest(better, n, 0.5).pvalue)
 
