@@ -1,14 +1,14 @@
 # Regenerate the committed leaderboard of the embedded suites (results/embedded/) and the
-# README's generated sections. `make results` runs every registered method on every
+# generated sections of README.md and docs/. `make results` runs every registered method on every
 # embedded suite of `all` with three seeds (resumable: finished cells are kept). Measured
 # 2026-12-02 with two such runs sharing one folder on 2 CPU cores (--threads 1 each), one
 # seed of the 8 methods on mini-diverse v3 took 98 min, three seeds of smoke, mini-clean and
 # mini-pedes 87 min; on 2026-12-03's machine one mini-diverse v3 seed took 40-41 min
 # (cell walls summed 79-80 min), one mini-c v3 seed 115 min (cell walls summed 228 min:
 # rest 51, sar 48, deyo 30, tent 28, tcr 21, eata 21, read 21, source 8; ~10 min of it paused).
-# The mini-c v3 seed 1 run (same two processes): 11 cells in one session, the other 205
+# The mini-c v3 seed 1 run (same two processes): 11 cells in one run, the other 205
 # from 16:58 to 19:02 (14 min of it paused); cell walls summed 257 min (sar 65, rest 49, read 40).
-# Seed 2 ran across two sessions (2026-12-03/04) beside other runs: cell walls summed 447 min.
+# Seed 2 ran in two runs (2026-12-03/04) beside other runs: cell walls summed 447 min.
 # The COCO-sized suites are opt-in: `make coco`.
 PY ?= python
 RESULTS ?= results/embedded
@@ -62,7 +62,11 @@ similarity:
 	$(PY) -m bench similarity --suite mini-c --paired --quiet \
 		--out $(RESULTS)/SIMILARITY_PAIRED.md --csv $(RESULTS)/similarity_paired.csv
 
+# Each store's statistics memo (statistics.json, bench/report/memo.py) is rebuilt from
+# scratch, so the committed one holds exactly the entries these tables use.
 tables:
+	rm -f $(RESULTS)/statistics.json $(RESULTS)/severity/statistics.json \
+		$(RESULTS)/coco/statistics.json
 	$(PY) -m bench leaderboard $(RESULTS) --out $(RESULTS)/LEADERBOARD.md
 	$(PY) -m bench leaderboard $(RESULTS) --metric retention_r1 --suite mini-diverse \
 		--out $(RESULTS)/RETENTION.md

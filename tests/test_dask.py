@@ -97,7 +97,7 @@ def test_hand_started_scheduler_and_two_workers(local_rows, tmp_path, monkeypatc
             assert procs[0].poll() is None, (tmp_path / "scheduler.log").read_text()
             assert time.monotonic() < deadline, "the scheduler did not start"
             time.sleep(0.2)
-        for k in range(2):  # no nanny: no MALLOC_TRIM_THRESHOLD_ (README)
+        for k in range(2):  # no nanny: no MALLOC_TRIM_THRESHOLD_ (docs/cluster.md)
             procs.append(_start(["distributed.cli.dask_worker", "--scheduler-file", str(file),
                                  "--nthreads", "1", "--no-nanny", "--host", "127.0.0.1",
                                  "--no-dashboard"], worker_dir, tmp_path / f"worker{k}.log"))

@@ -91,7 +91,7 @@ def test_rest_steps_with_decoupled_adapt_plus_lambda_keep(monkeypatch, mode, lam
 
 
 def _branchy_project_out(g: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
-    """The projection written with a Python branch on the dot (the earlier code)."""
+    """The projection written with a Python branch on the dot (the reference the device-side decision must equal)."""
     dot = torch.sum(g * direction)
     if dot >= 0:
         return g

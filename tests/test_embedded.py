@@ -1,7 +1,7 @@
 """The embedded default: the shipped mini CLIPs on the generated suites (real weights, no mocks).
 
-The expected numbers were measured once with the shipped checkpoints (README, "The
-embedded benchmark"); a retrained or damaged checkpoint, a changed generator or a
+The expected numbers were measured once with the shipped checkpoints (docs/embedded.md,
+"The embedded benchmark"); a retrained or damaged checkpoint, a changed generator or a
 changed protocol moves them outside the tolerance.
 """
 

@@ -1,4 +1,4 @@
-"""The README's reading of a leaderboard says only what the tests say: planted differences
+"""The reading of a leaderboard (docs/results.md) says only what the tests say: planted differences
 come out as better / worse than source, identical methods as no difference."""
 
 from __future__ import annotations

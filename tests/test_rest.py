@@ -322,8 +322,8 @@ def test_cached_source_embeddings_change_no_result_bitwise(cell, direction, over
 
 
 class _KeepFirstREST(rest_module.REST):
-    """REST with the keep loss's forward before the batch's backward (the earlier order,
-    which held both graphs at once)."""
+    """REST with the keep loss's forward before the batch's backward (the other order,
+    which holds both graphs at once)."""
 
     def update(self, loss, batch):
         from bench.api.gradient import check_finite, flat_grads

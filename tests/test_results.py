@@ -42,7 +42,7 @@ def test_committed_results_cover_every_method_and_embedded_suite():
     assert df.groupby(["cell_id"]).size().max() == 1
 
 
-def test_readme_generated_sections_are_up_to_date():
+def test_generated_sections_of_readme_and_docs_are_up_to_date():
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "update_readme.py"), "--check"],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr

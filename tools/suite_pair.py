@@ -1,7 +1,7 @@
 """Two suites side by side (`bench.report.suite_pair`): per method, each direction's average
 R@1 over the shifts and its Δ vs source with the paired 95 % interval and each suite's own
 Holm-corrected verdict. By default the Flickr-length `mini-c` beside the COCO-length
-`mini-coco-c` (issue 15: does the stream length change what the benchmark says?).
+`mini-coco-c`: does the stream length change what the benchmark says?
 
     python tools/suite_pair.py RESULTS [RESULTS ...] [--suites mini-c,mini-coco-c] [--out F.md]
 

@@ -14,7 +14,7 @@ HELP = "write a suite's shifted queries to disk once (images and captions), resu
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", required=True, help="e.g. coco-c, flickr-c, mini-c")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--severity", default=None, help="1,3,5 or all (default: each maximum)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR",
                    help="write here (for read-only data folders; then `run --built DIR`); "

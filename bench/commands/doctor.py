@@ -10,7 +10,7 @@ HELP = "check the installation, the embedded assets and a --data-root layout"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--load", action="store_true",
                    help="also parse each annotation file found and open every image's header "
                         "(what `run` checks before its first cell)")

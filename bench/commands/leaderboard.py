@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 from bench.report.leaderboard import METRICS, absent_suites, build
+from bench.report.memo import memo
 from bench.report.render import FORMATS, render
 
 NAME = "leaderboard"
@@ -28,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --suite: leave out the suites the folder has no results "
                              "for; none at all: write nothing, exit 0 (scripts whose store "
                              "may lack an opt-in suite)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compute every interval and test afresh: neither read nor write "
+                             "RESULTS/statistics.json (the output is the same either way)")
     add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
@@ -45,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
                   + ("left out" if suites else "nothing written"), file=sys.stderr)
         if not suites:
             return 0
-    board = build(df, args.metric, suites or None, reported=args.reported,
-                  outcomes=ResultStore(args.results).read_outcomes())
+    # the bootstraps of earlier calls, read back by their inputs (bench.report.memo)
+    with nullcontext() if args.no_cache else memo(args.results):
+        board = build(df, args.metric, suites or None, reported=args.reported,
+                      outcomes=ResultStore(args.results).read_outcomes())
     for line in board.messages:
         print(line, file=sys.stderr)
     text = render(board, args.format)

@@ -34,6 +34,7 @@ import argparse
 import sys
 import time
 
+from bench.commands import perf_leaderboard
 from bench.commands.common import add_plugin_argument, add_selection_arguments, int_list
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
@@ -41,7 +42,7 @@ BUILD_CHUNK = 8  # jobs per task handed to a worker process
 NAME = "perf"
 HELP = ("speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s), "
         "`perf sweep` (local vs dask), `perf profile` (time by phase), `perf overhead` "
-        "(bench vs a bare Tent loop)")
+        "(bench vs a bare Tent loop), `perf leaderboard` (the tables' time)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -98,6 +99,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="interleaved rounds per cell (each side once per round, alternating "
                         "which goes first); medians reported")
     add_selection_arguments(o)
+    perf_leaderboard.add_parser(sub)
 
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -112,8 +114,6 @@ def _add_model_arguments(p: argparse.ArgumentParser) -> None:
 def _job(args) -> float:
     """Corrupt one image; returns the CPU seconds it took in whichever process ran it."""
     path, shift, severity, seed = args
-    import time
-
     import numpy as np
     from PIL import Image
 
@@ -127,8 +127,8 @@ def _job(args) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep,
-            "profile": _perf_profile, "overhead": _perf_overhead}[args.what](args)
+    return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep, "profile": _perf_profile,
+            "overhead": _perf_overhead, "leaderboard": perf_leaderboard.run}[args.what](args)
 
 
 def _run_fields(args: argparse.Namespace) -> dict:

@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="override the model's input size, e.g. 384,128 for IRRA person search")
     p.add_argument("--activation", choices=("quick_gelu", "gelu"), default=None,
                    help="MLP activation of the model (default: by the weights: QuickGELU for "
-                        "OpenAI and IRRA weights, README 'Real data')")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+                        "OpenAI and IRRA weights, docs/real-data.md)")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--queries", choices=("bench", "released"), default="bench",
                    help="shifted queries: bench's own corruption, or TCR's released pre-built "
                         "coco-IP/coco-TP (flickr-IP/flickr-TP) files under --data-root")
@@ -69,7 +69,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="processes for building shifted queries (default: all cores)")
     p.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads (default: torch's default, one per core); recorded "
-                        "in each row's `device`, see README 'Reproducibility'")
+                        "in each row's `device`, see docs/commands.md 'Reproducibility'")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="run cells here, or as tasks on a dask.distributed cluster")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -132,7 +132,7 @@ def options_from_args(args: argparse.Namespace):
         log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
 
 
-EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (README "Exit codes")
+EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (docs/commands.md, exit codes)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only these image shifts, comma list (default: all of the suites')")
     p.add_argument("--model", help="model name (default: the suite's)")
     p.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (README)")
+    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--severity", default="all", help="comma list or all (default: all)")
     p.add_argument("--limit", type=int, default=None, help="only the first N query images")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -3,7 +3,7 @@
 A run stops with exit 2 naming the first few unreadable files and their count,
 before any result is written; with ``--skip-unreadable`` the images (and their
 captions) are left out and the count is recorded in each row and in the
-leaderboard heading (README "Real data").
+leaderboard heading (docs/real-data.md).
 """
 
 from __future__ import annotations

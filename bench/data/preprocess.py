@@ -1,7 +1,7 @@
 """How the papers' official code feeds each kind of dataset to a model: one place.
 
 Every real-data cell takes its image preprocessing and its caption rule from
-`RECIPES`, by dataset kind (docs/protocol.md section 4, README "Real data"):
+`RECIPES`, by dataset kind (docs/protocol.md section 4, docs/real-data.md):
 
 ==========  =====================================  ============  ==========================
 kind        image                                  captions      official code

@@ -33,8 +33,8 @@ class Cell:
     protocol: Protocol
     image_size: tuple[int, int] | None = None  # model input size override (--image-size)
     # Real-data cells: preprocessing, caption rule, activation and query source
-    # (bench/data/preprocess.py). None for embedded suites, whose ids predate it and stay as
-    # they were (their recipe is fixed by the suite version).
+    # (bench/data/preprocess.py). None for embedded suites: their recipe is fixed by the suite
+    # version, so it is not part of their cell ids.
     inputs: InputSpec | None = None
     # also trace each loss term's gradient norm (--trace-grads); changes no result, not in the id
     trace_grads: bool = False

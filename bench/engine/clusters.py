@@ -1,4 +1,4 @@
-"""The dask clusters `--executor dask` runs on (README, "Running on a cluster").
+"""The dask clusters `--executor dask` runs on (docs/cluster.md).
 
 * no option: a `LocalCluster` on 127.0.0.1, one single-threaded worker process per
   core (``--dask-workers``), dashboard off;

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from bench.api.errors import DataError
@@ -113,6 +114,13 @@ def fragments(folder: Path) -> list[Path]:
 
 def read_fragments(files: list[Path], schema: pa.Schema) -> pd.DataFrame:
     """Concatenate Parquet fragments; an unreadable one is skipped with a warning."""
+    if not files:
+        return schema.empty_table().to_pandas()
+    try:  # all at once, on arrow's threads; any unreadable file: one by one, below
+        return ds.dataset([str(f) for f in files], schema=schema, format="parquet") \
+            .to_table().to_pandas()
+    except (OSError, pa.ArrowException):
+        pass
     tables = []
     for f in files:
         try:

@@ -2,7 +2,7 @@
 
 OpenAI's CLIP uses QuickGELU (``x * sigmoid(1.702 x)``); open_clip builds GELU
 models unless told otherwise, and only warns on a mismatch. The rule
-(docs/protocol.md section 4, README "Real data"):
+(docs/protocol.md section 4, docs/real-data.md):
 
 * an open_clip pretrained tag: the tag's own ``quick_gelu`` flag (``openai``: QuickGELU),
   else the architecture's config;

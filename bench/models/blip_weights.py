@@ -22,14 +22,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
 from bench.api.errors import WeightsError
 from bench.api.registry import MODELS
 from bench.files import cache_home
-from bench.models.blip import BlipRetrievalModel
 from bench.models.weights import file_sha256
+
+if TYPE_CHECKING:  # the model classes load with the first model, not with the registry
+    from bench.models.blip import BlipRetrievalModel
 
 RANDOM = "random"
 TOKENIZER = "bert-base-uncased"
@@ -162,6 +165,8 @@ class BlipModel:
             raise WeightsError(reason)
         from transformers import BlipForImageTextRetrieval
         from transformers.utils import logging as hf_logging
+
+        from bench.models.blip import BlipRetrievalModel
 
         hf_logging.set_verbosity_error()
         source = self._source(pretrained)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -16,7 +17,9 @@ from bench.api.errors import WeightsError
 from bench.api.registry import MODELS
 from bench.data.preprocess import ImagePrep
 from bench.files import package_assets
-from bench.models.openclip import RetrievalModel, load_model
+
+if TYPE_CHECKING:  # open_clip loads with the first model, not with the registry
+    from bench.models.openclip import RetrievalModel
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class RegisteredModel:
         reason = self.missing(pretrained)
         if reason:
             raise WeightsError(reason)
+        from bench.models.openclip import load_model
+
         weights = pretrained or str(self.default_weights())
         rm = load_model(self.arch, weights, device=device, seed=seed, prep=prep,
                         activation=activation)
@@ -79,6 +84,8 @@ def resolve_model(name: str, pretrained: str | None, device: str | torch.device,
         return MODELS.get(name).load(pretrained, device, seed, prep=prep, activation=activation)
     if not pretrained:
         raise WeightsError(f"model {name} needs weights", "pass --pretrained TAG or PATH")
+    from bench.models.openclip import load_model
+
     return load_model(name, pretrained, device=device, seed=seed, image_size=image_size,
                       prep=prep, activation=activation)
 

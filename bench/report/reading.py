@@ -4,8 +4,8 @@ It says only what the tables' tests say. A method is "better" or "worse than sou
 table when the table marks its average so: an exact sign test on the discordant queries at
 95 %, Holm-corrected across the table's methods (`bench.report.significance`). Otherwise it
 reads "no significant difference". The Δ and its paired bootstrap interval come from the
-table's Δ-vs-source table. `tools/update_readme.py` writes this reading into the README, so
-the README's claims change whenever the committed results do.
+table's Δ-vs-source table. `tools/update_readme.py` writes this reading into docs/results.md, so
+its claims change whenever the committed results do.
 """
 
 from __future__ import annotations

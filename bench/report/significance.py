@@ -50,17 +50,22 @@ class Outcomes:
         self.by_cell: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if outcomes is None or outcomes.empty or metric not in OUTCOME_KS:
             return
-        for cell_id, g in outcomes.groupby("cell_id", sort=False):
-            g = g.sort_values("position")
-            self.by_cell[cell_id] = (g["position"].to_numpy(),
-                                     per_query(metric, g["best_rank"].to_numpy()))
+        # one sort for all cells: by cell, then stream position (unique within a cell)
+        codes, cells = pd.factorize(outcomes["cell_id"])
+        position = outcomes["position"].to_numpy()
+        best_rank = outcomes["best_rank"].to_numpy()
+        order = np.lexsort((position, codes))
+        for rows in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
+            self.by_cell[cells[codes[rows[0]]]] = (position[rows],
+                                                   per_query(metric, best_rank[rows]))
 
     def sample(self, ok_rows: pd.DataFrame) -> stats.Sample | None:
         """One stratum per seed of a cell's ok rows; None unless every one has outcomes."""
         if ok_rows.empty or not all(c in self.by_cell for c in ok_rows["cell_id"]):
             return None
-        return {(r.shift, int(r.severity), int(r.seed)): (*self.by_cell[r.cell_id], 1.0)
-                for r in ok_rows.itertuples()}
+        columns = (ok_rows[c].tolist() for c in ("shift", "severity", "seed", "cell_id"))
+        return {(shift, int(sev), int(seed)): (*self.by_cell[cell], 1.0)
+                for shift, sev, seed, cell in zip(*columns, strict=True)}
 
 
 def seed_key(table: Table, i: int, sample: stats.Sample) -> tuple:

@@ -28,10 +28,11 @@ import json
 import math
 import zlib
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 import numpy as np
-from scipy.stats import binomtest
+
+from bench.report import memo
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL
@@ -98,10 +99,21 @@ def interval(sample: Sample, n_boot: int = N_BOOT, rng: np.random.Generator | No
              level: float = LEVEL) -> Interval:
     """Point value and percentile bootstrap interval of a sample's weighted mean."""
     rng = rng if rng is not None else rng_for(sorted(map(repr, sample)))
+    store = memo.active()
+    key = store.key("interval", (sample,), rng, n_boot, level) if store is not None else ""
+    known = store.get(key) if store is not None else None
+    if known is None:
+        known = _bounds(sample, n_boot, rng, level)
+        if store is not None:
+            store.put(key, known)
+    return Interval(point(sample), *known)
+
+
+def _bounds(sample: Sample, n_boot: int, rng: np.random.Generator, level: float) -> list[float]:
+    """The percentile interval's [lo, hi] from `n_boot` stratified resamples."""
     dist = bootstrap(sample, n_boot, rng)
     tail = 100 * (1 - level) / 2
-    lo, hi = np.percentile(dist, [tail, 100 - tail])
-    return Interval(point(sample), float(lo), float(hi))
+    return [float(x) for x in np.percentile(dist, [tail, 100 - tail])]
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,8 @@ def align(a: Sample, b: Sample) -> Sample:
 
 def sign_test(better: int, worse: int) -> float:
     """Exact two-sided binomial test of better vs worse discordant counts (1.0 when none)."""
+    from scipy.stats import binomtest  # imported on first use: a memoised table needs none
+
     n = better + worse
     return 1.0 if n == 0 else float(binomtest(better, n, 0.5).pvalue)
 
@@ -149,10 +163,25 @@ def sign_test(better: int, worse: int) -> float:
 def paired(a: Sample, b: Sample, n_boot: int = N_BOOT, rng: np.random.Generator | None = None,
            level: float = LEVEL) -> Paired | None:
     """Paired comparison of two samples on their common queries; None when none are common."""
+    store = memo.active()
+    if store is not None and rng is not None:
+        key = store.key("paired", (a, b), rng, n_boot, level)
+        known = store.get(key)
+        if known is None:
+            result = _paired(a, b, n_boot, rng, level)
+            known = [] if result is None else list(astuple(result))
+            store.put(key, known)
+        return Paired(*known) if known else None
+    return _paired(a, b, n_boot, rng, level)
+
+
+def _paired(a: Sample, b: Sample, n_boot: int, rng: np.random.Generator | None,
+            level: float) -> Paired | None:
     diff = align(a, b)
     if not diff:
         return None
-    iv = interval(diff, n_boot, rng, level)
+    rng = rng if rng is not None else rng_for(sorted(map(repr, diff)))
+    iv = Interval(point(diff), *_bounds(diff, n_boot, rng, level))
     values = [v for _, v, _ in diff.values()]
     better = int(sum((v > 0).sum() for v in values))
     worse = int(sum((v < 0).sum() for v in values))

@@ -1,7 +1,7 @@
 """Two suites side by side: per method and direction, the average R@1 over the shifts and
 its Δ vs source, with the paired interval and the verdict of each suite's own table.
 
-Made for issue 15's question, whether the real stream length changes what the benchmark
+It answers whether the real stream length changes what the benchmark
 says: `mini-c` (Flickr-length streams) beside `mini-coco-c` (COCO-length streams). Every
 number is read from the leaderboard's tables (`bench.report.leaderboard.build`), so the
 verdicts are the tables' own: an exact sign test on the discordant queries at 95 %,

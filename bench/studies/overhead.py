@@ -1,4 +1,4 @@
-"""The harness's overhead (`python -m bench perf overhead`, issue 18): one Tent cell run by
+"""The harness's overhead (`python -m bench perf overhead`): one Tent cell run by
 bench against a bare, hand-written Tent loop on the same model, gallery and queries.
 
 What is timed, in one process, on resources both sides share (the model, the dataset, the

@@ -1,4 +1,4 @@
-"""The measurements behind `python -m bench perf run` and `perf sweep` (README, "Measured").
+"""The measurements behind `python -m bench perf run` and `perf sweep` (docs/performance.md).
 
 * `method_speed`: one method on a suite's cells in a fresh spawned process, so the peak
   memory reported is that method's own (the child's high-water mark: model, data and the

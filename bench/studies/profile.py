@@ -1,4 +1,4 @@
-"""Where a method's time goes (`python -m bench perf profile`, issue 18): one cell run under
+"""Where a method's time goes (`python -m bench perf profile`): one cell run under
 torch's profiler, its time split by the phases the code names (`bench.api.phases`).
 
 Each operation is charged to the innermost phase whose interval contains its start, on

@@ -1,4 +1,4 @@
-"""Embedded suites: generated data and the shipped mini CLIPs, offline (README, "Suites")."""
+"""Embedded suites: generated data and the shipped mini CLIPs, offline (docs/benchmark.md, Suites)."""
 
 from __future__ import annotations
 
