@@ -168,3 +168,62 @@ def test_trace_grads_records_one_angle_per_step(smoke_rows):
     assert all(0.0 <= a <= 180.0 for a in angles[1:] if a is not None)
     assert smoke_rows["grads"]["grad_angle"] == pytest.approx(
         sum(a for a in angles if a is not None) / sum(a is not None for a in angles))
+
+
+def test_old_rows_read_with_the_diagnostics_empty(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench.engine.store import RESULT_SCHEMA, ResultStore
+
+    old = pa.schema([f for f in RESULT_SCHEMA if f.name not in ROW_COLUMNS])
+    (tmp_path / "cells").mkdir()
+    record = {f.name: None for f in old} | {"cell_id": "a", "status": "ok", "r1": 50.0}
+    pq.write_table(pa.Table.from_pylist([record], schema=old), tmp_path / "cells" / "a.parquet")
+    rows = ResultStore(tmp_path).read()
+    assert rows["r1"].tolist() == [50.0]
+    assert rows[list(ROW_COLUMNS)].isna().all().all()
+
+
+def _rows() -> "pd.DataFrame":
+    import pandas as pd
+
+    base = {"suite": "coco-c", "dataset": "coco", "direction": "i2t", "severity": 5,
+            "stream": "single", "seed": 0, "status": "ok", "model": "blip-base-coco",
+            "pretrained": "shipped", "r1": 40.0}
+    lines = []
+    for method, shift, before, after, clean in (
+            ("source", "clean", 0.70, 0.70, 0.70), ("source", "fog", 0.60, 0.60, 0.70),
+            ("source", "snow", 0.50, 0.50, 0.70), ("tcr", "fog", 0.60, 0.65, 0.70),
+            ("tcr", "snow", 0.50, 0.58, 0.70)):
+        line = base | {"method": method, "shift": shift, "cell_id": f"{method}-{shift}"}
+        for m in ("uniformity_q", "gap", "intermodal_sim", "consistency"):
+            line |= {f"{m}_before": before, f"{m}_after": after, f"{m}_clean_before": clean}
+        lines.append(line)
+    return pd.DataFrame(lines)
+
+
+def test_diagnose_tables_and_figure(tmp_path):
+    import pandas as pd
+
+    from bench.report.reported_diagnostics import figure_values
+    from bench.studies.diagnose import figure, method_table, source_table
+
+    rows = _rows()
+    traces = pd.DataFrame({"cell_id": ["tcr-fog", "tcr-snow"],
+                           "grad_angles": ['[null, 100.0]', '[80.0, 120.0]']})
+    source = source_table(rows)
+    assert source["queries"].tolist() == ["in-domain (clean)", "shifted"]
+    assert source["gap"].tolist() == pytest.approx([0.70, 0.55])  # shifted: fog and snow
+    methods = method_table(rows, traces).set_index("method")
+    assert methods.loc["tcr", "Δ gap"] == pytest.approx((0.05 + 0.08) / 2)
+    assert methods.loc["source", "Δ gap"] == pytest.approx(0.0)
+    assert methods.loc["tcr", "angle mean"] == pytest.approx(100.0)
+    assert methods.loc["tcr", "angles > 90"] == pytest.approx(2 / 3)
+    published = figure_values("coco-c", [("blip-base-coco", "shipped")])
+    assert published is not None and published.shifted["gap"] == pytest.approx(0.69)
+    assert figure_values("coco-c", [("mini-clip", "shipped")]) is None
+    assert figure_values("smoke", [("blip-base-coco", "shipped")]) is None
+    path = tmp_path / "d.png"
+    figure(source, method_table(rows, traces), published).savefig(path)
+    assert path.stat().st_size > 10_000
