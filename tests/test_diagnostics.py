@@ -8,6 +8,7 @@ import dataclasses
 import json
 import math
 
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -185,9 +186,7 @@ def test_old_rows_read_with_the_diagnostics_empty(tmp_path):
     assert rows[list(ROW_COLUMNS)].isna().all().all()
 
 
-def _rows() -> "pd.DataFrame":
-    import pandas as pd
-
+def _rows() -> pd.DataFrame:
     base = {"suite": "coco-c", "dataset": "coco", "direction": "i2t", "severity": 5,
             "stream": "single", "seed": 0, "status": "ok", "model": "blip-base-coco",
             "pretrained": "shipped", "r1": 40.0}
@@ -204,8 +203,6 @@ def _rows() -> "pd.DataFrame":
 
 
 def test_diagnose_tables_and_figure(tmp_path):
-    import pandas as pd
-
     from bench.report.reported_diagnostics import figure_values
     from bench.studies.diagnose import figure, method_table, source_table
 
