@@ -69,6 +69,8 @@ def method_table(rows: pd.DataFrame, traces: pd.DataFrame) -> pd.DataFrame:
                 line[f"Δ {name}"] = float((m[f"{name}_after"] - m[f"{name}_before"]).mean())
             angles = _angles(traces, m["cell_id"])
             line["angle mean"] = float(np.mean(angles)) if angles else math.nan
+            line["angle min"] = float(np.min(angles)) if angles else math.nan
+            line["angle max"] = float(np.max(angles)) if angles else math.nan
             line["angles > 90"] = (float(np.mean(np.asarray(angles) > 90.0)) if angles
                                    else math.nan)
             line["steps traced"] = len(angles)
@@ -106,7 +108,8 @@ def figure(source: pd.DataFrame, methods: pd.DataFrame,
            published: FigureValues | None) -> Figure:
     """One column per (dataset, direction) panel: the four measures as grouped bars
     (in-domain, shifted, and the published values where given), and below the per-method
-    mean conflict angle with the 90-degree line (and the published range)."""
+    conflict angle (bar: mean, whiskers: min and max over the traced steps) with the
+    90-degree line (and the published range)."""
     panels = list(source.groupby(PANEL_KEYS, sort=True))
     n = max(1, len(panels))
     fig = Figure(figsize=(4.6 * n, 6.4), layout="constrained")
@@ -144,8 +147,10 @@ def _angle_panel(ax, methods: pd.DataFrame, key: tuple, published: FigureValues 
         ax.axhspan(*published.angle_range, color="grey", alpha=0.25,
                    label=f"angles, {LABEL}")
     if len(rows):
-        ax.bar(list(rows["method"]), list(rows["angle mean"]), color="tab:purple",
-               label="mean angle (bench)")
+        mean = rows["angle mean"].to_numpy()
+        spread = [mean - rows["angle min"].to_numpy(), rows["angle max"].to_numpy() - mean]
+        ax.bar(list(rows["method"]), mean, yerr=spread, capsize=4, color="tab:purple",
+               label="mean angle, min-max (bench)")
     else:
         ax.text(0.5, 0.5, "no traced angles\n(run with --trace-grads)", ha="center",
                 va="center", transform=ax.transAxes, fontsize=8)
