@@ -152,7 +152,7 @@ def _angle_panel(ax, methods: pd.DataFrame, key: tuple, published: FigureValues 
         ax.bar(list(rows["method"]), mean, yerr=spread, capsize=4, color="tab:purple",
                label="mean angle, min-max (bench)")
     else:
-        ax.text(0.5, 0.5, "no traced angles\n(run with --trace-grads)", ha="center",
+        ax.text(0.5, 0.5, "no traced angles\n(no gradient method traced)", ha="center",
                 va="center", transform=ax.transAxes, fontsize=8)
     ax.axhline(90, color="red", linestyle="--", linewidth=1, label="90°: conflict")
     ax.set_ylim(0, 180)
