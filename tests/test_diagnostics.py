@@ -224,3 +224,48 @@ def test_diagnose_tables_and_figure(tmp_path):
     path = tmp_path / "d.png"
     figure(source, method_table(rows, traces), published).savefig(path)
     assert path.stat().st_size > 10_000
+
+
+def _adapted(name: str, trace: bool, batches: int = 3):
+    """A gradient method on the fake tower for a few batches (clean queries provided)."""
+    from test_baselines_common import FakeQueryModel, image_batch, make_ctx
+
+    from bench.api.registry import METHODS, load_builtins
+    from bench.engine.method_configs import make_config
+
+    load_builtins()
+    torch.manual_seed(0)
+    method = METHODS.get(name)(make_config(name, {}))
+    method.trace_grads = trace
+    model = FakeQueryModel("i2t")
+    method.setup(model, make_ctx("i2t", clean_queries=lambda n: image_batch(b=n, seed=9)))
+    rows, angles = [], []
+    for s in range(batches):
+        method.clear_terms()
+        rows.append(method.adapt(image_batch(seed=s)).rows)
+        angles.append(list(method.grad_angles))
+    return rows, [p.detach().clone() for p in model.params()], angles
+
+
+@pytest.mark.parametrize("name", ["tent", "eata", "sar", "deyo", "tcr", "rest"])
+def test_traced_angles_change_no_update(name):
+    rows, params, _ = _adapted(name, trace=False)
+    rows_t, params_t, angles = _adapted(name, trace=True)
+    for a, b in zip(rows + params, rows_t + params_t, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    flat = [a for batch in angles for a in batch]
+    assert flat and math.isnan(flat[0]) or name == "rest"  # the source step: undefined
+    assert all(0.0 <= a <= 180.0 for a in flat if not math.isnan(a))
+    assert any(not math.isnan(a) for a in flat) or name in ("eata", "deyo", "sar")
+
+
+def test_rest_traces_its_own_keep_gradient(monkeypatch):
+    """With decoupling on, REST's angle is the one between the g_adapt and g_keep its step
+    uses (recorded in `decoupled_step`), never the clean-query probe's."""
+    from bench.api.gradient import GradientTTA
+
+    seen = []
+    monkeypatch.setattr(GradientTTA, "trace_conflict", lambda self, loss: seen.append(1))
+    _, _, angles = _adapted("rest", trace=True, batches=4)
+    assert not seen  # REST overrides the probe's path
+    assert sum(len(a) for a in angles) > 0
