@@ -22,4 +22,4 @@ class Source(TTAMethod):
     def adapt(self, batch: torch.Tensor) -> StepOutput:
         with phase("forward"):
             q = self.model.encode(batch)
-            return StepOutput(rows=q @ self.ctx.gallery.T)
+            return StepOutput(rows=q @ self.ctx.gallery.T, embeddings=q)

@@ -283,6 +283,8 @@ class REST(GradientTTA):
         with phase("keep backward"):
             g_keep = ([torch.zeros_like(p) for p in params] if keep is None
                       else flat_grads(keep, params))
+        if self.trace_grads and keep is not None:  # the conflict REST's surgery resolves
+            self.record_angle(g_adapt, g_keep)
         with phase("surgery"):
             dots = tensor_dots(g_adapt, g_keep)
             conflicts = int(torch.stack(dots).lt(0).sum())  # the step's one wait for the device
@@ -294,6 +296,12 @@ class REST(GradientTTA):
         self.state["decoupled_steps"] += 1
         self.state["conflicting_tensors"] += conflicts
         self.state["tensors"] += len(params)
+
+    def trace_conflict(self, loss: torch.Tensor) -> None:
+        """With decoupling, the traced angle is REST's own g_adapt vs g_keep (`decoupled_step`);
+        without it, the keeping objective on clean queries, as for the other methods."""
+        if self.config.decouple == "none":
+            super().trace_conflict(loss)
 
     def update(self, loss: torch.Tensor, batch: torch.Tensor) -> float:
         """The decoupled step (module docstring, 3); with ``decouple="none"`` the plain

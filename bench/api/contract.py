@@ -62,6 +62,9 @@ class StepOutput:
 
     rows: torch.Tensor  # (B, N) similarity rows that are scored
     loss: float = float("nan")  # the last step's loss (NaN when nothing was optimised)
+    # (B, d) the query embeddings behind `rows` (optional): the common-space diagnostics
+    # (bench.engine.diagnostics) read them; None leaves the batch's diagnostics empty
+    embeddings: torch.Tensor | None = None
 
 
 class Diverged(RuntimeError):

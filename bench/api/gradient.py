@@ -60,13 +60,19 @@ class GradientTTA(TTAMethod):
         weight_decay: float = 1e-4
         temperature: float | None = None  # None: the dataset's value (docs/protocol.md section 6)
 
-    # Set by the runner (`run --trace-grads`): also record each loss term's gradient norm.
+    # Set by the runner (`run --trace-grads`): also record each loss term's gradient norm
+    # and, per step, the conflict angle between the update and a knowledge-keeping gradient.
     trace_grads: bool = False
 
     def setup(self, model, ctx) -> None:
         super().setup(model, ctx)
         self.optimizer = self.new_optimizer()
         self.clear_terms()
+        self._updated = False  # an update has changed the weights since setup
+        self._keep_probe: KeepProbe | None = None
+        if self.trace_grads and ctx.clean_queries is not None:
+            self._keep_probe = KeepProbe.at_source(model, ctx.gallery,
+                                                   ctx.clean_queries(KEEP_PROBE_SIZE))
 
     def new_optimizer(self) -> torch.optim.Optimizer:
         """AdamW on the query tower's LayerNorm parameters at the method's rate (a fresh
@@ -84,8 +90,8 @@ class GradientTTA(TTAMethod):
         calls add to it. Gradients come from ``torch.autograd.grad`` with the graph kept and
         ``.grad`` untouched, so the method's update, and every result, stays the same."""
         terms = {k: v for k, v in terms.items() if v is not None}
-        if set(terms) & set(self._terms):
-            self.clear_terms()
+        if set(terms) & set(self._terms):  # a new step: its terms only (the angles stay)
+            self._terms, self.term_grads = {}, {}
         # kept as tensors and read as floats once per batch (`terms`): reading a value back
         # from a GPU waits for it, and only the batch's last step reaches the trace
         self._terms.update({k: v.detach() for k, v in terms.items()})
@@ -94,9 +100,30 @@ class GradientTTA(TTAMethod):
             self.term_grads.update({k: grad_norm(v, params) for k, v in terms.items()})
 
     def clear_terms(self) -> None:
-        """Forget the recorded terms (the protocol calls it before each batch)."""
+        """Forget the recorded terms and angles (the protocol calls it before each batch)."""
         self._terms: dict[str, torch.Tensor] = {}
         self.term_grads: dict[str, float] = {}
+        self.grad_angles: list[float] = []
+
+    # ---- gradient conflict in the trace (`trace_grads`) -----------------------------------
+
+    def record_angle(self, g_update: list[torch.Tensor], g_keep: list[torch.Tensor]) -> None:
+        """Add this step's conflict angle (degrees) between the gradient the update descends
+        and the knowledge-keeping gradient to the batch's trace."""
+        # before the first update the weights are the source, the keeping objective's minimum:
+        # its gradient is zero up to rounding, and the angle to rounding noise means nothing
+        self.grad_angles.append(angle_degrees(g_update, g_keep) if self._updated else math.nan)
+
+    def trace_conflict(self, loss: torch.Tensor) -> None:
+        """With `trace_grads`, this step's angle between d loss / d params and the gradient
+        of the keeping objective on clean queries (`KeepProbe`), both by
+        ``torch.autograd.grad`` with ``.grad`` untouched: the update is unchanged. A method
+        whose update has its own keeping gradient (REST) records that one instead."""
+        if self._keep_probe is None or not loss.requires_grad:
+            return
+        params = self.model.params()
+        g_update = flat_grads(loss, params, retain_graph=True)
+        self.record_angle(g_update, flat_grads(self._keep_probe.loss(self.model), params))
 
     @property
     def terms(self) -> dict[str, float]:
@@ -143,9 +170,13 @@ class GradientTTA(TTAMethod):
                 loss = self.loss(q, sims, step, batch)
             if loss is None:
                 continue
+            if self.trace_grads:
+                with phase("trace grads"):
+                    self.trace_conflict(loss)
             with phase("update"):
                 last = self.update(loss, batch)
-        return StepOutput(rows=rows, loss=last)
+            self._updated = True
+        return StepOutput(rows=rows, loss=last, embeddings=q.detach())
 
 
 def grad_norm(value: torch.Tensor, params: list[torch.nn.Parameter]) -> float:
@@ -156,6 +187,49 @@ def grad_norm(value: torch.Tensor, params: list[torch.nn.Parameter]) -> float:
     grads = torch.autograd.grad(value, params, retain_graph=True, allow_unused=True)
     squares = [g.detach().double().pow(2).sum() for g in grads if g is not None]
     return float(torch.stack(squares).sum().sqrt()) if squares else 0.0
+
+
+# ---- the knowledge-keeping objective of the conflict angle ---------------------------------
+
+KEEP_PROBE_SIZE = 64  # clean queries in the probe (REST's queue capacity)
+KEEP_TAU = 0.02  # the candidate logits' temperature (TCR's and REST's tau)
+
+
+@dataclass
+class KeepProbe:
+    """REST's keeping objective on clean queries, for methods that have none of their own:
+    KEEP = mean over the probe's queries x of KL(p_source(x) || p_adapted(x)), with
+    p = softmax(x . C^T / tau) over C, each probe query's top-1 gallery item under the source
+    model (as REST's queue candidates). Its gradient is zero at the source weights."""
+
+    inputs: torch.Tensor
+    candidates: torch.Tensor  # (n, d)
+    source_logits: torch.Tensor  # (n, n)
+
+    @classmethod
+    def at_source(cls, model, gallery: torch.Tensor, inputs: torch.Tensor) -> KeepProbe:
+        """Built at setup, while `model` still holds the source weights. Encoded with
+        autograd on, as `loss` encodes (a tower may take another kernel without it): at the
+        source weights both sides are the same floats and the gradient is exactly zero."""
+        src = model.encode(inputs).detach()
+        candidates = gallery[(src @ gallery.T).argmax(dim=1)]
+        return cls(inputs, candidates, src @ candidates.T / KEEP_TAU)
+
+    def loss(self, model) -> torch.Tensor:
+        adapted = model.encode(self.inputs) @ self.candidates.T / KEEP_TAU
+        return F.kl_div(F.log_softmax(adapted, dim=1), F.log_softmax(self.source_logits, dim=1),
+                        log_target=True, reduction="batchmean")
+
+
+def angle_degrees(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    """The angle between two gradients (lists of tensors, flattened together), in degrees;
+    NaN when either is zero (no direction)."""
+    dot = sum(float((x.double() * y.double()).sum()) for x, y in zip(a, b, strict=True))
+    norm_a = math.sqrt(sum(float(x.double().pow(2).sum()) for x in a))
+    norm_b = math.sqrt(sum(float(y.double().pow(2).sum()) for y in b))
+    if norm_a == 0.0 or norm_b == 0.0:
+        return math.nan
+    return math.degrees(math.acos(max(-1.0, min(1.0, dot / (norm_a * norm_b)))))
 
 
 # ---- SAM (sharpness-aware minimisation) around any optimizer --------------------------------

@@ -63,7 +63,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also measure retention (clean-query R@1 after the stream) on every cell")
     p.add_argument("--trace-grads", action="store_true",
                    help="traces also record, per batch, the gradient norm of each loss term "
-                        "(one extra backward per term; results are unchanged)")
+                        "and, per step, the angle between the update and a knowledge-keeping "
+                        "gradient (extra backwards; results are unchanged)")
+    p.add_argument("--no-diagnostics", action="store_true",
+                   help="leave the common-space diagnostics (uniformity, gap, inter-modal "
+                        "similarity, consistency) out of rows and traces (docs/diagnostics.md)")
     p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
     p.add_argument("--workers", type=int, default=None,
                    help="processes for building shifted queries (default: all cores)")
@@ -122,6 +126,7 @@ def options_from_args(args: argparse.Namespace):
         workers=args.workers if args.workers is not None else default_workers(),
         threads=args.threads, plugins=args.plugin, overrides=overrides,
         retention=args.retention, trace_grads=args.trace_grads,
+        diagnostics=not args.no_diagnostics,
         cache=Cache(enabled=not args.no_cache),
         image_size=tuple(args.image_size) if args.image_size else None,
         activation=args.activation, skip_unreadable=args.skip_unreadable,

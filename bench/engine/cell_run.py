@@ -4,11 +4,13 @@ the row each cell yields (ok, failed, diverged or unavailable)."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import time
 import traceback
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bench.api.contract import Diverged
@@ -21,7 +23,13 @@ from bench.data.preprocess import PRE_CAPTION
 from bench.data.released import missing_released
 from bench.engine.cells import Cell
 from bench.engine.inputs import InputOptions, QuerySet, build_queries, gallery_embeddings
-from bench.engine.loop import protocol_record, run_cell
+from bench.engine.loop import (
+    DiagnosticInputs,
+    protocol_record,
+    run_cell,
+    source_embeddings,
+    stream_batches,
+)
 from bench.engine.planning import RunOptions
 from bench.engine.provenance import peak_memory_mb, provenance
 from bench.models.openclip import RANDOM, RetrievalModel
@@ -42,6 +50,7 @@ class Resources:
         self._datasets: dict[tuple, RetrievalDataset] = {}
         self._galleries: dict[tuple, torch.Tensor] = {}
         self._queries: dict[tuple, QuerySet] = {}
+        self._source_q: dict[tuple, torch.Tensor] = {}
         self.images_skipped: dict[tuple, int] = {}  # (suite, dataset) -> images left out
 
     def model(self, cell: Cell) -> RetrievalModel:
@@ -52,6 +61,7 @@ class Resources:
             self._models.clear()  # one model in memory at a time
             self._galleries.clear()
             self._queries.clear()
+            self._source_q.clear()
             self._models[key] = resolve_model(
                 cell.model, cell.pretrained or None, self.device, seed=key[2],
                 image_size=cell.image_size, prep=inputs and inputs.image,
@@ -91,6 +101,48 @@ class Resources:
                                                self.model(cell), build, clean=clean,
                                                caption_rule=_caption_rule(cell))
         return self._queries[key]
+
+
+    def source_queries(self, cell: Cell, queries: QuerySet, batches: list[np.ndarray]
+                       ) -> torch.Tensor:
+        """The source model's embeddings of a query set (`loop.source_embeddings`), kept for
+        the run and cached on disk under the model, the inputs' bytes and the batches: every
+        method of a shift shares one encoding pass."""
+        rm = self.model(cell)
+        raw = queries.raw.numpy() if isinstance(queries.raw, torch.Tensor) else queries.raw
+        order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
+        parts = {"model": rm.name, "weights": rm.weights_id, "preprocess": rm.preprocess_id,
+                 "activation": rm.activation, "direction": cell.spec.direction,
+                 "inputs": hashlib.sha256(np.ascontiguousarray(raw).tobytes()).hexdigest(),
+                 "batches": hashlib.sha256(np.asarray([len(b) for b in batches]).tobytes()
+                                           + order.astype(np.int64).tobytes()).hexdigest()}
+        key = tuple(sorted(parts.items()))
+        if key not in self._source_q:
+            self._source_q[key] = self.build.cache.tensor(
+                "source-queries", parts,
+                lambda: source_embeddings(rm, cell.spec.direction, queries, batches))
+        return self._source_q[key]
+
+    def diagnostic_inputs(self, cell: Cell, plan: StreamPlan, queries: QuerySet
+                          ) -> DiagnosticInputs:
+        """The source embeddings the diagnostics read, each built when first read."""
+        size = cell.protocol.batch_size
+        clean_plan = plan if cell.spec.shift == "clean" else plan.clean_plan()
+
+        def source() -> torch.Tensor:
+            return self.source_queries(cell, queries, stream_batches(plan, queries, size))
+
+        def clean_source() -> torch.Tensor:
+            if clean_plan is plan:
+                return source()
+            clean = self.queries(cell, clean_plan, clean=True)
+            usable = np.nonzero(clean.usable)[0]
+            embedded = self.source_queries(
+                cell, clean, [usable[i:i + size] for i in range(0, len(usable), size)])
+            where = {int(q): k for k, q in enumerate(clean_plan.query_ids)}
+            return embedded[np.asarray([where[int(q)] for q in plan.query_ids])]
+
+        return DiagnosticInputs(source, clean_source)
 
 
 def _caption_rule(cell: Cell) -> str:
@@ -161,12 +213,14 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
         out = run_cell(method, rm, s.direction, ds.kind, gallery, plan, queries,
                        cell.protocol.steps, cell.protocol.batch_size, cell.seed,
                        clean_queries=clean, retention=retention,
-                       progress=None if not progress else cell.title)
+                       progress=None if not progress else cell.title,
+                       diagnostics=res.diagnostic_inputs(cell, plan, queries)
+                       if cell.diagnostics else None)
         adapt_s = time.perf_counter() - t0
         row |= out.metrics | {
             "status": "ok", "n_queries": out.n_queries, "n_gallery": int(gallery.shape[0]),
             "retention_r1": out.retention_r1, "segment_r1": out.segment_r1 or None,
-            "method_state": out.method_state,
+            "method_state": out.method_state, **(out.diagnostics or {}),
             "queries_per_s": out.n_queries / max(adapt_s, 1e-9),
             "protocol": protocol_record(cell.protocol.steps, cell.protocol.batch_size,
                                         TEMPERATURE[ds.kind], cell.protocol.limit,

@@ -38,6 +38,9 @@ class Cell:
     inputs: InputSpec | None = None
     # also trace each loss term's gradient norm (--trace-grads); changes no result, not in the id
     trace_grads: bool = False
+    # the common-space diagnostics (bench.engine.diagnostics) in the row and the trace;
+    # changes no result, not in the id
+    diagnostics: bool = True
 
     def describe(self) -> dict[str, Any]:
         """The canonical description hashed into the cell id."""

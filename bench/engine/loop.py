@@ -20,6 +20,7 @@ from tqdm import tqdm
 from bench.api.contract import AdaptContext, StepOutput, TTAMethod
 from bench.api.phases import phase
 from bench.api.protocol import TEMPERATURE, TIE_RULE
+from bench.engine.diagnostics import MEASURES, GallerySummary, chunks, row_values
 from bench.engine.inputs import QuerySet
 from bench.engine.metrics import RankAccumulator
 from bench.models.openclip import RetrievalModel
@@ -35,6 +36,17 @@ class CellOutcome:
     n_queries: int
     method_state: dict | None = None
     outcomes: pd.DataFrame | None = None  # per query: position, query_id, batch, best_rank
+    diagnostics: dict[str, float] | None = None  # bench.engine.diagnostics.ROW_COLUMNS
+
+
+@dataclass
+class DiagnosticInputs:
+    """What the common-space diagnostics need beyond the stream (bench.engine.diagnostics):
+    the source model's embeddings of every position of the stream's queries and of their
+    clean versions (each (P, d), built when read; None: not available)."""
+
+    source: Callable[[], torch.Tensor]
+    clean_source: Callable[[], torch.Tensor] | None = None
 
 
 def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
@@ -50,11 +62,17 @@ def stream_batches(plan: StreamPlan, queries: QuerySet, batch_size: int) -> list
     return [b for b in batches if len(b)]
 
 
+TRACE_COLUMNS = ["batch", "n", "r1", "loss", "segment", "terms", "term_grads", *MEASURES,
+                 "grad_angles"]
+
+
 def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_size: int,
-               progress: str | None = None) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray]:
-    """Feed the stream batch by batch; returns the accumulator, the trace, and the scored positions."""
+               progress: str | None = None, gallery: GallerySummary | None = None,
+               ) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray, list[torch.Tensor]]:
+    """Feed the stream batch by batch; returns the accumulator, the trace, the scored
+    positions and, with `gallery` (diagnostics on), the scored query embeddings per batch."""
     acc = RankAccumulator()
-    trace, scored = [], []
+    trace, scored, embedded = [], [], []
     batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
                                        leave=False, dynamic_ncols=True)):
@@ -63,14 +81,26 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
         out: StepOutput = method.adapt(queries.batch(positions))
         with phase("metrics"):
             r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
-        trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
-                      "segment": _segment_label(plan, positions),
-                      "terms": _json_or_none(getattr(method, "terms", None)),
-                      "term_grads": _json_or_none(getattr(method, "term_grads", None))})
+        record = {"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
+                  "segment": _segment_label(plan, positions),
+                  "terms": _json_or_none(getattr(method, "terms", None)),
+                  "term_grads": _json_or_none(getattr(method, "term_grads", None)),
+                  "grad_angles": _angles_json(getattr(method, "grad_angles", None))}
+        if gallery is not None and out.embeddings is not None:
+            with phase("diagnostics"):
+                record |= gallery.measures(out.embeddings, [len(positions)], out.rows)
+                embedded.append(out.embeddings.detach())
+        trace.append(record)
         scored.append(positions)
     scored = np.concatenate(scored) if scored else np.zeros(0, dtype=np.int64)
-    columns = ["batch", "n", "r1", "loss", "segment", "terms", "term_grads"]
-    return acc, pd.DataFrame(trace, columns=columns), scored
+    return acc, pd.DataFrame(trace, columns=TRACE_COLUMNS), scored, embedded
+
+
+def _angles_json(angles: list[float] | None) -> str | None:
+    """A batch's per-step conflict angles as a JSON list (null for an undefined angle)."""
+    if not angles:
+        return None
+    return json.dumps([a if math.isfinite(a) else None for a in angles])
 
 
 def _json_or_none(values: dict[str, float] | None) -> str | None:
@@ -92,15 +122,35 @@ def query_outcomes(acc: RankAccumulator, plan: StreamPlan, scored: np.ndarray,
 
 @torch.no_grad()
 def evaluate_frozen(rm: RetrievalModel, direction: str, gallery: torch.Tensor,
-                    queries: QuerySet, batch_size: int = 256) -> dict[str, float]:
-    """Metrics of the model as it is now (no adaptation) on a query set."""
+                    queries: QuerySet, batch_size: int = 256,
+                    embedded: list[torch.Tensor] | None = None) -> dict[str, float]:
+    """Metrics of the model as it is now (no adaptation) on a query set; the query
+    embeddings are appended to `embedded` when given."""
     acc = RankAccumulator()
     positions = np.nonzero(queries.usable)[0]
     for i in range(0, len(positions), batch_size):
         pos = positions[i:i + batch_size]
         q = rm.encode(direction, queries.batch(pos)).float()
         acc.add(q @ gallery.T, [queries.relevant[p] for p in pos])
+        if embedded is not None:
+            embedded.append(q)
     return acc.summary()
+
+
+@torch.no_grad()
+def source_embeddings(rm: RetrievalModel, direction: str, queries: QuerySet,
+                      batches: list[np.ndarray]) -> torch.Tensor:
+    """The source model's embeddings (P, d; CPU) of a query set's positions, encoded in the
+    given batches (the stream's, so that the source method's scored embeddings are the same
+    floats); positions in no batch stay zero."""
+    rm.restore_source()
+    out = None
+    for positions in batches:
+        q = rm.encode(direction, queries.batch(positions)).float().cpu()
+        if out is None:
+            out = torch.zeros(len(queries.usable), q.shape[1])
+        out[torch.as_tensor(positions)] = q
+    return out if out is not None else torch.zeros(len(queries.usable), 0)
 
 
 CleanQueries = QuerySet | Callable[[], QuerySet] | None  # a set, or a builder called when read
@@ -117,7 +167,8 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
              gallery: torch.Tensor, plan: StreamPlan, queries: QuerySet, steps: int,
              batch_size: int, seed: int, clean_queries: CleanQueries = None,
              retention: bool = False, progress: str | None = None,
-             temperature: float | None = None) -> CellOutcome:
+             temperature: float | None = None,
+             diagnostics: DiagnosticInputs | None = None) -> CellOutcome:
     def get_clean() -> QuerySet:  # built only when a method or the retention reads it
         return clean_queries() if callable(clean_queries) else clean_queries
 
@@ -132,7 +183,9 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
         clean_queries=None if clean_queries is None else _first_n(get_clean),
     )
     method.setup(rm.query_model(direction), ctx)
-    acc, trace, scored = run_stream(method, plan, queries, batch_size, progress)
+    summary = None if diagnostics is None else GallerySummary.of(gallery)
+    acc, trace, scored, embedded = run_stream(method, plan, queries, batch_size, progress,
+                                              summary)
     metrics = acc.summary()
     segment_r1 = {}
     if len(plan.segments) > 1:
@@ -140,12 +193,40 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
         for k, seg in enumerate(plan.segments):
             segment_r1[seg.label] = acc.summary(seg_of_scored == k)["r1"]
     retention_r1 = math.nan
+    clean_after: list[torch.Tensor] | None = [] if diagnostics is not None else None
     if retention and clean_queries is not None:
-        retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean())["r1"]
+        retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean(),
+                                       embedded=clean_after)["r1"]
     state = dict(getattr(method, "state", None) or {}) or None
     method.reset()
+    measured = None
+    if summary is not None:
+        with phase("diagnostics"):
+            measured = cell_diagnostics(summary, diagnostics, trace, scored, embedded,
+                                        clean_after, batch_size)
     return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state,
-                       query_outcomes(acc, plan, scored, trace))
+                       query_outcomes(acc, plan, scored, trace), measured)
+
+
+def cell_diagnostics(summary: GallerySummary, inputs: DiagnosticInputs, trace: pd.DataFrame,
+                     scored: np.ndarray, embedded: list[torch.Tensor],
+                     clean_after: list[torch.Tensor] | None, batch_size: int) -> dict[str, float]:
+    """The row's diagnostic columns: the stream's queries on the source model (before) and as
+    scored (after), in the stream's batches; their clean versions on the source model and,
+    when retention re-encoded them, on the adapted one (in chunks of the batch size)."""
+    sizes = trace["n"].astype(int).tolist()
+    phases = {"before": summary.measures(inputs.source()[scored], sizes)}
+    if embedded and len(embedded) == len(sizes):
+        phases["after"] = summary.measures(torch.cat(embedded), sizes)
+    if inputs.clean_source is not None:
+        clean = inputs.clean_source()[scored]
+        phases["clean_before"] = summary.measures(clean, sizes)
+    if clean_after:
+        clean = torch.cat(clean_after)
+        phases["clean_after"] = summary.measures(clean, chunks(len(clean), batch_size))
+    angles = [a for v in trace["grad_angles"].dropna() for a in json.loads(v)
+              if a is not None]
+    return row_values(phases, summary, angles)
 
 
 def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,

@@ -45,6 +45,7 @@ class RunOptions:
     overrides: dict[str, dict] = field(default_factory=dict)  # method -> {field: value}
     retention: bool = False  # also measure retention on single streams
     trace_grads: bool = False  # traces also hold each loss term's gradient norm per batch
+    diagnostics: bool = True  # rows and traces hold the common-space diagnostics
     image_size: tuple[int, int] | None = None  # override the model's input size
     activation: str | None = None  # quick_gelu | gelu; None: the rule of bench.models.activation
     queries: str = "bench"  # bench | released (TCR's pre-built COCO-C / Flickr-C files)
@@ -155,6 +156,7 @@ def plan_run(opts: RunOptions) -> list[Cell]:
                                           limit=opts.limit,
                                           corruption_seed=opts.corruption_seed),
                         image_size=opts.image_size, trace_grads=opts.trace_grads,
+                        diagnostics=opts.diagnostics,
                         inputs=input_spec(suite, spec, model, pretrained, opts)))
     return cells
 

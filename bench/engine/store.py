@@ -32,6 +32,8 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from bench.api.errors import DataError
+from bench.engine.diagnostics import ROW_COLUMNS as DIAGNOSTIC_COLUMNS
+from bench.engine.diagnostics import TRACE_COLUMNS as TRACE_MEASURES
 from bench.files import atomic_write, remove_leftovers
 
 STATUSES = ("ok", "failed", "diverged", "unavailable")
@@ -77,6 +79,8 @@ RESULT_SCHEMA = pa.schema([
     ("torch_version", pa.string()),
     ("device", pa.string()),
     ("created_at", pa.string()),
+    # common-space diagnostics (bench.engine.diagnostics): null in rows stored without them
+    *((name, pa.float64()) for name in DIAGNOSTIC_COLUMNS),
 ])
 RESULT_COLUMNS = RESULT_SCHEMA.names
 
@@ -89,6 +93,9 @@ TRACE_SCHEMA = pa.schema([
     ("segment", pa.string()),  # the batch's dominant segment in a diverse stream ('' otherwise)
     ("terms", pa.string()),  # JSON {loss term: value} of the last step (methods that name terms)
     ("term_grads", pa.string()),  # JSON {loss term: gradient norm} (run --trace-grads), else null
+    # the batch's scored queries against the gallery (bench.engine.diagnostics), else null
+    *((name, pa.float64()) for name in TRACE_MEASURES),
+    ("grad_angles", pa.string()),  # JSON [degrees per step] (run --trace-grads), else null
 ])
 
 OUTCOME_SCHEMA = pa.schema([
@@ -177,7 +184,7 @@ class ResultStore:
         cell_id = row["cell_id"]
         if trace is not None and len(trace):
             trace = trace.assign(cell_id=cell_id)
-            for optional in ("terms", "term_grads"):  # methods without named loss terms
+            for optional in ("terms", "term_grads", *TRACE_MEASURES, "grad_angles"):
                 if optional not in trace:
                     trace = trace.assign(**{optional: None})
             tt = pa.Table.from_pandas(trace[TRACE_SCHEMA.names], schema=TRACE_SCHEMA,

@@ -34,7 +34,17 @@ from bench.report.order import (
 )
 from bench.report.ranking import ranking_table
 from bench.report.significance import OUTCOME_KS, Outcomes, annotate
-from bench.report.tables import AVG, COUNT, METRIC_LABELS, METRICS, Leaderboard, Table, TableCell
+from bench.report.tables import (
+    AVG,
+    COUNT,
+    METRIC_DIGITS,
+    METRIC_LABELS,
+    METRICS,
+    Leaderboard,
+    Table,
+    TableCell,
+    metric_unit,
+)
 
 __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard", "Table", "build"]
 GROUP_KEYS = ["suite", "dataset", "direction", "stream"]
@@ -51,7 +61,8 @@ def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = 
         # some seeds failed: the value stands for the others only, say so
         mark = "°" if len(ok) < len(rows) else ""
         sample = outcomes.sample(ok_rows) if outcomes is not None else None
-        return TableCell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample)
+        return TableCell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample,
+                         digits=METRIC_DIGITS.get(metric, 1))
     statuses = set(rows["status"])
     status = next((s for s in NOT_OK if s in statuses), "n/a")  # n/a: ok but metric not measured
     return TableCell(status=status, seeds=len(rows))
@@ -70,7 +81,7 @@ def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:
         # two rows' averages pair cell by cell even when one of them misses a cell
         sample = stats.combine({next(iter(c.sample))[:2]: c.sample for c in oks})
     return TableCell(sum(c.value for c in oks) / len(oks), status="ok", count=len(oks), mark=mark,
-                sample=sample)
+                sample=sample, digits=oks[0].digits)
 
 
 def _heading(key: tuple, group: pd.DataFrame, metric: str, what: str) -> str:
@@ -84,7 +95,7 @@ def _heading(key: tuple, group: pd.DataFrame, metric: str, what: str) -> str:
     flag = (f"LIMITED RUN (--limit {', '.join(map(str, limited))}: first queries only, not "
             "comparable with full runs); ") if limited else ""
     return (f"{suite_txt} · {dataset} · {direction} · {stream or 'single'} — "
-            f"{METRIC_LABELS[metric]} (%) {what}; {flag}model {', '.join(models) or '?'}; "
+            f"{METRIC_LABELS[metric]}{metric_unit(metric)} {what}; {flag}model {', '.join(models) or '?'}; "
             f"{group['method'].nunique()} methods, {len(group)} result rows, {_seeds(group)}"
             + (f"; {skipped} unreadable images left out (--skip-unreadable)" if skipped else ""))
 

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from bench.report.significance import BETTER, WORSE
-from bench.report.tables import METRIC_LABELS, Leaderboard, Table, TableCell
+from bench.report.tables import METRIC_LABELS, Leaderboard, Table, TableCell, metric_unit
 
 FORMATS = ("md", "csv", "html", "latex")
 
@@ -22,7 +22,8 @@ def cell_text(cell: TableCell, interval: bool = True) -> str:
     if cell.text:
         return cell.text
     if cell.status == "ok":
-        value = f"{cell.value:+.1f}" if cell.signed else f"{cell.value:.1f}"
+        d = cell.digits
+        value = f"{cell.value:+.{d}f}" if cell.signed else f"{cell.value:.{d}f}"
         spread = ""
         if interval and cell.has_interval:
             spread = f" ± {(cell.hi - cell.lo) / 2:.1f}"
@@ -54,7 +55,7 @@ def frame_markdown(table: pd.DataFrame, text_columns: tuple[str, ...] = (),
 
 
 def _markdown(board: Leaderboard) -> str:
-    out = [f"# Leaderboard: {METRIC_LABELS[board.metric]} (%)", ""]
+    out = [f"# Leaderboard: {METRIC_LABELS[board.metric]}{metric_unit(board.metric)}", ""]
     for t in board.tables:
         level = "##" if t.kind in ("main", "ranking", "compare") else "###"
         out += [f"{level} {t.title}", ""]
@@ -105,7 +106,7 @@ def _html(board: Leaderboard) -> str:
            f"<title>Leaderboard {esc(METRIC_LABELS[board.metric])}</title>",
            "<style>td{text-align:right;padding:0 .5em}td:first-child{text-align:left}"
            "tr.reported{font-style:italic;color:#555}</style></head><body>",
-           f"<h1>Leaderboard: {esc(METRIC_LABELS[board.metric])} (%)</h1>"]
+           f"<h1>Leaderboard: {esc(METRIC_LABELS[board.metric] + metric_unit(board.metric))}</h1>"]
     for t in board.tables:
         tag = "h2" if t.kind in ("main", "ranking", "compare") else "h3"
         out += [f"<{tag}>{esc(t.title)}</{tag}>", "<table>",

@@ -14,9 +14,24 @@ import pandas as pd
 
 from bench.report import stats
 
-METRICS = ("r1", "r5", "r10", "r_mean", "map", "minp", "retention_r1")
+# the common-space diagnostics of each row (bench.engine.diagnostics.ROW_COLUMNS)
+_MEASURES = ("uniformity_q", "gap", "intermodal_sim", "consistency")
+DIAGNOSTIC_METRICS = ("uniformity_g",) + tuple(
+    f"{m}_{p}" for p in ("before", "after", "clean_before", "clean_after") for m in _MEASURES
+) + ("grad_angle",)
+METRICS = ("r1", "r5", "r10", "r_mean", "map", "minp", "retention_r1") + DIAGNOSTIC_METRICS
 METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r_mean": "mean R@1/5/10",
-                 "map": "mAP", "minp": "mINP", "retention_r1": "retention R@1"}
+                 "map": "mAP", "minp": "mINP", "retention_r1": "retention R@1"} | {
+    m: m.replace("_", " ") for m in DIAGNOSTIC_METRICS}
+# what a metric's numbers are, after its label (recall metrics: percentages, 1 decimal)
+METRIC_UNITS = dict.fromkeys(DIAGNOSTIC_METRICS, "") | {"grad_angle": " (degrees)"}
+METRIC_DIGITS = dict.fromkeys(DIAGNOSTIC_METRICS, 3) | {"grad_angle": 1}
+
+
+def metric_unit(metric: str) -> str:
+    return METRIC_UNITS.get(metric, " (%)")
+
+
 AVG = "Avg."
 COUNT = "shifts ok"
 
@@ -40,6 +55,7 @@ class TableCell:
     sig: int = 0  # +1 / -1: significantly better / worse than source (Holm-corrected)
     p: float = math.nan  # that test's Holm-adjusted p-value
     sample: stats.Sample | None = field(default=None, repr=False)  # per-query values
+    digits: int = 1  # decimals shown (METRIC_DIGITS)
 
     @property
     def has_interval(self) -> bool:

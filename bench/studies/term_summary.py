@@ -1,7 +1,9 @@
 """Which loss term drives a method's update over a stream: a summary of the traces' terms.
 
 Every cell's trace holds, per batch, each loss term's value (and, with `run --trace-grads`,
-the L2 norm of its gradient on the adapted parameters; `bench.engine.store.trace_terms`).
+the L2 norm of its gradient on the adapted parameters; `bench.engine.store.trace_terms`),
+and the batch's common-space diagnostics (bench.engine.diagnostics) and, with
+`--trace-grads`, its conflict angles (``angle``: their mean over the batch's steps).
 This condenses them per (suite, direction, stream, shift, severity) of one method: the mean
 of each term over the stream's batches and its largest absolute value, averaged (means)
 or maximised (maxima) over the seeds. Cells without a trace or without terms are left out.
@@ -9,9 +11,13 @@ or maximised (maxima) over the seeds. Cells without a trace or without terms are
 
 from __future__ import annotations
 
+import json
+import math
+
 import pandas as pd
 
 from bench.api.errors import DataError
+from bench.engine.diagnostics import TRACE_COLUMNS as TRACE_MEASURES
 from bench.engine.store import trace_terms
 from bench.report.render import frame_markdown
 
@@ -36,6 +42,10 @@ def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
         raise DataError(f"no traced loss terms for method '{method}'"
                         + (f" on suite '{suite}'" if suite else ""),
                         "run the method first; tcr, rest, eata, sar and deyo record terms")
+    # beside the terms: the batch's common-space diagnostics and its mean conflict angle
+    if "grad_angles" in wide:
+        wide["angle"] = [_mean_angle(v) for v in wide["grad_angles"]]
+    quantities += [c for c in (*TRACE_MEASURES, "angle") if c in wide and wide[c].notna().any()]
     per_cell = wide.groupby("cell_id")[quantities].agg(["mean", lambda s: s.abs().max()])
     per_cell.columns = [f"{q} {'mean' if agg == 'mean' else 'max abs'}"
                         for q, agg in per_cell.columns]
@@ -48,6 +58,12 @@ def summarise_terms(rows: pd.DataFrame, traces: pd.DataFrame, method: str,
     out = cells.groupby(KEYS, dropna=False).agg(agg).reset_index()
     out = out.rename(columns={"seed": "seeds"})
     return out[KEYS + ["seeds", "batches"] + value_cols]
+
+
+def _mean_angle(value: object) -> float:
+    """The mean of a batch's traced angles (JSON list, nulls left out); NaN when none."""
+    angles = [a for a in json.loads(value) if a is not None] if isinstance(value, str) else []
+    return sum(angles) / len(angles) if angles else math.nan
 
 
 def markdown(table: pd.DataFrame, method: str) -> str:
