@@ -1,5 +1,6 @@
 """The site in a real browser: Debian's Chromium driven by Playwright over a site built from a
-small store (source and tent on smoke, a few queries). Screenshots of the index and of one
+small store (source and tent on smoke, a few queries; tent with a larger step size so that
+its numbers differ from source's and sorting has something to reorder). Screenshots of the index and of one
 table page are written to $BENCH_SITE_ARTIFACTS (default: the test's tmp folder)."""
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 
+TENT_LR = 0.01
+TENT = f"tent[lr={TENT_LR}]"  # the row label of a method run with a non-default config
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian: apt-get install "
@@ -25,7 +28,8 @@ def site(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("site")
     store, out = root / "store", root / "site"
     assert main(["run", "--method", "source,tent", "--suite", "smoke", "--limit", "48",
-                 "--seed", "0,1", "--threads", "1", "--quiet", "--out", str(store)]) == 0
+                 "--batch-size", "16", "--set", f"tent.lr={TENT_LR}", "--seed", "0,1",
+                 "--threads", "1", "--quiet", "--out", str(store)]) == 0
     assert main(["site", str(store), "--out", str(out)]) == 0
     return out
 
@@ -58,7 +62,7 @@ def _open(browser, url: str):
 
 
 def _table_page(site: Path) -> Path:
-    return site / "smoke_mini-scenes-smoke_t2i_single.html"
+    return site / "smoke_mini-scenes-smoke_i2t_single.html"
 
 
 def _visible_rows(page, table_id: str) -> list[list[str]]:
@@ -84,37 +88,41 @@ def test_index_loads_without_console_errors(site, browser, artifacts):
 
 def test_sorting_a_column_reorders_the_rows(site, browser, artifacts):
     page, errors = _open(browser, _table_page(site).as_uri())
-    table = "smoke_mini-scenes-smoke_t2i_single-r1-main"
-    before = _visible_column(page, table, 0)
-    assert before == ["source", "tent"]
+    table = "smoke_mini-scenes-smoke_i2t_single-r1-main"
+    assert _visible_column(page, table, 0) == ["source", TENT]
     header = page.locator(f"#{table} thead th").nth(1)
-    values = []
-    for _ in range(2):  # ascending, then descending (tablesort's order)
+    orders, values = [], []
+    for _ in range(2):  # one direction, then the other
         header.click()
+        orders.append(_visible_column(page, table, 0))
         values.append([float(v) for v in page.eval_on_selector_all(
             f"#{table} tbody tr", "rows => rows.map(r => r.cells[1].dataset.sort)")])
-    assert values[0] == sorted(values[0]) or values[0] == sorted(values[0], reverse=True)
-    assert values[1] == list(reversed(values[0]))
-    assert _visible_column(page, table, 0) in (before, list(reversed(before)))
-    if values[0][0] != values[0][1]:  # two different values: one of the clicks reordered
-        assert before != _visible_column(page, table, 0) or values[0] != values[1]
+    assert values[0][0] != values[0][1]
+    assert values[0] in (sorted(values[0]), sorted(values[0], reverse=True))
+    assert values[1] == values[0][::-1]
+    assert orders[1] == orders[0][::-1]
     page.screenshot(path=str(artifacts / "table.png"), full_page=True)
     assert errors == []
 
 
 def test_filter_leaves_only_the_chosen_rows(site, browser):
     page, errors = _open(browser, _table_page(site).as_uri())
-    table = "smoke_mini-scenes-smoke_t2i_single-r1-main"
+    table = "smoke_mini-scenes-smoke_i2t_single-r1-main"
     page.locator("input.row-filter[value='source']").uncheck()
-    assert _visible_column(page, table, 0) == ["tent"]
+    assert _visible_column(page, table, 0) == [TENT]
+    page.locator("button.filter-all[data-tick='0']").click()
+    assert _visible_column(page, table, 0) == []
+    page.locator(f"input.row-filter[value='{TENT}']").check()
+    page.select_option("#metric", "r5")  # the filter holds in every metric's tables
+    assert _visible_column(page, "smoke_mini-scenes-smoke_i2t_single-r5-main", 0) == [TENT]
     page.locator("button.filter-all[data-tick='1']").click()
-    assert _visible_column(page, table, 0) == ["source", "tent"]
+    assert _visible_column(page, table, 0) == ["source", TENT]
     assert errors == []
 
 
 def test_metric_switch_and_delta_view_change_the_numbers(site, browser):
     page, errors = _open(browser, _table_page(site).as_uri())
-    stem = "smoke_mini-scenes-smoke_t2i_single"
+    stem = "smoke_mini-scenes-smoke_i2t_single"
     r1 = _visible_rows(page, f"{stem}-r1-main")
     assert page.locator(f"#{stem}-r1-main").is_visible()
     page.select_option("#metric", "r10")
@@ -126,7 +134,7 @@ def test_metric_switch_and_delta_view_change_the_numbers(site, browser):
     page.select_option("#view", "delta")
     assert page.locator(f"#{stem}-r1-delta").is_visible()
     delta = _visible_rows(page, f"{stem}-r1-delta")
-    assert [r[0] for r in delta] == ["tent"]  # source has no Δ row
+    assert [r[0] for r in delta] == [TENT]  # source has no Δ row
     assert all(v[0] in "+-" for v in delta[0][1:])  # signed differences
     assert delta[0][1:] != r1[1][1:]
     assert errors == []
@@ -134,13 +142,15 @@ def test_metric_switch_and_delta_view_change_the_numbers(site, browser):
 
 def test_a_number_opens_its_cell_provenance(site, browser):
     page, errors = _open(browser, _table_page(site).as_uri())
-    link = page.locator("#smoke_mini-scenes-smoke_t2i_single-r1-main tbody tr").nth(1) \
+    link = page.locator("#smoke_mini-scenes-smoke_i2t_single-r1-main tbody tr").nth(1) \
         .locator("td").nth(1).locator("a")
     link.click()
     page.wait_for_selector("#entry h1")
     assert "cell.html#" in page.url
     text = page.locator("#entry").inner_text()
     assert "python -m bench run --method tent --suite smoke" in text
+    assert f"--set tent.lr={TENT_LR}" in text and "--batch-size 16" in text
+    assert "--limit 48" in text and "--seed 0,1" in text
     for field in ("method_config", "protocol", "git_sha", "torch_version"):
         assert field in text
     assert page.locator("#entry tbody tr").count() >= 2  # two seeds behind the number

@@ -291,9 +291,9 @@ class SiteWriter:
     def _method_pages(self) -> None:
         load_builtins()
         self.method_cards = []
-        for method in self.meta["methods"]:
+        for method in dict.fromkeys(cellmod.base_method(m) for m in self.meta["methods"]):
             doc = _doc(method)
-            keys = [k for k in self.labels if k[0] == method]
+            keys = [k for k in self.labels if cellmod.base_method(k[0]) == method]
             variants = [{"label": self.labels[k], "model": k[1], "config": cellmod._json(k[2])
                          or "{}", "identity": describe_identity(k[3]),
                          "note": _note(self.df, k)} for k in keys]
@@ -304,7 +304,7 @@ class SiteWriter:
                 main, delta = tables["main"], tables.get("delta")
                 column = summary_column(main, delta)
                 for label in main.rows:
-                    if self.row_of.get(label, ("",))[0] != method:
+                    if cellmod.base_method(self.row_of.get(label, ("",))[0]) != method:
                         continue
                     avg = main.cell(label, AVG) if AVG in main.columns else TableCell()
                     d = delta.cell(label, column) if delta is not None and column and \

@@ -91,7 +91,8 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
     rows = rows.assign(**{k: rows[k].fillna("").astype(str) for k in keys[:5] + ["pretrained"]})
     for _, g in rows.groupby(keys[:5]):
         r = g.iloc[0]
-        args = ["python", "-m", "bench", "run", "--method", r["method"], "--suite", r["suite"],
+        method = base_method(r["method"])
+        args = ["python", "-m", "bench", "run", "--method", method, "--suite", r["suite"],
                 "--model", r["model"]]
         if r["pretrained"]:
             args += ["--pretrained", str(r["pretrained"])]
@@ -108,10 +109,16 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
         config = json.loads(r["method_config"]) if r["method_config"] else {}
         for name, value in sorted(config.items()):  # every field, so defaults may change
             text = value if isinstance(value, str) else json.dumps(value)
-            args += ["--set", f"{r['method']}.{name}={text}"]
+            args += ["--set", f"{method}.{name}={text}"]
         args += ["--seed", ",".join(str(int(s)) for s in sorted(set(g["seed"]))), "--out", store]
         lines.append(shlex.join(args))
     return "\n".join(lines)
+
+
+def base_method(name: str) -> str:
+    """The registered method of a row's method column (`tent[lr=0.01]` -> `tent`: a run with
+    a changed config is stored under a name that says what changed)."""
+    return name.split("[", 1)[0]
 
 
 def trace_svg(trace: pd.DataFrame | None, width: int = 180, height: int = 36) -> str:
