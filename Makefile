@@ -22,7 +22,7 @@ SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 COCO_SUITES ?= mini-coco-c,mini-coco-diverse
 BASELINES ?= source,tent,eata,sar,read,deyo
 
-.PHONY: results coco pair rank similarity tables readme test
+.PHONY: results coco pair rank similarity tables readme test site
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
@@ -81,3 +81,8 @@ readme:
 
 test:
 	$(PY) -m pytest -q
+
+# The committed embedded leaderboard as a static website (docs/leaderboard/index.html):
+# tables, methods, each number's cells, compare, figures, downloads (docs/site.md).
+site:
+	$(PY) -m bench site $(RESULTS) --out docs/leaderboard

@@ -1,7 +1,8 @@
-"""The site in a real browser: Debian's Chromium driven by Playwright over a site built from a
-small store (source and tent on smoke, a few queries; tent with a larger step size so that
-its numbers differ from source's and sorting has something to reorder). Screenshots of the index and of one
-table page are written to $BENCH_SITE_ARTIFACTS (default: the test's tmp folder)."""
+"""The site in a real browser: Debian's Chromium driven by Playwright over a site built
+from a small store (source and tent on smoke, a few queries; tent with a larger step size so
+that its numbers differ from source's and sorting has something to reorder). Screenshots of
+the index and of one table page are written to $BENCH_SITE_ARTIFACTS (default: the test's
+tmp folder)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reported", action="store_true",
                         help="add published reference rows beside rows of the same backbone")
     parser.add_argument("--no-figures", action="store_true", help="leave the figures out")
+    parser.add_argument("--timings", action="store_true",
+                        help="print the wall and CPU seconds of each phase")
     parser.add_argument("--compare", default="", metavar="A:B,...",
                         help="method pairs of the compare page (default: each method vs "
                              "source)")
@@ -44,11 +46,17 @@ def run(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     pairs = _pairs(args.compare)
-    start = time.perf_counter()
-    report = build_site(read_stores(args.results), args.out, reported=args.reported,
+    start, cpu = time.perf_counter(), time.process_time()
+    inputs = read_stores(args.results)
+    read = (time.perf_counter() - start, time.process_time() - cpu)
+    report = build_site(inputs, args.out, reported=args.reported,
                         figures=not args.no_figures, pairs=pairs)
     for line in report.messages:
         print(line)
+    phases = {"read stores": read} | report.phases
     print(f"wrote {report.out}/index.html: {len(report.pages)} pages, {report.figures} figures "
-          f"in {time.perf_counter() - start:.1f} s")
+          f"in {time.perf_counter() - start:.1f} s (CPU {time.process_time() - cpu:.1f} s)")
+    if args.timings:
+        for name, (wall, busy) in phases.items():
+            print(f"  {name}: {wall:.1f} s (CPU {busy:.1f} s)")
     return 0

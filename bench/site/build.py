@@ -9,11 +9,13 @@ import json
 import re
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from bench import __version__
@@ -49,6 +51,24 @@ class SiteReport:
     pages: list[str] = field(default_factory=list)
     figures: int = 0
     messages: list[str] = field(default_factory=list)
+    phases: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (wall, cpu) s
+
+    def timed(self, name: str):
+        """A context that adds its wall and CPU seconds to `phases[name]`."""
+        return _Timer(self, name)
+
+
+class _Timer:
+    def __init__(self, report: SiteReport, name: str):
+        self.report, self.name = report, name
+
+    def __enter__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc):
+        wall, cpu = self.report.phases.get(self.name, (0.0, 0.0))
+        self.report.phases[self.name] = (wall + time.perf_counter() - self.wall,
+                                         cpu + time.process_time() - self.cpu)
 
 
 def slug(key: tuple) -> str:
@@ -56,10 +76,17 @@ def slug(key: tuple) -> str:
     return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(p)) for p in key)
 
 
+def _breakable(text: str) -> markupsafe.Markup:
+    """A column name that may wrap after each underscore (gaussian_<wbr>noise)."""
+    return markupsafe.Markup(str(markupsafe.escape(text)).replace("_", "_<wbr>"))
+
+
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("bench.site", "templates"),
-                              autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("bench.site", "templates"),
+                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["breakable"] = _breakable
+    return env
 
 
 def _markdown_line(text: str) -> str:
@@ -114,22 +141,29 @@ class SiteWriter:
         self.boards: dict[str, Leaderboard] = {}
         for m in _metrics(self.df):
             try:
-                self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
-                                       outcomes=self.inputs.outcomes)
+                with self.report.timed(f"tables {m}"):
+                    self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
+                                           outcomes=self.inputs.outcomes)
             except ConfigError as err:
                 self.report.messages.append(f"{METRIC_LABELS[m]}: {err}")
         if "r1" not in self.boards:
             raise ConfigError("no result row measures R@1", "the site's pages are built on R@1")
         self.groups = {m: _groups(b) for m, b in self.boards.items()}
-        figs = self._figures() if self.with_figures else {}
+        with self.report.timed("figures"):
+            figs = self._figures() if self.with_figures else {}
         pages = []
-        for key in self.groups["r1"]:
-            pages.append(self._table_page(key, figs.get(key, [])))
-        self._downloads()
-        self._method_pages()
-        self._compare_page()
-        self._page("cell.html", "cell.html", title="cell")
-        self._index(pages)
+        with self.report.timed("table pages and cells"):
+            for key in self.groups["r1"]:
+                pages.append(self._table_page(key, figs.get(key, [])))
+        with self.report.timed("downloads"):
+            self._downloads()
+        with self.report.timed("method pages"):
+            self._method_pages()
+        with self.report.timed("compare"):
+            self._compare_page()
+        with self.report.timed("index"):
+            self._page("cell.html", "cell.html", title="cell")
+            self._index(pages)
         return self.report
 
     def _page(self, template: str, filename: str, **context) -> None:
@@ -174,11 +208,11 @@ class SiteWriter:
                                       "created_at")}
             view |= {"severity": int(r["severity"]) if r["shift"] != "clean" else 0,
                      "error": str(r["error"]) if isinstance(r["error"], str) else "",
-                     "wall_s": cellmod._plain(r["wall_s"]),
+                     "wall_s": cellmod.plain(r["wall_s"]),
                      "state": r["method_state"] if isinstance(r["method_state"], str) else "",
                      "trace": cellmod.trace_svg(trace),
                      "batches": 0 if trace is None else len(trace)}
-            view |= {m: cellmod._plain(r[m]) for m in CELL_METRICS}
+            view |= {m: cellmod.plain(r[m]) for m in CELL_METRICS}
             cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS)
         head = ("<div class=\"scroll\"><table class=\"board\"><thead><tr><th>cell id</th>"
                 "<th>shift</th><th>seed</th><th>status</th>"
@@ -294,8 +328,9 @@ class SiteWriter:
         for method in dict.fromkeys(cellmod.base_method(m) for m in self.meta["methods"]):
             doc = _doc(method)
             keys = [k for k in self.labels if cellmod.base_method(k[0]) == method]
-            variants = [{"label": self.labels[k], "model": k[1], "config": cellmod._json(k[2])
-                         or "{}", "identity": describe_identity(k[3]),
+            variants = [{"label": self.labels[k], "model": k[1],
+                         "config": cellmod.pretty_json(k[2]) or "{}",
+                         "identity": describe_identity(k[3]),
                          "note": _note(self.df, k)} for k in keys]
             rows = Table("rows", "method", ["table", "row", AVG, f"Δ {AVG}", COUNT],
                          row_header="#")
@@ -364,8 +399,8 @@ class SiteWriter:
                                 "page": p["page"], "title": "open"})
         board_csv = [(METRIC_LABELS[m], f"downloads/leaderboard.{m}.csv") for m in self.boards]
         self._page("index.html", "index.html", title="bench leaderboard", findings=findings,
-                   ranking=table_view(ranking, ident="ranking-table") if ranking else None, suites=sorted(
-                       set(self.df["suite"])), suites_rows=suites_rows,
+                   ranking=table_view(ranking, ident="ranking-table") if ranking else None,
+                   suites=sorted(set(self.df["suite"])), suites_rows=suites_rows,
                    methods=self.method_cards, board_csv=board_csv, metric_label="R@1")
 
     @staticmethod

@@ -54,7 +54,7 @@ def table_entries(group: pd.DataFrame, labels: dict) -> dict[tuple[str, str, str
     return out
 
 
-def _json(text) -> str:
+def pretty_json(text) -> str:
     """A JSON field pretty-printed ('' when empty)."""
     if not isinstance(text, str) or not text:
         return ""
@@ -64,7 +64,7 @@ def _json(text) -> str:
         return text
 
 
-def _plain(value) -> str:
+def plain(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, float):
@@ -76,7 +76,7 @@ def shared_fields(rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
     """Each SHARED field with its distinct values over the rows (JSON pretty-printed)."""
     out = []
     for name in SHARED:
-        values = [_json(v) if name in JSON_FIELDS else _plain(v) for v in rows[name]]
+        values = [pretty_json(v) if name in JSON_FIELDS else plain(v) for v in rows[name]]
         distinct = [v for v in dict.fromkeys(values) if v]
         if distinct:
             out.append((name, distinct))

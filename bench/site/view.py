@@ -26,9 +26,22 @@ class CellView:
 
 @dataclass
 class RowView:
-    label: str
+    label: str  # the leaderboard's row label (the filter's key)
     cells: list[CellView]
     reported: bool = False
+    shown: str = ""  # the label as displayed
+
+
+_MODEL = re.compile(r"^(?P<head>.+?) \((?P<model>[^()]+)\)(?P<tail>.*)$")
+
+
+def _shown_labels(labels: list[str]) -> list[str]:
+    """Row labels without their ` (model)` part when every row names the same model (the
+    table's heading names it): narrower tables, nothing lost."""
+    parts = [_MODEL.match(label) for label in labels]
+    if not parts or not all(parts) or len({p["model"] for p in parts}) != 1:
+        return labels
+    return [p["head"] + p["tail"] for p in parts]
 
 
 @dataclass
@@ -74,8 +87,8 @@ def cell_view(cell: TableCell, entry: str = "") -> CellView:
     value, _, rest = text.partition(" ")
     css = " ".join(c for c, on in (("best", cell.best), ("tied", cell.tied),
                                    ("up", cell.sig > 0), ("down", cell.sig < 0)) if on)
-    return CellView(value, spread=rest, sort=f"{cell.value:.6f}", css=css, tip=_tip(cell),
-                    entry=entry)
+    return CellView(value, spread=rest.replace("± ", "±"), sort=f"{cell.value:.6f}", css=css,
+                    tip=_tip(cell), entry=entry)
 
 
 def table_view(table: Table, entries: dict[tuple[str, str, str], str] | None = None,
@@ -84,10 +97,12 @@ def table_view(table: Table, entries: dict[tuple[str, str, str], str] | None = N
     entries = entries or {}
     view = TableView(table.title, table.kind, table.row_header, list(table.columns),
                      notes=list(table.notes), ident=ident)
+    measured = [label for label, rep in zip(table.rows, table.reported, strict=True) if not rep]
+    shown = dict(zip(measured, _shown_labels(measured), strict=True))
     for label, line, rep in zip(table.rows, table.cells, table.reported, strict=True):
         cells = [cell_view(c, "" if rep else entries.get((kind, label, col), ""))
                  for c, col in zip(line, table.columns, strict=True)]
-        view.rows.append(RowView(label, cells, rep))
+        view.rows.append(RowView(label, cells, rep, shown.get(label, label)))
     return view
 
 
