@@ -55,11 +55,11 @@ def table_entries(group: pd.DataFrame, labels: dict) -> dict[tuple[str, str, str
 
 
 def pretty_json(text) -> str:
-    """A JSON field pretty-printed ('' when empty)."""
+    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
     if not isinstance(text, str) or not text:
         return ""
     try:
-        return json.dumps(json.loads(text), indent=1, sort_keys=True)
+        return json.dumps(json.loads(text), sort_keys=True, separators=(", ", ": "))
     except ValueError:
         return text
 
