@@ -75,6 +75,7 @@ tables:
 		$(MAKE) pair && \
 		$(PY) tools/rank_vs_published.py $(RESULTS)/coco --out $(RESULTS)/RANK.md; fi
 	$(PY) tools/update_readme.py
+	$(MAKE) site
 
 readme:
 	$(PY) tools/update_readme.py

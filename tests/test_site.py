@@ -87,3 +87,67 @@ def test_a_model_every_row_shares_is_left_out_of_the_shown_labels():
     assert [r.label for r in view.rows][:2] == ["source (mini-clip)", "rest (mini-clip) #2†"]
     table.add_row("tent (other-clip)", [TableCell(50.0, status="ok")])
     assert [r.shown for r in table_view(table).rows][0] == "source (mini-clip)"
+
+
+def test_the_site_renders_the_leaderboard_and_compare_numbers(tmp_path):
+    """Built from the committed smoke cells of source and tent: its CSV downloads are
+    `bench leaderboard --format csv` byte for byte, its compare page holds `bench compare`'s
+    pooled reading, and every measured number of a table page links to an entry of its data
+    script."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from bench.cli import main
+    from bench.engine.store import ResultStore
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "embedded"
+    rows = ResultStore(committed).read()
+    ids = rows.loc[(rows["suite"] == "smoke") & rows["method"].isin(["source", "tent"]),
+                   "cell_id"]
+    store = tmp_path / "store"
+    for sub in ("cells", "outcomes", "traces"):
+        (store / sub).mkdir(parents=True)
+        for cid in ids:
+            if (committed / sub / f"{cid}.parquet").exists():
+                shutil.copy(committed / sub / f"{cid}.parquet", store / sub)
+    site, board = tmp_path / "site", tmp_path / "board.csv"
+    assert main(["site", str(store), "--out", str(site), "--no-figures"]) == 0
+    for metric in ("r1", "r10"):
+        assert main(["leaderboard", str(store), "--metric", metric, "--format", "csv",
+                     "--out", str(board)]) == 0
+        assert (site / "downloads" / f"leaderboard.{metric}.csv").read_bytes() == \
+            board.read_bytes()
+    compare = tmp_path / "compare.md"
+    assert main(["compare", str(store), "--method", "tent", "--out", str(compare)]) == 0
+    pooled = [line for line in compare.read_text().splitlines() if "pooled" in line][0]
+    delta = pooled.split(" | ")[3].replace("*", "")  # "-0.1 ± 0.3" (with its marker, if any)
+    page = (site / "compare.html").read_text()
+    assert delta.split(" ± ")[0] in page and "pooled over the" in page
+    table = (site / "smoke_mini-scenes-smoke_t2i_single.html").read_text()
+    data = (site / "data" / "smoke_mini-scenes-smoke_t2i_single.js").read_text()
+    links = re.findall(r'cell\.html#smoke_mini-scenes-smoke_t2i_single/(\w+)"', table)
+    # per metric (R@1, R@5, R@10, mAP): 2 rows x 2 columns (clean, cr) in the main table; tent
+    # x 2 in the Δ table, which mAP lacks (no per-query values for it)
+    assert len(links) == 4 * 4 + 3 * 2
+    assert all(f'"{entry}":{{' in data for entry in links)
+    assert len(set(links)) == 4  # the same four numbers' entries in every metric and view
+
+
+def test_a_cell_in_two_stores_is_an_error(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    from bench.api.errors import DataError
+    from bench.site.load import read_stores
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "embedded" / "cells"
+    one = sorted(committed.glob("*.parquet"))[0]
+    for name in ("a", "b"):
+        (tmp_path / name / "cells").mkdir(parents=True)
+        shutil.copy(one, tmp_path / name / "cells")
+    assert len(read_stores([tmp_path / "a"]).rows) == 1
+    with pytest.raises(DataError, match=f"cell {one.stem} is in .*a and in .*b"):
+        read_stores([tmp_path / "a", tmp_path / "b"])

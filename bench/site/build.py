@@ -77,8 +77,10 @@ def slug(key: tuple) -> str:
 
 
 def _breakable(text: str) -> markupsafe.Markup:
-    """A column name that may wrap after each underscore (gaussian_<wbr>noise)."""
-    return markupsafe.Markup(str(markupsafe.escape(text)).replace("_", "_<wbr>"))
+    """A column name that may wrap after each underscore and before a severity
+    (gaussian_<wbr>noise<wbr>@5) when the table needs the room."""
+    text = str(markupsafe.escape(text)).replace("_", "_<wbr>").replace("@", "<wbr>@")
+    return markupsafe.Markup(text)
 
 
 def _env() -> jinja2.Environment:
