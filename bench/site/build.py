@@ -9,8 +9,6 @@ import json
 import re
 import shutil
 import sys
-import time
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -36,39 +34,15 @@ from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
 from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
 from bench.site import cells as cellmod
+from bench.site.figures import site_figures
 from bench.site.load import SiteInputs
+from bench.site.timing import SiteReport
 from bench.site.view import table_view
 
 SITE_METRICS = ("r1", "r5", "r10", "map")
 STATIC = ("site.css", "site.js", "tablesort.min.js", "tablesort.number.min.js",
           "tablesort-LICENCE.txt")
 CELL_METRICS = ("r1", "r5", "r10", "map", "retention_r1")
-
-
-@dataclass
-class SiteReport:
-    out: Path
-    pages: list[str] = field(default_factory=list)
-    figures: int = 0
-    messages: list[str] = field(default_factory=list)
-    phases: dict[str, tuple[float, float]] = field(default_factory=dict)  # name -> (wall, cpu) s
-
-    def timed(self, name: str):
-        """A context that adds its wall and CPU seconds to `phases[name]`."""
-        return _Timer(self, name)
-
-
-class _Timer:
-    def __init__(self, report: SiteReport, name: str):
-        self.report, self.name = report, name
-
-    def __enter__(self):
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-
-    def __exit__(self, *exc):
-        wall, cpu = self.report.phases.get(self.name, (0.0, 0.0))
-        self.report.phases[self.name] = (wall + time.perf_counter() - self.wall,
-                                         cpu + time.process_time() - self.cpu)
 
 
 def slug(key: tuple) -> str:
@@ -152,7 +126,8 @@ class SiteWriter:
             raise ConfigError("no result row measures R@1", "the site's pages are built on R@1")
         self.groups = {m: _groups(b) for m, b in self.boards.items()}
         with self.report.timed("figures"):
-            figs = self._figures() if self.with_figures else {}
+            figs = site_figures(self.df, self.inputs, self.groups["r1"], self.out,
+                                self.report) if self.with_figures else {}
         pages = []
         with self.report.timed("table pages and cells"):
             for key in self.groups["r1"]:
@@ -272,46 +247,6 @@ class SiteWriter:
         return {"page": page, "key": key, "title": " · ".join(key), "main": main}
 
     # ----------------------------------------------------------------- figures
-    def _figures(self) -> dict[tuple, list[dict]]:
-        """PNG figures of `bench.report.plots`, each on the table pages it belongs to."""
-        import matplotlib
-
-        from bench.report import plots
-        from bench.report.significance import Outcomes
-
-        rows = plots.with_rows(self.df)
-        per_query = Outcomes(self.inputs.outcomes, "r1")
-        made: list[tuple[str, object, list[tuple]]] = []
-        keys = list(self.groups["r1"])
-        with matplotlib.rc_context(plots.STYLE):
-            for name, fig in plots.severity_curves(rows, per_query):
-                made.append((name, fig, [k for k in keys if name == plots._name("severity", *k)]))
-            for key in keys:
-                tables = self.groups["r1"][key]
-                main = _measured_only(tables["main"])
-                made.append((plots._name("heatmap", *key),
-                             plots.heatmap_figure(key, main, tables.get("delta")), [key]))
-            diverse = [k for k in keys if k[3] != "single"]
-            for kind, figs in (("stream", plots.stream_traces(rows, self.inputs.traces,
-                                                              self.inputs.outcomes)),
-                               ("retention", plots.retention_scatter(rows))):
-                for name, fig in figs:
-                    made.append((name, fig, [k for k in diverse
-                                              if name == plots._name(kind, *k[:3])]
-                                 or [k for k in keys if name == plots._name(kind, *k[:3])][:1]))
-            out: dict[tuple, list[dict]] = {}
-            for name, fig, where in made:
-                if not where:
-                    continue
-                fig.savefig(self.out / "figures" / f"{name}.png", dpi=100,
-                            metadata=plots.METADATA["png"])
-                self.report.figures += 1
-                for key in where:
-                    out.setdefault(key, []).append({"file": f"{name}.png",
-                                                    "caption": fig.get_suptitle()
-                                                    or name.replace("_", " · ")})
-        return out
-
     # ----------------------------------------------------------------- downloads
     def _downloads(self) -> None:
         down = self.out / "downloads"
@@ -413,15 +348,6 @@ class SiteWriter:
     def _plain_label(line: str) -> str:
         m = re.search(r"`(.+?)`", line)
         return m.group(1) if m else line
-
-
-def _measured_only(table: Table) -> Table:
-    """The table without its published reference rows (the heatmap shows measured rows)."""
-    keep = table.measured()
-    out = Table(table.title, table.kind, table.columns, key=table.key)
-    for i in keep:
-        out.add_row(table.rows[i], table.cells[i])
-    return out
 
 
 def _doc(method: str) -> str:
