@@ -67,9 +67,9 @@ def test_entries_hold_the_seeds_of_a_number_and_the_shifts_of_a_severity():
 def test_trace_svg_draws_online_r1_on_a_0_to_100_scale():
     trace = pd.DataFrame({"batch": [2, 0, 1], "r1": [100.0, 0.0, 50.0]})
     svg = trace_svg(trace, width=180, height=36)
-    assert 'points="1,35.0 90,18.0 179,1.0"' in svg
+    assert 'points="1,35.0 90,18.0 179,1.0"' in svg and "(3 batches)" in svg
     long = pd.DataFrame({"batch": range(120), "r1": [10.0, 30.0] * 60})
-    assert 'points="1,28.2 ' in trace_svg(long)  # runs of 2 batches averaged: 20 %
+    assert 'points="1,25.0 3,25.0 ' in trace_svg(long)  # 2-batch runs: 20 %, y = 31 - 30 * 0.2
     assert trace_svg(None) == ""
     assert trace_svg(pd.DataFrame({"batch": [0], "r1": [float("nan")]})) == ""
 

@@ -187,8 +187,7 @@ class SiteWriter:
                      "error": str(r["error"]) if isinstance(r["error"], str) else "",
                      "wall_s": cellmod.plain(r["wall_s"]),
                      "state": r["method_state"] if isinstance(r["method_state"], str) else "",
-                     "trace": cellmod.trace_svg(trace),
-                     "batches": 0 if trace is None else len(trace)}
+                     "trace": cellmod.trace_svg(trace)}
             view |= {m: cellmod.plain(r[m]) for m in CELL_METRICS}
             cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS)
         head = ("<div class=\"scroll\"><table class=\"board\"><thead><tr><th>cell id</th>"

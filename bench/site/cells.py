@@ -121,9 +121,9 @@ def base_method(name: str) -> str:
     return name.split("[", 1)[0]
 
 
-def trace_svg(trace: pd.DataFrame | None, width: int = 180, height: int = 36) -> str:
+def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) -> str:
     """A cell's online R@1 per batch as an inline SVG line (batches averaged in runs of
-    equal length down to TRACE_POINTS points); '' without a trace."""
+    equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
     if trace is None or trace.empty or trace["r1"].isna().all():
         return ""
     r1 = trace.sort_values("batch")["r1"].to_numpy(dtype=float)
@@ -133,5 +133,6 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 180, height: int = 36) ->
     ys = height - 1 - (height - 2) * np.clip(pts, 0, 100) / 100
     path = " ".join(f"{x:.0f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
     return (f'<svg class="trace" width="{width}" height="{height}" viewBox="0 0 {width} '
-            f'{height}" role="img" aria-label="online R@1 per batch, 0-100 %"><rect '
-            f'width="{width}" height="{height}"/><polyline points="{path}"/></svg>')
+            f'{height}" role="img"><title>online R@1 per batch ({len(r1)} batches), 0-100 %'
+            f'</title><rect width="{width}" height="{height}"/><polyline points="{path}"/>'
+            "</svg>")
