@@ -82,8 +82,11 @@ def test_a_model_every_row_shares_is_left_out_of_the_shown_labels():
     for label in ("source (mini-clip)", "rest (mini-clip) #2†"):
         table.add_row(label, [TableCell(50.0, status="ok")])
     table.add_row("tcr (reported)", [TableCell(40.0, status="ok")], reported=True)
-    view = table_view(table)
+    entries = {("main", label, "a"): f"m{i}" for i, label in enumerate(table.rows)}
+    view = table_view(table, entries, "main")
     assert [r.shown for r in view.rows] == ["source", "rest #2†", "tcr (reported)"]
+    # measured numbers open their cells; a published point has none
+    assert [r.cells[0].entry for r in view.rows] == ["m0", "m1", ""]
     assert [r.label for r in view.rows][:2] == ["source (mini-clip)", "rest (mini-clip) #2†"]
     table.add_row("tent (other-clip)", [TableCell(50.0, status="ok")])
     assert [r.shown for r in table_view(table).rows][0] == "source (mini-clip)"

@@ -106,6 +106,10 @@ class SiteWriter:
         self.row_of = {v: k for k, v in self.labels.items()}
         self.report = SiteReport(out)
         self.meta = self._meta()
+        unknown = sorted({m for pair in pairs or [] for m in pair} - set(self.df["method"]))
+        if unknown:
+            raise ConfigError(f"--compare names method(s) with no results: {', '.join(unknown)}",
+                              f"present: {', '.join(self.meta['methods'])}")
 
     # ----------------------------------------------------------------- whole site
     def write(self) -> SiteReport:
@@ -120,6 +124,8 @@ class SiteWriter:
                 with self.report.timed(f"tables {m}"):
                     self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
                                            outcomes=self.inputs.outcomes)
+                self.report.messages += [line for line in self.boards[m].messages
+                                         if line not in self.report.messages]
             except ConfigError as err:
                 self.report.messages.append(f"{METRIC_LABELS[m]}: {err}")
         if "r1" not in self.boards:
@@ -309,6 +315,8 @@ class SiteWriter:
                 t = compare_table(rows, outcomes[outcomes["cell_id"].isin(ids)], method,
                                   baseline)
             except ConfigError as err:
+                if self.pairs is not None:  # asked for by name: say so, do not skip
+                    raise
                 skipped.append(f"{method} vs {baseline}: {err}")
                 continue
             shown.append({"ident": f"{method}-vs-{baseline}", "method": method,
