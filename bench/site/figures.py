@@ -36,7 +36,10 @@ def site_figures(df: pd.DataFrame, inputs: SiteInputs, groups: dict[tuple, dict[
     made: list[tuple[str, object, list[tuple]]] = []
     keys = list(groups)
     with matplotlib.rc_context(plots.STYLE):
-        for name, fig in plots.severity_curves(rows, per_query):
+        shifted = rows[rows["shift"] != "clean"]
+        several = shifted.groupby(plots.GROUP + ["stream"])["severity"].nunique()
+        curves = plots.severity_curves(rows, per_query) if (several > 1).any() else []
+        for name, fig in curves:  # (their interval bands cost seconds: only when drawn)
             made.append((name, fig, [k for k in keys if name == plots._name("severity", *k)]))
         for key in keys:
             tables = groups[key]
