@@ -251,7 +251,6 @@ class SiteWriter:
                    variants=variants, row_labels=list(dict.fromkeys(labels)), figures=figures)
         return {"page": page, "key": key, "title": " · ".join(key), "main": main}
 
-    # ----------------------------------------------------------------- figures
     # ----------------------------------------------------------------- downloads
     def _downloads(self) -> None:
         down = self.out / "downloads"
