@@ -22,7 +22,7 @@ SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 COCO_SUITES ?= mini-coco-c,mini-coco-diverse
 BASELINES ?= source,tent,eata,sar,read,deyo
 
-.PHONY: results coco pair rank similarity tables readme test
+.PHONY: results coco pair rank similarity tables readme test site
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
@@ -79,9 +79,15 @@ tables:
 		$(MAKE) pair && \
 		$(PY) tools/rank_vs_published.py $(RESULTS)/coco --out $(RESULTS)/RANK.md; fi
 	$(PY) tools/update_readme.py
+	$(MAKE) site
 
 readme:
 	$(PY) tools/update_readme.py
 
 test:
 	$(PY) -m pytest -q
+
+# The committed embedded leaderboard as a static website (docs/leaderboard/index.html):
+# tables, methods, each number's cells, compare, figures, downloads (docs/site.md).
+site:
+	$(PY) -m bench site $(RESULTS) --out docs/leaderboard

@@ -19,7 +19,7 @@ from bench import __version__
 from bench.api.errors import BenchError
 
 COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
-            "mini", "perf", "doctor", "compare_queries", "diagnose")
+            "mini", "perf", "doctor", "compare_queries", "diagnose", "site")
 
 
 def _load_commands() -> list:

@@ -167,20 +167,25 @@ def heatmaps(df: pd.DataFrame, outcomes: Outcomes | None = None) -> list[tuple[s
         labels = row_labels(g)
         table = main_table(key, g, "r1", labels, outcomes=outcomes)
         delta = annotate(table)
-        cols = [c for c in table.columns if c not in ("Avg.", "shifts ok")]
-        values = np.full((len(table.rows), len(cols)), np.nan)
-        words = [["" for _ in cols] for _ in table.rows]
-        for i, row in enumerate(table.rows):
-            for j, col in enumerate(cols):
-                c = table.cell(row, col)
-                if c.status == "ok":
-                    values[i, j] = c.value
-                    words[i][j] = f"{c.value:.1f}"
-                else:  # failed / diverged / unavailable / not run: said, not coloured
-                    words[i][j] = "–" if c.status == "missing" else c.status[:4]
-        fig = _heatmap(key, table.rows, cols, values, words, delta)
-        figs.append((_name("heatmap", *key), fig))
+        figs.append((_name("heatmap", *key), heatmap_figure(key, table, delta)))
     return figs
+
+
+def heatmap_figure(key: tuple, table, delta=None) -> Figure:
+    """One main table (rows x shift columns, R@1 at maximum severity) as a heatmap, with
+    its Δ-vs-source table beside it when given; non-ok cells are said, not coloured."""
+    cols = [c for c in table.columns if c not in ("Avg.", "shifts ok")]
+    values = np.full((len(table.rows), len(cols)), np.nan)
+    words = [["" for _ in cols] for _ in table.rows]
+    for i, row in enumerate(table.rows):
+        for j, col in enumerate(cols):
+            c = table.cell(row, col)
+            if c.status == "ok":
+                values[i, j] = c.value
+                words[i][j] = f"{c.value:.1f}"
+            elif c.status != "blank":  # failed / diverged / unavailable / not run
+                words[i][j] = "–" if c.status == "missing" else c.status[:4]
+    return _heatmap(key, table.rows, cols, values, words, delta)
 
 
 def _heatmap(key: tuple, rows: list, cols: list, values: np.ndarray, words: list,

@@ -1,0 +1,62 @@
+"""`python -m bench site RESULTS [RESULTS ...] --out DIR`: the leaderboard as a static website."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bench.api.errors import ConfigError
+from bench.commands.common import add_plugin_argument
+
+NAME = "site"
+HELP = "A static website of result folders: tables, methods, cells, compare, figures."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", nargs="+", help="results folder(s) written by `bench run`")
+    parser.add_argument("--out", required=True, help="output folder (its pages are replaced)")
+    parser.add_argument("--reported", action="store_true",
+                        help="add published reference rows beside rows of the same backbone")
+    parser.add_argument("--no-figures", action="store_true", help="leave the figures out")
+    parser.add_argument("--timings", action="store_true",
+                        help="print the wall and CPU seconds of each phase")
+    parser.add_argument("--compare", default="", metavar="A:B,...",
+                        help="method pairs of the compare page (default: each method vs "
+                             "source)")
+    add_plugin_argument(parser)  # a plugin shift's order and maximum severity
+
+
+def _pairs(text: str) -> list[tuple[str, str]] | None:
+    if not text:
+        return None
+    pairs = []
+    for item in text.split(","):
+        a, sep, b = item.partition(":")
+        if not sep or not a or not b:
+            raise ConfigError(f"--compare item '{item}' is not METHOD:BASELINE",
+                              "e.g. --compare tent:source,rest:tcr")
+        pairs.append((a, b))
+    return pairs
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.api.registry import load_plugins
+    from bench.site.build import build_site
+    from bench.site.load import read_stores
+
+    load_plugins(args.plugin)
+    pairs = _pairs(args.compare)
+    start, cpu = time.perf_counter(), time.process_time()
+    inputs = read_stores(args.results)
+    read = (time.perf_counter() - start, time.process_time() - cpu)
+    report = build_site(inputs, args.out, reported=args.reported,
+                        figures=not args.no_figures, pairs=pairs)
+    for line in report.messages:
+        print(line)
+    phases = {"read stores": read} | report.phases
+    print(f"wrote {report.out}/index.html: {len(report.pages)} pages, {report.figures} figures "
+          f"in {time.perf_counter() - start:.1f} s (CPU {time.process_time() - cpu:.1f} s)")
+    if args.timings:
+        for name, (wall, busy) in phases.items():
+            print(f"  {name}: {wall:.1f} s (CPU {busy:.1f} s)")
+    return 0

@@ -1,0 +1,138 @@
+"""Which store cells stand behind each number of a table, and their provenance.
+
+A number of a main table (and of its Δ table) averages the seeds of one row at one shift
+and severity; a number of a severity table averages every shift run at that severity. An
+*entry* is such a set of store cells. The site writes, per table page, one data script
+holding each entry and each cell's provenance as HTML fragments; `cell.html` shows the
+entry named in its URL fragment, so a few thousand cells cost one page, not thousands.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from bench.report.order import ROW_KEYS, columns_at_max_severity, max_severity
+
+# fields shown once per entry (every distinct value when the entry's cells differ)
+SHARED = ("suite", "suite_version", "dataset", "direction", "stream", "method", "method_config",
+          "method_note", "model", "pretrained", "protocol", "inputs", "bench_version", "git_sha",
+          "torch_version", "device", "n_queries", "n_gallery")
+JSON_FIELDS = ("method_config", "protocol", "inputs", "method_state")
+TRACE_POINTS = 60  # a trace is drawn from at most this many points (means of batch runs)
+
+
+@dataclass
+class Entry:
+    """The store cells behind one number: (kind, row label, column) -> cell ids."""
+
+    ident: str
+    title: str
+    cell_ids: list[str] = field(default_factory=list)
+
+
+def table_entries(group: pd.DataFrame, labels: dict) -> dict[tuple[str, str, str], list[str]]:
+    """(kind, row label, column) -> cell ids, for a group's main table ('main': the shift
+    columns at maximum severity) and severity table ('severity': each severity's shifts)."""
+    out: dict[tuple[str, str, str], list[str]] = {}
+    by_row = dict(iter(group.groupby(ROW_KEYS)))
+    cols = columns_at_max_severity(group)
+    for rk, rows in by_row.items():
+        label = labels[rk]
+        for col, shift, sev in cols:
+            ids = rows.loc[(rows["shift"] == shift) & (rows["severity"] == sev), "cell_id"]
+            if len(ids):
+                out[("main", label, col)] = sorted(ids)
+        shifted = rows[rows["shift"] != "clean"]
+        for sev, at in shifted.groupby("severity"):
+            out[("severity", label, str(int(sev)))] = sorted(at["cell_id"])
+    return out
+
+
+def pretty_json(text) -> str:
+    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
+    if not isinstance(text, str) or not text:
+        return ""
+    try:
+        return json.dumps(json.loads(text), sort_keys=True, separators=(", ", ": "))
+    except ValueError:
+        return text
+
+
+def plain(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def shared_fields(rows: pd.DataFrame) -> list[tuple[str, list[str]]]:
+    """Each SHARED field with its distinct values over the rows (JSON pretty-printed)."""
+    out = []
+    for name in SHARED:
+        values = [pretty_json(v) if name in JSON_FIELDS else plain(v) for v in rows[name]]
+        distinct = [v for v in dict.fromkeys(values) if v]
+        if distinct:
+            out.append((name, distinct))
+    return out
+
+
+def reproduce(rows: pd.DataFrame, store: str) -> str:
+    """The `bench run` command that computes these cells again into `store` (finished cells
+    are skipped there: add --overwrite to recompute them). One command per distinct run."""
+    lines = []
+    keys = ["suite", "method", "model", "method_config", "protocol", "severity", "shift"]
+    rows = rows.assign(**{k: rows[k].fillna("").astype(str) for k in keys[:5] + ["pretrained"]})
+    for _, g in rows.groupby(keys[:5]):
+        r = g.iloc[0]
+        method = base_method(r["method"])
+        args = ["python", "-m", "bench", "run", "--method", method, "--suite", r["suite"],
+                "--model", r["model"]]
+        if r["pretrained"]:
+            args += ["--pretrained", str(r["pretrained"])]
+        proto = json.loads(r["protocol"]) if r["protocol"] else {}
+        for flag, name in (("--batch-size", "batch_size"), ("--steps", "steps"),
+                           ("--limit", "limit"), ("--corruption-seed", "corruption_seed")):
+            if proto.get(name) is not None:
+                args += [flag, str(proto[name])]
+        sevs = sorted({int(s) for s in g["severity"]} - {0})
+        tops = {max_severity(sh, [s]) for sh, s in zip(g["shift"], g["severity"], strict=True)
+                if sh != "clean"}
+        if sevs and set(sevs) - tops:
+            args += ["--severity", ",".join(map(str, sevs))]
+        config = json.loads(r["method_config"]) if r["method_config"] else {}
+        for name, value in sorted(config.items()):  # every field, so defaults may change
+            text = value if isinstance(value, str) else json.dumps(value)
+            args += ["--set", f"{method}.{name}={text}"]
+        args += ["--seed", ",".join(str(int(s)) for s in sorted(set(g["seed"]))), "--out", store]
+        lines.append(shlex.join(args))
+    return "\n".join(lines)
+
+
+def base_method(name: str) -> str:
+    """The registered method of a row's method column (`tent[lr=0.01]` -> `tent`: a run with
+    a changed config is stored under a name that says what changed)."""
+    return name.split("[", 1)[0]
+
+
+def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) -> str:
+    """A cell's online R@1 per batch as an inline SVG line (batches averaged in runs of
+    equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
+    if trace is None or trace.empty or trace["r1"].isna().all():
+        return ""
+    r1 = trace.sort_values("batch")["r1"].to_numpy(dtype=float)
+    step = max(1, math.ceil(len(r1) / TRACE_POINTS))
+    pts = np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
+    xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])
+    ys = height - 1 - (height - 2) * np.clip(pts, 0, 100) / 100
+    path = " ".join(f"{x:.0f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    return (f'<svg class="trace" width="{width}" height="{height}" viewBox="0 0 {width} '
+            f'{height}" role="img"><title>online R@1 per batch ({len(r1)} batches), 0-100 %'
+            f'</title><rect width="{width}" height="{height}"/><polyline points="{path}"/>'
+            "</svg>")

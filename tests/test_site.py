@@ -1,0 +1,156 @@
+"""The site's own pieces, without a browser: a number's view, the reproduce command, the
+trace line and the entries behind each number."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from bench.report.order import prepare, row_labels
+from bench.report.tables import TableCell
+from bench.site.cells import reproduce, table_entries, trace_svg
+from bench.site.view import cell_view
+
+
+def test_cell_view_splits_value_interval_and_marker():
+    cell = TableCell(54.321, status="ok", lo=53.0, hi=55.6, sig=1, p=0.012, best=True, seeds=3)
+    view = cell_view(cell, entry="m3")
+    assert (view.text, view.spread, view.sort) == ("54.3", "±1.3↑", "54.321000")
+    assert view.css == "best up" and view.entry == "m3"
+    assert view.tip == ("95 % interval [53.00, 55.60]; better than source, p (Holm) 0.012; "
+                        "best: significantly better than the runner-up; 3 seeds")
+    assert cell_view(TableCell(status="failed")).sort == "-1e9"  # below every value
+    assert cell_view(TableCell(text="3/4")).css == ""  # a count sorts by its number
+    assert cell_view(TableCell(text="3/4")).sort == "3"
+
+
+def _rows() -> pd.DataFrame:
+    proto = json.dumps({"batch_size": 16, "steps": 3, "limit": 48, "corruption_seed": 0,
+                        "temperature": 0.01})
+    base = {"suite": "smoke", "dataset": "d", "direction": "i2t", "stream": "single",
+            "model": "mini-clip", "pretrained": "shipped", "protocol": proto, "status": "ok",
+            "method_note": "", "suite_version": "2", "severity": 5, "r1": 50.0}
+    rows = []
+    for method, config in (("source", "{}"), ("tent[lr=0.01]", json.dumps(
+            {"lr": 0.01, "temperature": None, "adapt": True}))):
+        for shift, sev in (("clean", 0), ("contrast", 5), ("contrast", 3)):
+            for seed in (1, 0):
+                rows.append(base | {"method": method, "method_config": config, "shift": shift,
+                                    "severity": sev, "seed": seed,
+                                    "cell_id": f"{method[:4]}-{shift}-{sev}-{seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_reproduce_names_the_registered_method_and_every_setting():
+    rows = _rows()
+    tent = rows[(rows["method"] == "tent[lr=0.01]") & (rows["severity"] == 5)]
+    assert reproduce(tent, "results") == (
+        "python -m bench run --method tent --suite smoke --model mini-clip --pretrained shipped "
+        "--batch-size 16 --steps 3 --limit 48 --corruption-seed 0 --set tent.adapt=true "
+        "--set tent.lr=0.01 --set tent.temperature=null --seed 0,1 --out results")
+    below_max = rows[(rows["method"] == "source") & (rows["shift"] == "contrast")]
+    assert "--severity 3,5 " in reproduce(below_max, "r")
+
+
+def test_entries_hold_the_seeds_of_a_number_and_the_shifts_of_a_severity():
+    df = prepare(_rows())
+    labels = row_labels(df)
+    entries = table_entries(df, labels)
+    assert entries[("main", "source", "contrast")] == ["sour-contrast-5-0", "sour-contrast-5-1"]
+    assert entries[("main", "tent[lr=0.01]", "clean")] == ["tent-clean-0-0", "tent-clean-0-1"]
+    assert entries[("severity", "source", "3")] == ["sour-contrast-3-0", "sour-contrast-3-1"]
+    assert ("main", "source", "contrast@3") not in entries  # only the maximum severity
+    assert len(entries) == 2 * (2 + 2)
+
+
+def test_trace_svg_draws_online_r1_on_a_0_to_100_scale():
+    trace = pd.DataFrame({"batch": [2, 0, 1], "r1": [100.0, 0.0, 50.0]})
+    svg = trace_svg(trace, width=180, height=36)
+    assert 'points="1,35.0 90,18.0 179,1.0"' in svg and "(3 batches)" in svg
+    long = pd.DataFrame({"batch": range(120), "r1": [10.0, 30.0] * 60})
+    assert 'points="1,25.0 3,25.0 ' in trace_svg(long)  # 2-batch runs: 20 %, y = 31 - 30 * 0.2
+    assert trace_svg(None) == ""
+    assert trace_svg(pd.DataFrame({"batch": [0], "r1": [float("nan")]})) == ""
+
+
+def test_a_model_every_row_shares_is_left_out_of_the_shown_labels():
+    from bench.report.tables import Table
+    from bench.site.view import table_view
+
+    table = Table("t", "main", ["a"])
+    for label in ("source (mini-clip)", "rest (mini-clip) #2†"):
+        table.add_row(label, [TableCell(50.0, status="ok")])
+    table.add_row("tcr (reported)", [TableCell(40.0, status="ok")], reported=True)
+    entries = {("main", label, "a"): f"m{i}" for i, label in enumerate(table.rows)}
+    view = table_view(table, entries, "main")
+    assert [r.shown for r in view.rows] == ["source", "rest #2†", "tcr (reported)"]
+    # measured numbers open their cells; a published point has none
+    assert [r.cells[0].entry for r in view.rows] == ["m0", "m1", ""]
+    assert [r.label for r in view.rows][:2] == ["source (mini-clip)", "rest (mini-clip) #2†"]
+    table.add_row("tent (other-clip)", [TableCell(50.0, status="ok")])
+    assert [r.shown for r in table_view(table).rows][0] == "source (mini-clip)"
+
+
+def test_the_site_renders_the_leaderboard_and_compare_numbers(tmp_path):
+    """Built from the committed smoke cells of source and tent: its CSV downloads are
+    `bench leaderboard --format csv` byte for byte, its compare page holds `bench compare`'s
+    pooled reading, and every measured number of a table page links to an entry of its data
+    script."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    from bench.cli import main
+    from bench.engine.store import ResultStore
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "embedded"
+    rows = ResultStore(committed).read()
+    ids = rows.loc[(rows["suite"] == "smoke") & rows["method"].isin(["source", "tent"]),
+                   "cell_id"]
+    store = tmp_path / "store"
+    for sub in ("cells", "outcomes", "traces"):
+        (store / sub).mkdir(parents=True)
+        for cid in ids:
+            if (committed / sub / f"{cid}.parquet").exists():
+                shutil.copy(committed / sub / f"{cid}.parquet", store / sub)
+    site, board = tmp_path / "site", tmp_path / "board.csv"
+    assert main(["site", str(store), "--out", str(site), "--no-figures"]) == 0
+    for metric in ("r1", "r10"):
+        assert main(["leaderboard", str(store), "--metric", metric, "--format", "csv",
+                     "--out", str(board)]) == 0
+        assert (site / "downloads" / f"leaderboard.{metric}.csv").read_bytes() == \
+            board.read_bytes()
+    compare = tmp_path / "compare.md"
+    assert main(["compare", str(store), "--method", "tent", "--out", str(compare)]) == 0
+    pooled = [line for line in compare.read_text().splitlines() if "pooled" in line][0]
+    delta = pooled.split(" | ")[3].replace("*", "")  # "-0.1 ± 0.3" (with its marker, if any)
+    page = (site / "compare.html").read_text()
+    assert delta.split(" ± ")[0] in page and "pooled over the" in page
+    table = (site / "smoke_mini-scenes-smoke_t2i_single.html").read_text()
+    data = (site / "data" / "smoke_mini-scenes-smoke_t2i_single.js").read_text()
+    links = re.findall(r'cell\.html#smoke_mini-scenes-smoke_t2i_single/(\w+)"', table)
+    # per metric (R@1, R@5, R@10, mAP): 2 rows x 2 columns (clean, cr) in the main table; tent
+    # x 2 in the Δ table, which mAP lacks (no per-query values for it)
+    assert len(links) == 4 * 4 + 3 * 2
+    assert all(f'"{entry}":{{' in data for entry in links)
+    assert len(set(links)) == 4  # the same four numbers' entries in every metric and view
+
+
+def test_a_cell_in_two_stores_is_an_error(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    from bench.api.errors import DataError
+    from bench.site.load import read_stores
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "embedded" / "cells"
+    one = sorted(committed.glob("*.parquet"))[0]
+    for name in ("a", "b"):
+        (tmp_path / name / "cells").mkdir(parents=True)
+        shutil.copy(one, tmp_path / name / "cells")
+    assert len(read_stores([tmp_path / "a"]).rows) == 1
+    with pytest.raises(DataError, match=f"cell {one.stem} is in .*a and in .*b"):
+        read_stores([tmp_path / "a", tmp_path / "b"])
