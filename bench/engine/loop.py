@@ -58,15 +58,14 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
     batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
                                        leave=False, dynamic_ncols=True)):
-        if hasattr(method, "clear_terms"):
-            method.clear_terms()
+        method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
         with phase("metrics"):
             r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
         trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
                       "segment": _segment_label(plan, positions),
-                      "terms": _json_or_none(getattr(method, "terms", None)),
-                      "term_grads": _json_or_none(getattr(method, "term_grads", None))})
+                      "terms": _json_or_none(method.terms),
+                      "term_grads": _json_or_none(dict(method.term_grads))})
         scored.append(positions)
     scored = np.concatenate(scored) if scored else np.zeros(0, dtype=np.int64)
     columns = ["batch", "n", "r1", "loss", "segment", "terms", "term_grads"]
@@ -142,7 +141,7 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     retention_r1 = math.nan
     if retention and clean_queries is not None:
         retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean())["r1"]
-    state = dict(getattr(method, "state", None) or {}) or None
+    state = dict(method.state or {}) or None
     method.reset()
     return CellOutcome(metrics, segment_r1, retention_r1, trace, len(acc), state,
                        query_outcomes(acc, plan, scored, trace))
