@@ -16,8 +16,7 @@ from bench.api.errors import WeightsError
 from bench.api.registry import MODELS
 from bench.data.preprocess import ImagePrep
 from bench.files import package_assets
-from bench.models.openclip import RANDOM, RetrievalModel, load_model
-from bench.models.weights import file_sha256
+from bench.models.openclip import RetrievalModel, load_model
 
 
 @dataclass(frozen=True)
@@ -65,6 +64,9 @@ class RegisteredModel:
 
 def weights_identity(model: str, pretrained: str | None, seed: int, memo: bool = True) -> str:
     """Weights named by a file (its sha256), by a tag of `model`, or untrained (the seed)."""
+    from bench.models.openclip import RANDOM
+    from bench.models.weights import file_sha256
+
     if pretrained == RANDOM:
         return f"random-seed{seed}"
     path = Path(pretrained).expanduser() if pretrained else None
