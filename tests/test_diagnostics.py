@@ -147,27 +147,27 @@ RESULT_KEYS = ("r1", "r5", "r10", "r_mean", "map", "minp", "retention_r1", "n_qu
 
 
 def test_rows_identical_with_diagnostics_on_and_off(smoke_rows):
-    on, off = smoke_rows["on"], smoke_rows["off"]
+    on, off = smoke_rows["on"].row, smoke_rows["off"].row
     assert on["status"] == "ok"
     for key in RESULT_KEYS:
         assert on.get(key) == off.get(key) or (on[key] != on[key] and off[key] != off[key]), key
     for a, b in (("on", "off"), ("on", "grads")):
-        ta, tb = smoke_rows[a]["_trace"], smoke_rows[b]["_trace"]
+        ta, tb = smoke_rows[a].trace, smoke_rows[b].trace
         assert ta[["r1", "loss"]].equals(tb[["r1", "loss"]])
-        assert smoke_rows[a]["_outcomes"].equals(smoke_rows[b]["_outcomes"])
+        assert smoke_rows[a].outcomes.equals(smoke_rows[b].outcomes)
     assert all(k not in off for k in ROW_COLUMNS)
     assert 0.0 < on["uniformity_q_after"] < 2.0 and 0.0 < on["gap_before"] < 2.0
     assert 0.0 <= on["consistency_before"] <= 1.0
-    assert on["_trace"]["gap"].notna().all()
+    assert smoke_rows["on"].trace["gap"].notna().all()
 
 
 def test_trace_grads_records_one_angle_per_step(smoke_rows):
-    trace = smoke_rows["grads"]["_trace"]
+    trace = smoke_rows["grads"].trace
     angles = [a for v in trace["grad_angles"].dropna() for a in json.loads(v)]
     assert len(angles) == 3 * len(trace)  # tcr updates at every step
     assert angles[0] is None  # the keeping gradient is zero at the source weights
     assert all(0.0 <= a <= 180.0 for a in angles[1:] if a is not None)
-    assert smoke_rows["grads"]["grad_angle"] == pytest.approx(
+    assert smoke_rows["grads"].row["grad_angle"] == pytest.approx(
         sum(a for a in angles if a is not None) / sum(a is not None for a in angles))
 
 

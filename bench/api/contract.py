@@ -11,8 +11,9 @@ rows that are scored (for gradient methods: the last step's forward).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
 import torch
@@ -27,6 +28,9 @@ class QueryModel(Protocol):
     """The query tower of one direction, as a method sees it."""
 
     direction: str
+    # the learning rate the protocol uses on this tower when a method keeps the default rate
+    # (TCR: 3e-5 for BLIP t2i); None: the method's own (bench.api.gradient.effective_lr)
+    default_lr: float | None = None
 
     def encode(self, batch: torch.Tensor) -> torch.Tensor:
         """L2-normalised query embeddings (B x d); differentiable w.r.t. `params()`."""
@@ -78,12 +82,29 @@ class TTAMethod:
     defaults are the method's published defaults) and optionally ``note`` (shown
     in results, e.g. that a method is a reconstruction) and ``rank`` (its place in
     tables and plots), and implement `setup` and `adapt`.
+
+    The runner reads and calls every optional hook below on every method; the defaults
+    are what a method without named loss terms or counters reports (`GradientTTA`
+    records terms with ``record_terms``).
     """
 
     name: ClassVar[str] = ""
     note: ClassVar[str] = ""
     # place in tables and plots, lower first (bench's own: 0-70; ties: by name)
     rank: ClassVar[int] = DEFAULT_RANK
+
+    # ---- optional hooks, with the defaults the runner relies on ------------------------------
+    # run --trace-grads: the runner sets it before `setup`; a method then also records each
+    # loss term's gradient norm (`term_grads`)
+    trace_grads: bool = False
+    # counters the method reports in its row (``method_state``), e.g. samples a filter kept;
+    # read after the stream, before `reset`
+    state: dict[str, Any] | None = None
+    # the last batch's gradient norm of each named loss term (with `trace_grads`)
+    term_grads: Mapping[str, float] = MappingProxyType({})
+    # the last batch's per-step angle (degrees, NaN: undefined) between the update and a
+    # knowledge-keeping gradient (with `trace_grads`; `GradientTTA.record_angle`)
+    grad_angles: Sequence[float] = ()
 
     @dataclass
     class Config:
@@ -101,6 +122,14 @@ class TTAMethod:
 
     def reset(self) -> None:
         """Drop any state (the runner also restores source weights per cell)."""
+
+    def clear_terms(self) -> None:
+        """Forget the last batch's named loss terms; the runner calls it before each batch."""
+
+    @property
+    def terms(self) -> dict[str, float]:
+        """The last batch's named loss terms (the trace's ``terms``); none by default."""
+        return {}
 
     @classmethod
     def config_dict(cls, config: Any) -> dict[str, Any]:

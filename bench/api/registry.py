@@ -15,22 +15,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.resources
 import importlib.util
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from bench.api.contract import DEFAULT_RANK
 from bench.api.errors import BenchError, UnknownNameError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: only an installed bench finds its methods
-    tomllib = None  # type: ignore[assignment]
+from bench.api.toml import tomllib
 
 T = TypeVar("T")
 
+# Data files a registry can read as an entry (a suite file), by --plugin or an entry point.
+FILE_SUFFIXES = (".toml",)
 # The plugin being imported right now: its registrations are attributed to it.
 _loading: list[str] = []
 
@@ -49,6 +48,9 @@ class Registry(Generic[T]):
         self._items: dict[str, T] = {}
         self._origin: dict[str, str] = {}
         self._entry_points_loaded = False
+        # reads a data file that defines an entry (suites: a TOML file), set by the layer
+        # that owns the format; None: this kind has no file form
+        self.file_loader: Callable[[Any], T] | None = None
 
     def register(self, name: str | None = None, origin: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -72,13 +74,21 @@ class Registry(Generic[T]):
             if _is_bench(ep):
                 continue  # bench's own: `load_builtins`
             try:
-                obj = ep.load()
+                obj = self._load_file_entry_point(ep) or ep.load()
             except Exception as err:  # a broken plugin must not break bench
                 print(f"warning: cannot load {self.kind} plugin '{ep.name}' ({ep.value}): {err}",
                       file=sys.stderr)
                 continue
             if ep.name not in self._items and not isinstance(obj, type(sys)):
                 self.add(ep.name, obj, origin=f"entry point {ep.value}")
+
+    def _load_file_entry_point(self, ep: importlib.metadata.EntryPoint) -> T | None:
+        """An entry point naming a data file inside a package (``"mypkg:suites/x.toml"``):
+        the entry that file defines; None for an ordinary ``module:object`` entry point."""
+        if self.file_loader is None or not ep.value.endswith(FILE_SUFFIXES):
+            return None
+        package, _, rel = ep.value.partition(":")
+        return self.file_loader(importlib.resources.files(package.strip()) / rel.strip())
 
     def get(self, name: str) -> T:
         self._load_entry_points()
@@ -129,6 +139,9 @@ def load_plugin(spec: str) -> None:
     Any failure is one `BenchError` line naming the plugin.
     """
     path = Path(spec)
+    if spec.endswith(FILE_SUFFIXES):
+        _load_suite_file(spec, path)
+        return
     if spec.endswith(".py") or path.exists():
         if not path.is_file():
             raise BenchError(f"plugin file {spec} does not exist")
@@ -171,6 +184,19 @@ def load_plugin(spec: str) -> None:
     _run_plugin(spec, load_module)
 
 
+def _load_suite_file(spec: str, path: Path) -> None:
+    """Register the suite a TOML file defines (``--suite-file``), once per file."""
+    if not path.is_file():
+        raise BenchError(f"suite file {spec} does not exist")
+    if SUITES.file_loader is None:
+        load_builtins()  # the suites layer sets the file reader when it registers bench's own
+    suite = SUITES.file_loader(path)
+    name = getattr(suite, "name", path.stem)
+    if name in SUITES and SUITES.origin(name) == f"suite file {path.resolve()}":
+        return  # already read: the same file named again (e.g. by a dask worker)
+    SUITES.add(name, suite, origin=f"suite file {path.resolve()}")
+
+
 METHODS: Registry = Registry("method", "bench.methods")
 SUITES: Registry = Registry("suite", "bench.suites")
 SHIFTS: Registry = Registry("shift", "bench.shifts")
@@ -187,8 +213,7 @@ _BUILTIN_MODULES = (
     "bench.shifts",
     "bench.models.registered",
     "bench.models.blip_weights",
-    "bench.suites.embedded",
-    "bench.suites.real",
+    "bench.suites.files",
 )
 DISTRIBUTION = "bench-tta"
 _PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
@@ -212,7 +237,7 @@ def builtin_method_targets(pyproject: Path | None = None) -> dict[str, str]:
     if installed and pyproject is None:
         return installed
     path = pyproject or _PYPROJECT
-    if not path.is_file() or tomllib is None:
+    if not path.is_file():
         raise BenchError(f"bench's methods are not registered: the {DISTRIBUTION} distribution "
                          f"has no '{METHODS.group}' entry points and {path} cannot be read",
                          "pip install -e . in the bench checkout")

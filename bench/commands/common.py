@@ -34,6 +34,9 @@ def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH|MODULE",
                         help="import a plugin file or module that registers methods, suites, "
                              "shifts or models (repeatable)")
+    parser.add_argument("--suite-file", action="append", dest="plugin", metavar="FILE.toml",
+                        help="register the suite a TOML file defines (docs/suites.md); name it "
+                             "with --suite (repeatable)")
 
 
 def add_selection_arguments(parser: argparse.ArgumentParser) -> None:

@@ -39,6 +39,7 @@ def _suites() -> list[str]:
     for name, s in SUITES.items():
         kind = "embedded" if s.embedded else "needs --data-root"
         rows.append(f"{name:<14} v{s.version} {kind:<17} {s.description}")
+        rows += [f"{'':<14}     data: {need}" for need in s.data_needs]
     return rows
 
 

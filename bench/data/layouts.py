@@ -52,6 +52,12 @@ LAYOUTS: dict[str, tuple[Layout, ...]] = {
        for d in ("in", "near", "out", "entire")},
     "fashion-gen": (Layout("Fashion-Gen/full_valid_info_PAI", "fashion-gen",
                            ("Fashion-Gen/extracted_valid_images",)),),
+    # remote-sensing image-text retrieval: Karpathy-style JSON as each dataset is released
+    "rsicd": (Layout("RSICD/dataset_rsicd.json", "karpathy",
+                     ("RSICD/RSICD_images", "RSICD/images")),),
+    "rsitmd": (Layout("RSITMD/dataset_RSITMD.json", "karpathy", ("RSITMD/images",)),),
+    "ucm-captions": (Layout("UCM_captions/dataset.json", "karpathy",
+                            ("UCM_captions/imgs", "UCM_captions/images")),),
 }
 _FOLDER_FORMATS = ("fashion-gen",)  # the annotation is a folder of records
 

@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
 from bench.api.contract import Diverged
@@ -189,13 +190,24 @@ def _base_row(cell: Cell, device: torch.device) -> dict:
     }
 
 
-def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dict:
+@dataclasses.dataclass
+class CellResult:
+    """What one cell yields: its row (status ok, failed, diverged or unavailable), and for
+    a cell that ran, its per-batch trace and per-query outcomes (the store's three tables)."""
+
+    row: dict
+    trace: pd.DataFrame | None = None
+    outcomes: pd.DataFrame | None = None
+
+
+def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> CellResult:
     """Run one cell; always returns a row (ok, failed, diverged or unavailable)."""
     row = _base_row(cell, res.device) | {"run_id": run_id}
     reason = _unavailable_reason(cell)
     if reason:
-        return row | {"status": "unavailable", "error": reason}
+        return CellResult(row | {"status": "unavailable", "error": reason})
     start = time.perf_counter()
+    trace = outcomes = None
     try:
         rm, ds = res.model(cell), res.dataset(cell)
         s = cell.spec
@@ -231,8 +243,7 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
             record = json.loads(row["protocol"])
             record["images_skipped"] = res.images_skipped.get((cell.suite, s.dataset), 0)
             row["protocol"] = json.dumps(record, sort_keys=True)
-        row["_trace"] = out.trace
-        row["_outcomes"] = out.outcomes
+        trace, outcomes = out.trace, out.outcomes
     except Diverged as err:
         row |= {"status": "diverged", "error": str(err)}
     except UnavailableError as err:
@@ -245,7 +256,7 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> dic
                 "error": f"{type(err).__name__}: {err} (at {Path(where.filename).name}:{where.lineno})"}
     row["wall_s"] = time.perf_counter() - start
     row["peak_mem_mb"] = peak_memory_mb(res.device)
-    return row
+    return CellResult(row, trace, outcomes)
 
 
 def check_released(cells: list[Cell], res: Resources) -> None:

@@ -53,8 +53,8 @@ def read_job_config(path: Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read --cluster-config {path}: {err.strerror or err}") from err
     try:
         if str(path).endswith(".toml"):
-            import tomllib
-            data = tomllib.loads(text)
+            from bench.api.toml import parse_toml
+            data = parse_toml(text)
         else:
             data = json.loads(text)
     except ValueError as err:

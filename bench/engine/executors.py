@@ -1,5 +1,10 @@
 """Where cells run: in this process (`local`) or on a dask.distributed cluster (`dask`).
 
+Both executors run cells through one task loop, `run_task`: claim the cell, leave it when
+another live run holds it or finished it meanwhile, else execute it and write its row,
+trace and outcomes before the next cell. Nothing else in bench claims a cell (a test
+keeps it so).
+
 With dask, cells are grouped by what they load (model, weights, dataset, direction) and
 each group is cut into tasks of a few cells, so a worker reuses its model, dataset and
 gallery for the cells of a task (and keeps them for its next task). Every cell is claimed
@@ -19,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +33,7 @@ import torch
 from bench.api.errors import ConfigError
 from bench.api.registry import load_plugins
 from bench.engine.cache import Cache
-from bench.engine.cell_run import Resources, execute_cell
+from bench.engine.cell_run import CellResult, Resources, check_released, execute_cell
 from bench.engine.cells import Cell
 from bench.engine.claims import claim_owner, try_claim
 from bench.engine.clusters import ClusterSpec, start_cluster
@@ -37,6 +42,61 @@ from bench.engine.planning import RunOptions
 from bench.engine.provenance import resolve_device
 from bench.engine.store import ResultStore
 from bench.files import data_home
+
+
+@dataclass(frozen=True)
+class LeftCell:
+    """A cell a task did not run: `owner` ('pid N on HOST', '' when unknown) is the live run
+    holding its claim; None when a run finished it meanwhile."""
+
+    cell_id: str
+    owner: str | None
+
+
+def run_task(cells: list[Cell], res: Resources, out: Path, run_id: str, overwrite: bool,
+             progress: bool) -> Iterator[CellResult | LeftCell]:
+    """The task loop both executors run: per cell, claim it (`bench.engine.claims`); leave
+    it to the live run that holds the claim, or when it is finished (unless `overwrite`);
+    else execute it and store its row, trace and outcomes while the claim is held. Yields
+    each cell's result (or why it was left) after its claim is released."""
+    store = ResultStore(out)
+    for cell in cells:
+        claim = try_claim(out, cell.cell_id, run_id)
+        if claim is None:
+            yield LeftCell(cell.cell_id, claim_owner(out, cell.cell_id))
+            continue
+        with claim:
+            if not overwrite and store.is_finished(cell.cell_id):
+                result = LeftCell(cell.cell_id, None)
+            else:
+                result = execute_cell(cell, res, run_id, progress=progress)
+                write_row(store, result.row, result.trace, result.outcomes)
+        yield result
+
+
+def run_local(todo: list[Cell], opts: RunOptions, device: torch.device, run_id: str,
+              on_row: Callable[[int, Cell, dict], None]) -> list[str | None]:
+    """Run `todo` in this process, in order; returns, per cell left to another run, its
+    owner (None: finished meanwhile). `on_row` gets each cell's place in `todo`."""
+    res = Resources(opts, device)
+    # Load every model and dataset first: bad input fails now, before any row is written.
+    for cell in todo:
+        res.dataset(cell)
+    check_released(todo, res)
+    seen_models = set()
+    for cell in todo:
+        if (cell.model, cell.pretrained) not in seen_models:
+            seen_models.add((cell.model, cell.pretrained))
+            res.model(cell)
+    place = {cell.cell_id: (k, cell) for k, cell in enumerate(todo, 1)}
+    left: list[str | None] = []
+    for result in run_task(todo, res, Path(opts.out), run_id, opts.overwrite,
+                           progress=not opts.quiet):
+        if isinstance(result, LeftCell):
+            left.append(result.owner)
+            continue
+        on_row(*place[result.row["cell_id"]], result.row)
+    return left
 
 
 def _absolute(path) -> str:
@@ -112,31 +172,15 @@ def _resources(settings: WorkerSettings) -> Resources:
     return res
 
 
-def _worker_run_cells(cells: list[Cell], settings: WorkerSettings, run_id: str) -> list[dict]:
-    """Runs on a dask worker: execute the cells of one task, storing each row as it ends.
-
-    Each cell is claimed first (`bench.engine.claims`), as the local executor does: a cell
-    that another live run (local or dask) is computing into the same folder, or that one
-    finished meanwhile, is left to it and comes back as ``{"cell_id", "left": owner}``
-    (owner: 'pid N on HOST', '' when unknown, None when the cell was finished meanwhile).
-    """
+def _worker_run_cells(cells: list[Cell], settings: WorkerSettings,
+                      run_id: str) -> list[CellResult | LeftCell]:
+    """Runs on a dask worker: the task loop over one task's cells (`run_task`). The worker
+    stores each cell as it ends; the client gets back the rows (`CellResult` without trace
+    and outcomes, already written) and the cells left to other runs (`LeftCell`)."""
     load_plugins(list(settings.plugins))
-    res, store, rows = _resources(settings), ResultStore(settings.out), []
-    for cell in cells:
-        claim = try_claim(Path(settings.out), cell.cell_id, run_id)
-        if claim is None:
-            rows.append({"cell_id": cell.cell_id,
-                         "left": claim_owner(Path(settings.out), cell.cell_id)})
-            continue
-        with claim:
-            if store.is_finished(cell.cell_id) and not settings.overwrite:
-                rows.append({"cell_id": cell.cell_id, "left": None})
-                continue
-            row = execute_cell(cell, res, run_id, progress=False)
-            trace = row.pop("_trace", None)
-            write_row(store, row, trace, row.pop("_outcomes", None))
-        rows.append(row)
-    return rows
+    return [CellResult(result.row) if isinstance(result, CellResult) else result
+            for result in run_task(cells, _resources(settings), Path(settings.out), run_id,
+                                   settings.overwrite, progress=False)]
 
 
 def worker_preflight(paths: list[str]) -> dict:
@@ -213,12 +257,12 @@ def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[
                    for task in group_cells(todo, n_workers)]
         k = 0
         for future in as_completed(futures):
-            for row in future.result():
-                if "left" in row:
-                    left.append(row["left"])
+            for result in future.result():
+                if isinstance(result, LeftCell):
+                    left.append(result.owner)
                     continue
                 k += 1
-                on_row(k, by_id[row["cell_id"]], row)
+                on_row(k, by_id[result.row["cell_id"]], result.row)
     finally:
         client.close()
         if cluster is not None:

@@ -76,16 +76,15 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
     batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
                                        leave=False, dynamic_ncols=True)):
-        if hasattr(method, "clear_terms"):
-            method.clear_terms()
+        method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
         with phase("metrics"):
             r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
         record = {"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
                   "segment": _segment_label(plan, positions),
-                  "terms": _json_or_none(getattr(method, "terms", None)),
-                  "term_grads": _json_or_none(getattr(method, "term_grads", None)),
-                  "grad_angles": _angles_json(getattr(method, "grad_angles", None))}
+                  "terms": _json_or_none(method.terms),
+                  "term_grads": _json_or_none(dict(method.term_grads)),
+                  "grad_angles": _angles_json(list(method.grad_angles))}
         if gallery is not None and out.embeddings is not None:
             with phase("diagnostics"):
                 record |= gallery.measures(out.embeddings, [len(positions)], out.rows)
@@ -197,7 +196,7 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     if retention and clean_queries is not None:
         retention_r1 = evaluate_frozen(rm, direction, gallery, get_clean(),
                                        embedded=clean_after)["r1"]
-    state = dict(getattr(method, "state", None) or {}) or None
+    state = dict(method.state or {}) or None
     method.reset()
     measured = None
     if summary is not None:

@@ -45,8 +45,8 @@ def read_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
         raise ConfigError(f"config file {path} not found")
     try:
         if path.suffix == ".toml":
-            import tomllib
-            data = tomllib.loads(path.read_text())
+            from bench.api.toml import parse_toml
+            data = parse_toml(path.read_text())
         else:
             data = json.loads(path.read_text())
     except (ValueError, ImportError) as err:

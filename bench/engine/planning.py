@@ -18,7 +18,8 @@ from bench.engine.parallel import default_workers
 from bench.models.activation import activation_for
 from bench.models.openclip import RANDOM
 from bench.models.registered import architecture, native_input_size
-from bench.models.weights import file_sha256, tag_missing
+from bench.models.registered import weights_identity as file_or_tag_identity
+from bench.models.weights import tag_missing
 from bench.suites.base import CellSpec, Severities, Suite, SuiteContext
 
 
@@ -63,17 +64,11 @@ class RunOptions:
 
 
 def weights_identity(model: str, pretrained: str | None, seed: int, memo: bool = True) -> str:
-    """Identify weights without loading them (part of every cell id)."""
-    if model in MODELS and hasattr(MODELS.get(model), "weights_identity"):
-        return MODELS.get(model).weights_identity(pretrained, seed)  # e.g. BLIP folders
-    if pretrained == RANDOM:
-        return f"random-seed{seed}"
-    if pretrained is None and model in MODELS:
-        pretrained = str(MODELS.get(model).default_weights())
-    path = Path(pretrained).expanduser() if pretrained else None
-    if path is not None and path.is_file():
-        return f"sha256:{file_sha256(path, memo=memo)}"
-    return f"tag:{model}:{pretrained}"
+    """Identify weights without loading them (part of every cell id): a registered model's
+    own rule (`Backbone.weights_identity`, e.g. BLIP folders), else a file's hash or a tag."""
+    if model in MODELS:
+        return MODELS.get(model).weights_identity(pretrained, seed, memo=memo)
+    return file_or_tag_identity(model, pretrained, seed, memo)
 
 
 def suite_model(suite: Suite, opts: RunOptions) -> tuple[str, str | None]:

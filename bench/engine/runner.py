@@ -1,16 +1,16 @@
-"""Execute a planned run against the results store: in this process or through an executor
-(planning: bench.engine.planning; one cell: bench.engine.cell_run)."""
+"""Execute a planned run against the results store: what is left to do, the checks before
+the first cell, then an executor (bench.engine.executors: local or dask; planning:
+bench.engine.planning; one cell: bench.engine.cell_run)."""
 
 from __future__ import annotations
 
 import torch
 
 from bench.api.registry import SUITES
-from bench.engine.cell_run import Resources, check_released, execute_cell
+from bench.engine.cell_run import Resources, check_released
 from bench.engine.cells import Cell
-from bench.engine.claims import claim_owner, try_claim
-from bench.engine.executors import cluster_spec, run_dask
-from bench.engine.guards import check_out, new_run_id, write_row
+from bench.engine.executors import cluster_spec, run_dask, run_local
+from bench.engine.guards import check_out, new_run_id
 from bench.engine.planning import RunOptions
 from bench.engine.provenance import provenance, resolve_device
 from bench.engine.store import ResultStore
@@ -65,34 +65,10 @@ def execute(cells: list[Cell], opts: RunOptions) -> dict[str, int]:
                 checking.dataset(cell)
             check_released(real, checking)
         left = run_dask(todo, opts, run_id, on_row, cluster_spec(opts))
-        counts["skipped"] += sum(owner is None for owner in left)  # finished meanwhile
-        _left_to_others([o for o in left if o is not None], counts, opts)
-        return counts
-    res = Resources(opts, device)
-    # Load every model and dataset first: bad input fails now, before any row is written.
-    for cell in todo:
-        res.dataset(cell)
-    check_released(todo, res)
-    seen_models = set()
-    for cell in todo:
-        if (cell.model, cell.pretrained) not in seen_models:
-            seen_models.add((cell.model, cell.pretrained))
-            res.model(cell)
-    elsewhere = []
-    for k, cell in enumerate(todo, 1):
-        claim = try_claim(opts.out, cell.cell_id, run_id)
-        if claim is None:  # another live run computes it
-            elsewhere.append(claim_owner(opts.out, cell.cell_id))
-            continue
-        with claim:
-            if not opts.overwrite and store.is_finished(cell.cell_id):
-                counts["skipped"] += 1  # another run finished it meanwhile
-                continue
-            row = execute_cell(cell, res, run_id, progress=not opts.quiet)
-            trace = row.pop("_trace", None)
-            write_row(store, row, trace, row.pop("_outcomes", None))
-        on_row(k, cell, row)
-    _left_to_others(elsewhere, counts, opts)
+    else:
+        left = run_local(todo, opts, device, run_id, on_row)
+    counts["skipped"] += sum(owner is None for owner in left)  # finished meanwhile
+    _left_to_others([o for o in left if o is not None], counts, opts)
     return counts
 
 

@@ -140,8 +140,9 @@ class BlipModel:
         return (f"weights of {self.name} not found: put {self.checkpoint} in "
                 f"{weights_home() / 'blip'}{hub}, or pass --pretrained PATH")
 
-    def weights_identity(self, pretrained: str | None, seed: int = 0) -> str:
-        """Identify the weights without loading them (part of cell ids and cache keys)."""
+    def weights_identity(self, pretrained: str | None, seed: int = 0, memo: bool = True) -> str:
+        """Identify the weights without loading them (part of cell ids and cache keys); the
+        file hash is always memoised (`memo` is the `Backbone` signature's)."""
         if pretrained == RANDOM:
             return f"random-seed{seed}"
         source = self._source(pretrained)

@@ -47,6 +47,11 @@ class RegisteredModel:
             return f"the shipped checkpoint of model {self.name} is missing{hint}"
         return None
 
+    def weights_identity(self, pretrained: str | None, seed: int = 0, memo: bool = True) -> str:
+        """The shipped checkpoint's (or `pretrained`'s) identity, without loading it."""
+        return weights_identity(self.name, pretrained if pretrained is not None
+                                else str(self.default_weights()), seed, memo)
+
     def load(self, pretrained: str | None, device: str | torch.device,
              seed: int = 0, prep: ImagePrep | None = None,
              activation: str | None = None) -> RetrievalModel:
@@ -60,6 +65,19 @@ class RegisteredModel:
                         activation=activation)
         rm.name = self.name
         return rm
+
+
+def weights_identity(model: str, pretrained: str | None, seed: int, memo: bool = True) -> str:
+    """Weights named by a file (its sha256), by a tag of `model`, or untrained (the seed)."""
+    from bench.models.openclip import RANDOM
+    from bench.models.weights import file_sha256
+
+    if pretrained == RANDOM:
+        return f"random-seed{seed}"
+    path = Path(pretrained).expanduser() if pretrained else None
+    if path is not None and path.is_file():
+        return f"sha256:{file_sha256(path, memo=memo)}"
+    return f"tag:{model}:{pretrained}"
 
 
 MODELS.add("mini-clip", RegisteredModel(

@@ -51,14 +51,15 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def execute_ok(cell, res, run_id: str) -> dict:
-    """`execute_cell` without a progress bar; a row whose status is not ok is an error."""
+def execute_ok(cell, res, run_id: str):
+    """`execute_cell` without a progress bar (its `CellResult`); a row whose status is not
+    ok is an error."""
     from bench.engine.cell_run import execute_cell
 
-    row = execute_cell(cell, res, run_id, progress=False)
-    if row["status"] != "ok":
-        raise RuntimeError(f"{cell.title}: {row['status']}: {row.get('error')}")
-    return row
+    result = execute_cell(cell, res, run_id, progress=False)
+    if result.row["status"] != "ok":
+        raise RuntimeError(f"{cell.title}: {result.row['status']}: {result.row.get('error')}")
+    return result
 
 
 def preload(cell, res) -> None:

@@ -85,8 +85,9 @@ def _bench_once(cell, res, run_id: str) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         store = ResultStore(Path(tmp))
         start = time.perf_counter()
-        row = execute_ok(cell, res, run_id)
-        write_row(store, row, row.pop("_trace", None), row.pop("_outcomes", None))
+        result = execute_ok(cell, res, run_id)
+        write_row(store, result.row, result.trace, result.outcomes)
+        row = result.row
         seconds = time.perf_counter() - start
     return seconds, round(row["r1"] * row["n_queries"] / 100)
 

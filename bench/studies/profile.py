@@ -108,13 +108,13 @@ def profile_cell(cell, res, run_id: str, cuda: bool, trace: Path | None = None
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
     with profile(activities=activities) as prof:
         with phase(CELL):
-            row = execute_ok(cell, res, run_id)
+            result = execute_ok(cell, res, run_id)
         if cuda:
             torch.cuda.synchronize()
     if trace is not None:
         prof.export_chrome_trace(str(trace))
-    steps = len(row["_trace"]) * json.loads(row["protocol"])["steps"]
-    return phase_totals(prof.events()), row["n_queries"], steps
+    steps = len(result.trace) * json.loads(result.row["protocol"])["steps"]
+    return phase_totals(prof.events()), result.row["n_queries"], steps
 
 
 def profile_table(profiles: list[MethodProfile], versus: str | None = None,

@@ -69,6 +69,8 @@ class Suite:
     # loaded dataset's kind too (bench.api.protocol.TEMPERATURE): a suite does not set it.
     dataset_kinds: dict[str, str] = field(default_factory=dict)
     in_all: bool = True  # False: run only when named (`--suite all` leaves it out)
+    # what the suite needs under --data-root, one phrase per dataset (empty: generated data)
+    data_needs: tuple[str, ...] = ()
 
     def cells(self, severities: Severities = None) -> list[CellSpec]:
         return self.make_cells(severities)
