@@ -114,6 +114,11 @@ def _run_plugin(spec: str, load: Callable[[], object]) -> None:
     _loading.append(spec)
     try:
         load()
+    except SystemExit as err:  # sys.exit() at import would end bench silently, exit 0
+        for name in (f"bench_plugin_{Path(spec).stem}", spec):  # not half-imported next time
+            sys.modules.pop(name, None)
+        raise BenchError(f"plugin {spec} called sys.exit({err.code!r}) while importing",
+                         "a plugin must register things, not exit") from None
     except BenchError as err:
         if spec in str(err):
             raise
