@@ -56,13 +56,13 @@ def test_good_values_pass():
 
 def test_output_paths(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(argparse.ArgumentTypeError, match="is a folder; name a file"):
+    with pytest.raises(argparse.ArgumentTypeError, match="is a folder, not a file"):
         inputs.out_file(str(tmp_path))
-    with pytest.raises(argparse.ArgumentTypeError, match="is a file; name a folder"):
+    with pytest.raises(argparse.ArgumentTypeError, match="/file is a file, not a folder"):
         inputs.out_dir(str(tmp_path / "file"))
     with pytest.raises(argparse.ArgumentTypeError, match="is a file, not a folder"):
         inputs.out_file(str(tmp_path / "file" / "deeper" / "x.md"))
-    with pytest.raises(argparse.ArgumentTypeError, match="not writable"):
+    with pytest.raises(argparse.ArgumentTypeError, match="cannot be written"):
         inputs.out_dir("/proc/bench-test")
     assert inputs.out_file(str(tmp_path / "new" / "x.md")) == tmp_path / "new" / "x.md"
     assert not (tmp_path / "new").exists()  # checking writes nothing

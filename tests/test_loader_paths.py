@@ -133,3 +133,20 @@ def test_a_malformed_fashion_gen_pickle_is_a_data_error(tmp_path, payload):
     with pytest.raises(DataError, match="0.pkl") as err:
         load_fashion_gen(tmp_path)
     assert "\n" not in str(err.value)
+
+
+def test_a_released_image_linked_out_of_its_folder_is_refused(tmp_path, outside):
+    """TCR's released coco-IP tree is read below the data root only: a link out is refused."""
+    from bench.data.layouts import load_layout
+    from bench.data.released import missing_released, released_image
+    from tests import helpers_realdata as fx
+
+    rels = fx.coco_blip(tmp_path, n=2)
+    folder = fx.released_images(tmp_path, "coco", "contrast", 5, rels, tmp_path / "coco")
+    ds = load_layout("coco", tmp_path)
+    assert released_image(ds, tmp_path, "contrast", 5, 1) == folder / rels[1]
+    assert missing_released(ds, tmp_path, "contrast", 5, "image") is None
+    (folder / rels[1]).unlink()
+    (folder / rels[1]).symlink_to(outside)
+    with pytest.raises(DataError, match=f"image path '{rels[1]}' leads outside"):
+        released_image(ds, tmp_path, "contrast", 5, 1)

@@ -179,7 +179,7 @@ def out_file(value: str) -> Path:
     """A file to write: not a folder, below folders only, in a writable place."""
     path = _path(value)
     if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a folder; name a file to write")
+        raise argparse.ArgumentTypeError(f"{path} is a folder, not a file")
     _writable_above(path)
     return path
 
@@ -189,10 +189,10 @@ def out_dir(value: str) -> Path:
     """A folder to write into (made if absent): not a file, in a writable place."""
     path = _path(value)
     if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{path} is a file; name a folder to write into")
+        raise argparse.ArgumentTypeError(f"{path} is a file, not a folder")
     if path.is_dir():
         if not _can_create_in(path):
-            raise argparse.ArgumentTypeError(f"folder {path} is not writable")
+            raise argparse.ArgumentTypeError(f"folder {path} cannot be written")
         return path
     _writable_above(path)
     return path
@@ -210,9 +210,11 @@ def _writable_above(path: Path) -> None:
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise argparse.ArgumentTypeError(f"cannot write {path}: {parent} is a file, not a folder")
+        raise argparse.ArgumentTypeError(f"{path} cannot be written: {parent} is a file, "
+                                         "not a folder")
     if not _can_create_in(parent):
-        raise argparse.ArgumentTypeError(f"cannot write {path}: folder {parent} is not writable")
+        raise argparse.ArgumentTypeError(f"{path} cannot be written: folder {parent} is "
+                                         "read-only")
 
 
 def _can_create_in(folder: Path) -> bool:
