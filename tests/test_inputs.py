@@ -150,3 +150,40 @@ def test_blip_tokenizer_error_is_one_line(monkeypatch, tmp_path):
     assert line.startswith("no BERT tokenizer for blip-base: OSError: We couldn't connect")
     assert line.endswith("or cache bert-base-uncased from the hub)")
     assert "BENCH_BLIP_TOKENIZER" in line
+
+
+def test_a_plugin_that_exits_while_importing_is_one_line(tmp_path):
+    plugin = tmp_path / "exits_on_import.py"
+    plugin.write_text("import sys\n\nsys.exit(3)\n")
+    code, out, err = cli("list", "methods", "--plugin", plugin)
+    assert code == 2 and out == ""
+    assert err == f"error: plugin {plugin} called sys.exit(3) while importing (a plugin must " \
+                  "register things, not exit)\n"
+
+
+def test_a_plugin_config_that_is_not_a_dataclass_is_one_line(tmp_path):
+    plugin = tmp_path / "plain_config.py"
+    plugin.write_text("from baselines.source import Source\nfrom bench.api import "
+                      "register_method\n\n\n@register_method('plainconfig')\nclass Plain(Source):"
+                      "\n    name = 'plainconfig'\n\n    class Config:\n        lr = 1e-3\n")
+    code, _, err = cli("run", "--method", "plainconfig", "--suite", "smoke", "--pretrained",
+                       "random", "--plugin", plugin, "--out", tmp_path / "out")
+    assert code == 2 and err.count("\n") == 1
+    assert "method 'plainconfig' (plugin " in err and "not a dataclass" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_fit_problems_names_missing_unexpected_and_shapes():
+    import torch
+
+    from bench.models.checkpoint import fit_problems
+
+    own = {"a": torch.zeros(2, 3), "b": torch.zeros(4), "c": torch.zeros(1), "logit_scale":
+           torch.zeros(())}
+    assert fit_problems(own, {**own, "logit_scale": torch.zeros(1)}) == ""  # scalar vs [1]
+    state = {"a": torch.zeros(3, 2), "b": torch.zeros(4), "x": torch.zeros(1),
+             "logit_scale": torch.zeros(())}
+    assert fit_problems(own, state) == ("1 missing: c; 1 unexpected: x; 1 shape (checkpoint "
+                                        "vs model): a (3, 2) vs (2, 3)")
+    many = {f"k{i}": torch.zeros(1) for i in range(5)}
+    assert fit_problems(many, {}) == "5 missing: k0, k1, k2 and 2 more"

@@ -73,7 +73,7 @@ class Registry(Generic[T]):
                 continue  # bench's own: `load_builtins`
             try:
                 obj = ep.load()
-            except Exception as err:  # a broken plugin must not break bench
+            except (Exception, SystemExit) as err:  # a broken plugin must not break bench
                 print(f"warning: cannot load {self.kind} plugin '{ep.name}' ({ep.value}): {err}",
                       file=sys.stderr)
                 continue
