@@ -40,16 +40,16 @@ class OneLineParser(argparse.ArgumentParser):
 
 # ---- numbers --------------------------------------------------------------------------
 
-def integer(low: int | None = None, high: int | None = None, what: str = "") -> Callable:
+def integer(low: int | None = None, high: int | None = None) -> Callable:
     """An int in [low, high]."""
     def parse(text: str) -> int:
         try:
             value = int(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got '{text}'") from None
+        except ValueError:  # also a string of more digits than Python converts
+            raise argparse.ArgumentTypeError(f"expected an integer, got '{_short(text)}'") \
+                from None
         if (low is not None and value < low) or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{_range(low, high)}, got {value}"
-                                             + (f" ({what})" if what else ""))
+            raise argparse.ArgumentTypeError(f"{_range(low, high)}, got {_short(text.strip())}")
         return value
     parse.__name__ = "integer"
     return validator(parse)
@@ -66,6 +66,10 @@ def integers(low: int | None = None, high: int | None = None) -> Callable:
         return [one(t) for t in items]
     parse.__name__ = "integer list"
     return validator(parse)
+
+
+def _short(text: str, keep: int = 40) -> str:
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
 
 
 def _range(low: int | None, high: int | None) -> str:

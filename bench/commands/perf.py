@@ -201,14 +201,10 @@ def _perf_sweep(args: argparse.Namespace) -> int:
 
 def _dask_clusters(args: argparse.Namespace) -> list:
     """(label, ClusterSpec) of each dask run of `perf sweep`, in order."""
-    from bench.api.errors import ConfigError
     from bench.engine.clusters import ClusterSpec
     from bench.engine.executors import gpu_count
     from bench.engine.provenance import resolve_device
 
-    if min(args.dask_workers) < 1:
-        raise ConfigError("--dask-workers must be >= 1, got "
-                          + ",".join(map(str, args.dask_workers)))
     if resolve_device(args.device).type == "cuda":
         gpus = gpu_count()
         return [(f"dask {gpus} GPU worker{'s' * (gpus != 1)}", ClusterSpec(gpus=gpus))]
@@ -254,8 +250,6 @@ def _perf_run(args: argparse.Namespace) -> int:
     inputs.check_names(methods=methods, suites=args.suite)  # before any process is started
     if "source" not in methods:
         methods.insert(0, "source")  # the reference of the relative time per query
-    if args.repeat < 1:
-        raise ConfigError(f"--repeat must be >= 1, got {args.repeat}")
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
@@ -299,8 +293,6 @@ def _perf_profile(args: argparse.Namespace) -> int:
     from bench.studies.profile import MethodProfile, profile_cell, profile_table
 
     methods = [m for m in args.method.split(",") if m]
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among --method {args.method}")
     load_plugins(args.plugin)
@@ -329,14 +321,10 @@ def _perf_profile(args: argparse.Namespace) -> int:
 
 
 def _perf_overhead(args: argparse.Namespace) -> int:
-    from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
     from bench.studies.inprocess import plan_in_process, torch_threads
     from bench.studies.overhead import cell_overhead, overhead_table
 
-    if args.repeat < 1 or args.threads < 1:
-        raise ConfigError(f"--repeat and --threads must be >= 1, got {args.repeat} and "
-                          f"{args.threads}")
     load_builtins()
     inputs.check_names(suites=args.suite)
     run = plan_in_process(["tent"], args.suite, args.limit, _run_fields(args))
@@ -372,13 +360,10 @@ def _perf_build(args: argparse.Namespace) -> int:
     import statistics
 
     import corruptions
-    from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
     from bench.data.synth import load_mini_scenes
     from bench.engine.parallel import default_workers, pmap
 
-    if args.images < 1 or args.repeat < 1:
-        raise ConfigError("--images and --repeat must be at least 1")
     load_builtins()
     ds = load_mini_scenes(split="test")
     n = min(args.images, ds.n_images)

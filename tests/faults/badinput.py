@@ -1,7 +1,7 @@
 """Bad input against every command: exit code, traceback, anything written.
 
-Run ``python tests/faults/badinput.py`` for the Markdown table of every case and its
-summary counts; tests/test_bad_input.py runs the same cases and fails on a traceback, a
+Run ``python tests/faults/badinput.py [WORD ...]`` for the Markdown table of every case
+(or of those whose name contains a WORD) and its summary counts; tests/test_bad_input.py runs the same cases and fails on a traceback, a
 wrong exit code or a write on bad input.
 
 Each case runs the CLI in this process (``bench.cli.main``) inside a sandbox folder that
@@ -438,11 +438,13 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Every case, or those whose name contains one of the words in `argv`."""
     import tempfile
 
+    chosen = [c for c in cases() if not argv or any(word in c.name for word in argv)]
     with tempfile.TemporaryDirectory(prefix="bench-badinput-") as tmp:
-        outcomes = run_all(Path(tmp) / "w")
+        outcomes = run_all(Path(tmp) / "w", chosen)
     print(table(outcomes))
     return 1 if any(o.problems() for o in outcomes) else 0
 
@@ -450,4 +452,4 @@ def main() -> int:
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
