@@ -254,12 +254,15 @@ def _image(path: Path, seed: int = 0) -> None:
 
 
 def _nocaps(root: Path, second: str, text: str | None = None) -> None:
+    """Nocaps with an image of each domain; `second` is a second in-domain image."""
     folder = root / "nocaps"
-    _image(folder / "validation" / "0.jpg")
-    if text is None:
-        text = json.dumps([{"image": rel, "caption": ["a photo"], "domain": "in-domain"}
-                           for rel in ("validation/0.jpg", second)])
-    (folder / "annotations.json").write_text(text)
+    records = []
+    for k, domain in enumerate(("in-domain", "near-domain", "out-domain")):
+        _image(folder / "validation" / f"{k}.jpg", k)
+        records.append({"image": f"validation/{k}.jpg", "caption": ["a photo"],
+                        "domain": domain})
+    records.insert(1, {"image": second, "caption": ["a photo"], "domain": "in-domain"})
+    (folder / "annotations.json").write_text(text or json.dumps(records))
 
 
 def _fashion(root: Path, second: bytes) -> None:
@@ -282,13 +285,13 @@ def make_sandbox(w: Path) -> None:
     secret = w / "outside" / "secret.jpg"
     _image(secret, 9)
     _nocaps(w / "nocaps-abs", str(secret))
-    _nocaps(w / "nocaps-dotdot", "../outside/secret.jpg")
+    _nocaps(w / "nocaps-dotdot", "../../outside/secret.jpg")
     _nocaps(w / "nocaps-link", "validation/link.jpg")
     (w / "nocaps-link" / "nocaps" / "validation" / "link.jpg").symlink_to(secret)
     _nocaps(w / "nocaps-bigint", "", text='[{"image": "validation/0.jpg", "caption": ["a"], '
             '"domain": "in-domain", "img_id": ' + "7" * 5000 + "}]")
     _nocaps(w / "nocaps-notjson", "", text="[{]")
-    _fashion(w / "fashion-escape", pickle.dumps({"img_name": "../../outside/secret.jpg",
+    _fashion(w / "fashion-escape", pickle.dumps({"img_name": "../../../outside/secret.jpg",
                                                  "captions": "a coat"}))
     _fashion(w / "fashion-link", pickle.dumps({"img_name": "link.png", "captions": "a coat"}))
     (w / "fashion-link" / "Fashion-Gen" / "extracted_valid_images" / "link.png").symlink_to(
@@ -371,8 +374,10 @@ def call(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def run_case(case: Case, w: Path) -> Outcome:
-    argv = [a.replace("{w}", str(w)) for a in case.argv]
+def run_case(case: Case, w: Path, k: int = 0) -> Outcome:
+    """Run `case`; its results folder is its own (case<k>/out), so no case finds the cells
+    of another already stored."""
+    argv = [a.replace("{w}/out", f"{w}/case{k}/out").replace("{w}", str(w)) for a in case.argv]
     before = snapshot(w)
     code, _, err = call(*argv)
     after = snapshot(w)
@@ -401,7 +406,7 @@ def sandbox_env(w: Path):
 def run_all(w: Path, only: list[Case] | None = None) -> list[Outcome]:
     with sandbox_env(w):
         make_sandbox(w)
-        return [run_case(case, w) for case in (only or cases())]
+        return [run_case(case, w, k) for k, case in enumerate(only or cases())]
 
 
 # ---- the table -----------------------------------------------------------------------------
@@ -422,20 +427,27 @@ def summary(outcomes: list[Outcome]) -> dict[str, int]:
     }
 
 
-def table(outcomes: list[Outcome]) -> str:
+HEADER = ("| case | kind | exit (expected) | traceback | wrote | stderr (first line) |\n"
+          "|---|---|---|---|---|---|")
+
+
+def row(o: Outcome) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")[:110]
 
-    lines = ["| case | kind | exit (expected) | traceback | wrote | stderr (first line) |",
-             "|---|---|---|---|---|---|"]
-    for o in outcomes:
-        first = o.lines[0] if o.lines else ""
-        lines.append(f"| {cell(o.case.name)} | {o.case.kind} | {o.code} ({o.case.expect}) | "
-                     f"{'YES' if o.traceback else 'no'} | "
-                     f"{cell(', '.join(o.wrote[:2])) if o.wrote else 'no'} | {cell(first)} |")
-    lines += ["", "| summary | count |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in summary(outcomes).items()]
-    return "\n".join(lines)
+    first = o.lines[0] if o.lines else ""
+    return (f"| {cell(o.case.name)} | {o.case.kind} | {o.code} ({o.case.expect}) | "
+            f"{'YES' if o.traceback else 'no'} | "
+            f"{cell(', '.join(o.wrote[:2])) if o.wrote else 'no'} | {cell(first)} |")
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    lines = ["| summary | count |", "|---|---|"]
+    return "\n".join(lines + [f"| {k} | {v} |" for k, v in summary(outcomes).items()])
+
+
+def table(outcomes: list[Outcome]) -> str:
+    return "\n".join([HEADER, *map(row, outcomes), "", summary_table(outcomes)])
 
 
 def main(argv: list[str]) -> int:
@@ -443,9 +455,17 @@ def main(argv: list[str]) -> int:
     import tempfile
 
     chosen = [c for c in cases() if not argv or any(word in c.name for word in argv)]
+    print(HEADER, flush=True)
+    outcomes = []
     with tempfile.TemporaryDirectory(prefix="bench-badinput-") as tmp:
-        outcomes = run_all(Path(tmp) / "w", chosen)
-    print(table(outcomes))
+        w = Path(tmp) / "w"
+        with sandbox_env(w):
+            make_sandbox(w)
+            for k, case in enumerate(chosen):  # each row as it ends: a hang shows where
+                outcomes.append(run_case(case, w, k))
+                print(row(outcomes[-1]), flush=True)
+    print()
+    print(summary_table(outcomes))
     return 1 if any(o.problems() for o in outcomes) else 0
 
 
