@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from bench.api.protocol import PROTOCOL
 from bench.commands import inputs
@@ -46,7 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-unreadable", action="store_true",
                    help="leave missing or unreadable images out (the count is recorded in the "
                         "rows) instead of stopping with exit 2")
-    p.add_argument("--out", type=inputs.out_dir, default=Path("results"), help="results folder")
+    p.add_argument("--out", type=inputs.out_dir, default="results", help="results folder")
     p.add_argument("--seed", type=inputs.seeds, default=[0], help="stream seed(s), comma list")
     p.add_argument("--corruption-seed", type=inputs.seed, default=PROTOCOL.corruption_seed,
                    metavar="N",
