@@ -1,7 +1,9 @@
 """`python -m bench`: one subcommand per module in `bench.commands`.
 
 Each command module defines ``NAME``, ``HELP``, ``add_arguments(parser)`` and
-``run(args) -> int``. A `BenchError` becomes one line on stderr and exit code 2.
+``run(args) -> int``. Every option is checked while the command line is parsed
+(bench.commands.inputs): a bad value, like a `BenchError` raised later, becomes one line
+on stderr and exit code 2.
 SIGTERM (what a batch scheduler sends before preemption) is handled like
 Ctrl-C: finished cells are kept, worker processes are stopped, exit 143.
 """
@@ -16,7 +18,8 @@ import sys
 import threading
 
 from bench import __version__
-from bench.api.errors import BenchError
+from bench.api.errors import BenchError, first_line
+from bench.commands.inputs import OneLineParser, check_parser
 
 COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
             "mini", "perf", "doctor", "compare_queries", "diagnose", "site")
@@ -34,7 +37,7 @@ def _load_commands() -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m bench",
         description="Test-time adaptation of cross-modal retrieval under query shift.")
     parser.add_argument("--version", action="version", version=f"bench {__version__}")
@@ -44,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
+    check_parser(parser)
     return parser
 
 
@@ -61,19 +65,23 @@ def _on_sigterm(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a refused option (one line printed)
+        return done.code if isinstance(done.code, int) else 2 if done.code else 0
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if main_thread else None
     try:
         return int(args._run(args) or 0)
     except BenchError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err.one_line()}", file=sys.stderr)
         return 2
     except OSError as err:
         if err.errno not in _DISK_ERRORS:
             raise
         where = f" ({err.filename})" if err.filename else ""
-        print(f"error: {err.strerror}{where}; free space or fix permissions, or choose another "
+        print(f"error: {first_line(err.strerror or str(err))}{where}; free space or fix "
+              "permissions, or choose another "
               "folder (--out, BENCH_CACHE, BENCH_DATA)", file=sys.stderr)
         return 2
     except KeyboardInterrupt as err:

@@ -33,7 +33,8 @@ def _one_line_error(code: int, err: str) -> str:
      "does not exist"),
     (("run", "--method", "tent", "--suite", "smoke", "--set", "tent.nope=1"), "no option nope"),
     (("run", "--method", "tent", "--suite", "smoke", "--set", "tent.lr=fast"), "expects float"),
-    (("run", "--method", "tent", "--suite", "smoke", "--severity", "high"), "bad --severity"),
+    (("run", "--method", "tent", "--suite", "smoke", "--severity", "high"),
+     "argument --severity: bad value 'high'"),
     (("run", "--method", "tent", "--suite", "smoke", "--plugin", "/no/such/plugin.py"),
      "does not exist"),
 ])
@@ -120,4 +121,4 @@ def test_perf_build_reports_rounds_and_median():
     assert len(busy) == 2 and all(0 < b <= 2.05 for b in busy)  # at most the 2 workers
     assert re.search(r"\(([0-9.]+) of 2 cores busy\)", out)
     code, _, err = cli("perf", "build", "--repeat", "0")
-    assert code == 2 and "--repeat must be at least 1" in err
+    assert code == 2 and "argument --repeat: must be at least 1, got 0" in err

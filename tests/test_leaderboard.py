@@ -178,7 +178,7 @@ def test_cli_empty_or_missing_folder(tmp_path, capsys, make):
         (path / "cells").mkdir(parents=True)
     assert main(["leaderboard", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: results folder")
+    assert len(err) == 1 and err[0].startswith("error: ") and "results folder" in err[0]
 
 
 def test_cli_unknown_suite(results, capsys):

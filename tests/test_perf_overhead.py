@@ -91,4 +91,4 @@ def test_perf_overhead_exits_3_when_the_two_sides_differ(monkeypatch):
     assert err.splitlines()[-1] == ("error: R@1 of bench and of the bare loop differ on "
                                     "smoke mini-scenes-smoke t2i clean tent seed=0")
     code, _, err = cli("perf", "overhead", "--repeat", "0")
-    assert code == 2 and "--repeat and --threads must be >= 1" in err
+    assert code == 2 and "argument --repeat: must be at least 1, got 0" in err

@@ -109,4 +109,4 @@ def test_perf_profile_bad_versus_is_exit_2():
 @pytest.mark.parametrize("value", ["0", "-1"])
 def test_perf_profile_bad_threads_is_exit_2(value):
     code, _, err = cli("perf", "profile", "--threads", value)
-    assert code == 2 and "--threads must be >= 1" in err
+    assert code == 2 and f"argument --threads: must be at least 1, got {value}" in err

@@ -11,6 +11,36 @@ class BenchError(Exception):
         self.hint = hint
         super().__init__(message if not hint else f"{message} ({hint})")
 
+    def one_line(self) -> str:
+        """The message's first line and the hint's: what the CLI prints. A library's
+        multi-line exception pasted into a message keeps only its first line, so the
+        hint stays on the line the user reads."""
+        message = first_line(self.message) or type(self).__name__
+        hint = first_line(self.hint or "")
+        return f"{message} ({hint})" if hint else message
+
+    def __reduce__(self):
+        # Rebuilt from its message and hint, whatever the subclass's __init__ takes, so an
+        # error raised in a worker process reaches the parent intact.
+        return (_rebuild, (type(self), self.message, self.hint))
+
+
+def _rebuild(cls: type[BenchError], message: str, hint: str | None) -> BenchError:
+    err = cls.__new__(cls)
+    BenchError.__init__(err, message, hint)
+    return err
+
+
+def first_line(text: str) -> str:
+    """The first non-blank line of `text`, stripped ('' when there is none)."""
+    return next((line.strip() for line in str(text).splitlines() if line.strip()), "")
+
+
+def describe(err: BaseException) -> str:
+    """``Type: first line`` of any exception (the type alone when its message is empty)."""
+    line = first_line(str(err))
+    return f"{type(err).__name__}: {line}" if line else type(err).__name__
+
 
 class UnknownNameError(BenchError):
     """An unknown method, suite, shift or model name."""

@@ -75,7 +75,7 @@ class Registry(Generic[T]):
                 continue  # bench's own: `load_builtins`
             try:
                 obj = self._load_file_entry_point(ep) or ep.load()
-            except Exception as err:  # a broken plugin must not break bench
+            except (Exception, SystemExit) as err:  # a broken plugin must not break bench
                 print(f"warning: cannot load {self.kind} plugin '{ep.name}' ({ep.value}): {err}",
                       file=sys.stderr)
                 continue
@@ -124,6 +124,11 @@ def _run_plugin(spec: str, load: Callable[[], object]) -> None:
     _loading.append(spec)
     try:
         load()
+    except SystemExit as err:  # sys.exit() at import would end bench silently, exit 0
+        for name in (f"bench_plugin_{Path(spec).stem}", spec):  # not half-imported next time
+            sys.modules.pop(name, None)
+        raise BenchError(f"plugin {spec} called sys.exit({err.code!r}) while importing",
+                         "a plugin must register things, not exit") from None
     except BenchError as err:
         if spec in str(err):
             raise

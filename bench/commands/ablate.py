@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands import run as run_command
 
 NAME = "ablate"
@@ -21,7 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # the same options as `run`; --method must name exactly one method, and --set
     # METHOD.FIELD=VALUE changes its full config
     run_command.add_arguments(p)
-    p.add_argument("--table", type=Path, default=None, help="also write the table to FILE (Markdown)")
+    p.add_argument("--table", type=inputs.out_file, default=None,
+                   help="also write the table to FILE (Markdown)")
 
 
 def _title(method: str, opts, n_cells: int) -> str:

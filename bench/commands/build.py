@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands.common import add_plugin_argument, add_selection_arguments, severity_arg
 
 NAME = "build"
@@ -13,13 +13,16 @@ HELP = "write a suite's shifted queries to disk once (images and captions), resu
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--suite", required=True, help="e.g. coco-c, flickr-c, mini-c")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
-    p.add_argument("--severity", default=None, help="1,3,5 or all (default: each maximum)")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+    p.add_argument("--suite", required=True, type=inputs.text, help="e.g. coco-c, flickr-c, mini-c")
+    p.add_argument("--data-root", type=inputs.existing_dir,
+                   help="folder with the real datasets (docs/real-data.md)")
+    p.add_argument("--severity", default=None, type=inputs.severity,
+                   help="1,3,5 or all (default: each maximum)")
+    p.add_argument("--out", type=inputs.out_dir, default=None, metavar="DIR",
                    help="write here (for read-only data folders; then `run --built DIR`); "
                         "default: built/ beside the annotation file")
-    p.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    p.add_argument("--workers", type=inputs.count, default=None,
+                   help="processes (default: all cores)")
     p.add_argument("--quiet", action="store_true")
     add_selection_arguments(p)
     add_plugin_argument(p)
@@ -65,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     selected = shifts_by_dataset(suite, severities, args.shift, args.direction)
     if not selected and (args.shift or args.direction):
         raise BenchError(f"suite {suite.name}: no cell matches --shift/--direction")
+    if not selected:
+        raise BenchError(f"suite {suite.name} has no shifted queries to build (clean cells "
+                         "only)", "`run` reads its clean queries directly")
     for key, kinds in selected.items():
         ds = suite.load(key, ctx)
         if built_root(ds, args.out) is None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 
 from bench.api.errors import ConfigError
+from bench.commands import inputs
 
 
+@inputs.validator
 def comma_list(text: str) -> list[str]:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
@@ -14,6 +16,7 @@ def comma_list(text: str) -> list[str]:
     return items
 
 
+@inputs.validator
 def int_list(text: str) -> list[int]:
     try:
         return [int(t) for t in comma_list(text)]
@@ -32,9 +35,11 @@ def severity_arg(text: str):
 
 def add_plugin_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH|MODULE",
+                        type=inputs.plugin,
                         help="import a plugin file or module that registers methods, suites, "
                              "shifts or models (repeatable)")
     parser.add_argument("--suite-file", action="append", dest="plugin", metavar="FILE.toml",
+                        type=inputs.suite_file,
                         help="register the suite a TOML file defines (docs/suites.md); name it "
                              "with --suite (repeatable)")
 
@@ -53,14 +58,18 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--cluster", choices=("slurm", "pbs"), default=None,
                    help="start the dask workers as batch jobs (dask-jobqueue: pip install "
                         "-e '.[cluster]'); --dask-workers jobs")
-    g.add_argument("--cluster-config", default=None, metavar="FILE",
+    g.add_argument("--cluster-config", default=None, metavar="FILE", type=inputs.existing_file,
                    help="TOML/JSON file of dask-jobqueue settings (queue, account, memory, "
                         "walltime, job_extra_directives, ...); flags below override it")
-    g.add_argument("--cluster-queue", default=None, help="partition / queue")
-    g.add_argument("--cluster-account", default=None, help="project / account to charge")
-    g.add_argument("--cluster-memory", default=None, help="memory per job, e.g. 16GB")
-    g.add_argument("--cluster-walltime", default=None, help="time limit per job, e.g. 04:00:00")
-    g.add_argument("--cluster-cores", type=int, default=None, help="cores per job (default 1)")
+    g.add_argument("--cluster-queue", default=None, type=inputs.text, help="partition / queue")
+    g.add_argument("--cluster-account", default=None, type=inputs.text,
+                   help="project / account to charge")
+    g.add_argument("--cluster-memory", default=None, type=inputs.text,
+                   help="memory per job, e.g. 16GB")
+    g.add_argument("--cluster-walltime", default=None, type=inputs.text,
+                   help="time limit per job, e.g. 04:00:00")
+    g.add_argument("--cluster-cores", type=inputs.count, default=None,
+                   help="cores per job (default 1)")
 
 
 def cluster_job_settings(args: argparse.Namespace) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 from bench.report.paired_compare import compare_table
@@ -16,14 +17,18 @@ HELP = "Paired test of two methods on every cell they share (Δ, interval, sign 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", help="results folder written by `bench run`")
-    parser.add_argument("--method", required=True, help="the method to test")
-    parser.add_argument("--baseline", default="source", help="what it is compared with "
+    parser.add_argument("results", type=inputs.results_dir,
+                        help="results folder written by `bench run`")
+    parser.add_argument("--method", required=True, type=inputs.text, help="the method to test")
+    parser.add_argument("--baseline", default="source", type=inputs.text,
+                        help="what it is compared with "
                         "(default source)")
-    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
+    parser.add_argument("--suite", default=None, type=inputs.text,
+                        help="comma-separated suites (default: all)")
     parser.add_argument("--metric", default="r1", choices=METRICS, help="metric (default r1)")
     parser.add_argument("--format", default="md", choices=FORMATS, help="output format")
-    parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
+    parser.add_argument("--out", default=None, type=inputs.out_file,
+                        help="write to FILE instead of stdout")
     add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
@@ -32,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     df = read_results(args.results)
-    suites = [s for s in args.suite.split(",") if s]
+    suites = [s for s in (args.suite or "").split(",") if s]
     if suites:
         df = df[df["suite"].isin(suites)]
     table = compare_table(df, ResultStore(args.results).read_outcomes(), args.method,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands.common import (
     add_plugin_argument,
     comma_list,
@@ -19,19 +19,23 @@ HELP = ("per shift: mean absolute pixel difference between bench's corrupted que
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suite", type=comma_list, default=["coco-c"], help="coco-c and/or flickr-c")
-    p.add_argument("--data-root", type=Path, required=True,
+    p.add_argument("--data-root", type=inputs.existing_dir, required=True,
                    help="holds coco/ (flickr30k/) and TCR's coco-IP/, coco-TP/ (flickr-IP/, ...)")
     p.add_argument("--shift", type=comma_list, default=None, help="only these shifts")
-    p.add_argument("--severity", default=None, help="comma list or all (default: maximum)")
-    p.add_argument("--model", help="model name (default: the suite's)")
-    p.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
+    p.add_argument("--severity", default=None, type=inputs.severity,
+                   help="comma list or all (default: maximum)")
+    p.add_argument("--model", type=inputs.text, help="model name (default: the suite's)")
+    p.add_argument("--pretrained", type=inputs.text,
+                   help="open_clip pretrained tag or checkpoint path")
     p.add_argument("--activation", choices=("quick_gelu", "gelu"), default=None)
-    p.add_argument("--limit", type=int, default=None, help="only the first N queries")
+    p.add_argument("--limit", type=inputs.count, default=None, help="only the first N queries")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--workers", type=int, default=None, help="processes for corrupting images")
+    p.add_argument("--workers", type=inputs.count, default=None,
+                   help="processes for corrupting images")
     p.add_argument("--no-cache", action="store_true", help="do not read or write caches")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.add_argument("--csv", type=Path, default=None, help="also write the rows to FILE (.csv)")
+    p.add_argument("--csv", type=inputs.out_file, default=None,
+                   help="also write the rows to FILE (.csv)")
     add_plugin_argument(p)
 
 

@@ -12,6 +12,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands import run as run_command
 
 NAME = "diagnose"
@@ -26,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     for action in p._actions:
         if action.dest == "method":
             action.required = False
-    p.add_argument("--figure", type=Path, default=None,
+    p.add_argument("--figure", type=inputs.out_file, default=None,
                    help="PNG to write (default: OUT/diagnose-SUITE.png)")
 
 

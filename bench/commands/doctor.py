@@ -5,17 +5,22 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.commands import inputs
+
 NAME = "doctor"
 HELP = "check the installation, the embedded assets and a --data-root layout"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
+    p.add_argument("--data-root", type=inputs.existing_dir,
+                   help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--load", action="store_true",
                    help="also parse each annotation file found and open every image's header "
-                        "(what `run` checks before its first cell)")
-    p.add_argument("--model", help="check the suites with this model (as `run --model`)")
-    p.add_argument("--pretrained", help="check the suites with these weights (as `run "
+                        "(what `run` checks before its first cell); exit 2 if one is broken")
+    p.add_argument("--model", type=inputs.text,
+                   help="check the suites with this model (as `run --model`)")
+    p.add_argument("--pretrained", type=inputs.text,
+                   help="check the suites with these weights (as `run "
                                         "--pretrained`): a tag's presence, a file's existence")
 
 
@@ -84,4 +89,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"suite {name:<14} {'ready' if not reason else 'not ready: ' + reason}")
     if args.data_root and not args.load:
         print("(images not opened: --load checks every image as `run` does)")
+    if broken:  # what `run` would refuse with exit 2, refused here the same way
+        import sys
+
+        print(f"error: {len(broken)} dataset(s) under {args.data_root} cannot be used: "
+              f"{', '.join(sorted(broken))} (the BROKEN lines above say why)", file=sys.stderr)
+        return 2
     return 0

@@ -7,6 +7,7 @@ import sys
 from contextlib import nullcontext
 from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 from bench.report.leaderboard import METRICS, absent_suites, build
@@ -18,12 +19,15 @@ HELP = "Tables of a results folder: methods x shifts at maximum severity, ranks.
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", help="results folder written by `bench run`")
-    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
+    parser.add_argument("results", type=inputs.results_dir,
+                        help="results folder written by `bench run`")
+    parser.add_argument("--suite", default=None, type=inputs.text,
+                        help="comma-separated suites (default: all)")
     parser.add_argument("--metric", default="r1", choices=METRICS, help="metric (default r1)")
     parser.add_argument("--format", default="md", choices=FORMATS,
                         help="output format (default md: Markdown)")
-    parser.add_argument("--out", default=None, help="write to FILE instead of stdout")
+    parser.add_argument("--out", default=None, type=inputs.out_file,
+                        help="write to FILE instead of stdout")
     parser.add_argument("--reported", action="store_true",
                         help="add published reference rows (docs/protocol.md section 7), unranked")
     parser.add_argument("--if-present", action="store_true",
@@ -41,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     df = read_results(args.results)
-    suites = [s for s in args.suite.split(",") if s]
+    suites = [s for s in (args.suite or "").split(",") if s]
     if args.if_present and suites:
         absent = absent_suites(df, suites)
         suites = [s for s in suites if s not in absent]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
+
+from bench.commands import inputs
 
 NAME = "mini"
 HELP = "train or evaluate the embedded mini CLIPs (mini-clip, mini-reid)"
@@ -15,15 +16,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub.required = True
     t = sub.add_parser("train", help="train a mini CLIP from scratch (fixed steps and seed)")
     t.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
-    t.add_argument("--steps", type=int, default=None, help="training steps (default: recipe)")
-    t.add_argument("--batch-size", type=int, default=None)
-    t.add_argument("--seed", type=int, default=None, help="training seed (default: recipe, 0)")
-    t.add_argument("--out", type=Path, default=None,
+    t.add_argument("--steps", type=inputs.count, default=None,
+                   help="training steps (default: recipe)")
+    t.add_argument("--batch-size", type=inputs.integer(2), default=None)
+    t.add_argument("--seed", type=inputs.seed, default=None,
+                   help="training seed (default: recipe, 0)")
+    t.add_argument("--out", type=inputs.out_file, default=None,
                    help="checkpoint path (default: the shipped one in bench/assets/models/)")
     t.add_argument("--quiet", action="store_true")
     e = sub.add_parser("eval", help="clean test metrics of a mini CLIP checkpoint")
     e.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
-    e.add_argument("--pretrained", default=None, help="checkpoint (default: the shipped one)")
+    e.add_argument("--pretrained", default=None, type=inputs.existing_file,
+                   help="checkpoint (default: the shipped one)")
 
 
 

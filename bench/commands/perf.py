@@ -34,8 +34,8 @@ import argparse
 import sys
 import time
 
-from bench.commands import perf_leaderboard
-from bench.commands.common import add_plugin_argument, add_selection_arguments, int_list
+from bench.commands import inputs, perf_leaderboard
+from bench.commands.common import add_plugin_argument, add_selection_arguments
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
@@ -49,29 +49,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="what", metavar="WHAT")
     sub.required = True
     b = sub.add_parser("build", help="images/s building the 16 x 5 image shifts")
-    b.add_argument("--images", type=int, default=16, help="mini-scenes test images to corrupt")
-    b.add_argument("--workers", type=int, default=None, help="parallel processes (default: all)")
-    b.add_argument("--repeat", type=int, default=3,
+    b.add_argument("--images", type=inputs.count, default=16,
+                   help="mini-scenes test images to corrupt")
+    b.add_argument("--workers", type=inputs.count, default=None,
+                   help="parallel processes (default: all)")
+    b.add_argument("--repeat", type=inputs.count, default=3,
                    help="interleaved serial/parallel rounds; the medians are reported")
     r = sub.add_parser("run", help="queries/s and peak memory per method on a suite")
-    r.add_argument("--method", default="source,tent,tcr,rest", help="comma list of methods")
-    r.add_argument("--suite", default="smoke")
-    r.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    r.add_argument("--method", default="source,tent,tcr,rest", type=inputs.text,
+                   help="comma list of methods")
+    r.add_argument("--suite", default="smoke", type=inputs.text)
+    r.add_argument("--limit", type=inputs.count, default=None, help="first N queries per cell")
     _add_model_arguments(r)
-    r.add_argument("--threads", type=int, default=None, help="torch threads per method process")
-    r.add_argument("--repeat", type=int, default=1,
+    r.add_argument("--threads", type=inputs.count, default=None,
+                   help="torch threads per method process")
+    r.add_argument("--repeat", type=inputs.count, default=1,
                    help="interleaved rounds (each method once per round, a fresh process "
                         "each); medians reported, with the ratios' range over rounds")
-    r.add_argument("--versus", default=None, metavar="METHOD",
+    r.add_argument("--versus", default=None, type=inputs.text, metavar="METHOD",
                    help="also each method's time per query relative to METHOD (per round, "
                         "then the median), e.g. --versus tcr")
     add_selection_arguments(r)
     w = sub.add_parser("sweep", help="local vs dask executor: wall time, CPU time, speed-up")
-    w.add_argument("--method", default="source,tent", help="comma list of methods")
-    w.add_argument("--suite", default="smoke")
-    w.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    w.add_argument("--method", default="source,tent", type=inputs.text,
+                   help="comma list of methods")
+    w.add_argument("--suite", default="smoke", type=inputs.text)
+    w.add_argument("--limit", type=inputs.count, default=None, help="first N queries per cell")
     _add_model_arguments(w)
-    w.add_argument("--dask-workers", type=int_list, default=[2], metavar="N[,N...]",
+    w.add_argument("--dask-workers", type=inputs.counts, default=[2], metavar="N[,N...]",
                    help="dask LocalCluster size(s): one dask run per size (default 2)")
     w.add_argument("--scaling", action="store_true",
                    help="also time the local executor on 1 thread and dask on 1 worker")
@@ -79,23 +84,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also time dask workers with dask's default MALLOC_TRIM_THRESHOLD_")
     add_selection_arguments(w)
     f = sub.add_parser("profile", help="each method's time by phase, under torch's profiler")
-    f.add_argument("--method", default="tcr,rest", help="comma list of methods")
-    f.add_argument("--suite", default="smoke")
-    f.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    f.add_argument("--method", default="tcr,rest", type=inputs.text, help="comma list of methods")
+    f.add_argument("--suite", default="smoke", type=inputs.text)
+    f.add_argument("--limit", type=inputs.count, default=None, help="first N queries per cell")
     _add_model_arguments(f)
-    f.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    f.add_argument("--versus", default=None, metavar="METHOD",
+    f.add_argument("--threads", type=inputs.count, default=1, help="torch threads (default 1)")
+    f.add_argument("--versus", default=None, type=inputs.text, metavar="METHOD",
                    help="also each phase's time per query relative to METHOD's")
-    f.add_argument("--trace", default=None, metavar="DIR",
+    f.add_argument("--trace", default=None, type=inputs.out_dir, metavar="DIR",
                    help="also write each cell's profile as a Chrome trace in DIR")
     add_selection_arguments(f)
     add_plugin_argument(f)
     o = sub.add_parser("overhead", help="bench's Tent cell vs a bare hand-written Tent loop")
-    o.add_argument("--suite", default="smoke")
-    o.add_argument("--limit", type=int, default=None, help="first N queries per cell")
+    o.add_argument("--suite", default="smoke", type=inputs.text)
+    o.add_argument("--limit", type=inputs.count, default=None, help="first N queries per cell")
     _add_model_arguments(o)
-    o.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
-    o.add_argument("--repeat", type=int, default=5,
+    o.add_argument("--threads", type=inputs.count, default=1, help="torch threads (default 1)")
+    o.add_argument("--repeat", type=inputs.count, default=5,
                    help="interleaved rounds per cell (each side once per round, alternating "
                         "which goes first); medians reported")
     add_selection_arguments(o)
@@ -103,10 +108,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None,
+    p.add_argument("--model", default=None, type=inputs.text,
                    help="model (default: the suite's), e.g. ViT-B-16 with --pretrained random "
                         "to time the real-size architecture")
-    p.add_argument("--pretrained", default=None, help="weights (default: the suite's)")
+    p.add_argument("--pretrained", default=None, type=inputs.text,
+                   help="weights (default: the suite's)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="as `run --device`; sweep: cuda runs dask on one worker per GPU")
 
@@ -171,6 +177,7 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     from bench.studies.perf import timed_sweep
 
     load_builtins()
+    inputs.check_names(methods=[m for m in args.method.split(",") if m], suites=args.suite)
     clusters = _dask_clusters(args)  # bad sizes or no GPU: exit 2 before any work
     fields = _run_fields(args)
     start = time.perf_counter()
@@ -193,14 +200,10 @@ def _perf_sweep(args: argparse.Namespace) -> int:
 
 def _dask_clusters(args: argparse.Namespace) -> list:
     """(label, ClusterSpec) of each dask run of `perf sweep`, in order."""
-    from bench.api.errors import ConfigError
     from bench.engine.clusters import ClusterSpec
     from bench.engine.executors import gpu_count
     from bench.engine.provenance import resolve_device
 
-    if min(args.dask_workers) < 1:
-        raise ConfigError("--dask-workers must be >= 1, got "
-                          + ",".join(map(str, args.dask_workers)))
     if resolve_device(args.device).type == "cuda":
         gpus = gpu_count()
         return [(f"dask {gpus} GPU worker{'s' * (gpus != 1)}", ClusterSpec(gpus=gpus))]
@@ -243,10 +246,9 @@ def _perf_run(args: argparse.Namespace) -> int:
 
     load_builtins()
     methods = [m for m in args.method.split(",") if m]
+    inputs.check_names(methods=methods, suites=args.suite)  # before any process is started
     if "source" not in methods:
         methods.insert(0, "source")  # the reference of the relative time per query
-    if args.repeat < 1:
-        raise ConfigError(f"--repeat must be >= 1, got {args.repeat}")
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among the methods timed "
                          f"({', '.join(methods)})")
@@ -290,11 +292,10 @@ def _perf_profile(args: argparse.Namespace) -> int:
     from bench.studies.profile import MethodProfile, profile_cell, profile_table
 
     methods = [m for m in args.method.split(",") if m]
-    if args.threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     if args.versus is not None and args.versus not in methods:
         raise ConfigError(f"--versus {args.versus}: not among --method {args.method}")
     load_plugins(args.plugin)
+    inputs.check_names(methods=methods, suites=args.suite)
     run = plan_in_process(methods, args.suite, args.limit, _run_fields(args))
     trace_dir = Path(args.trace).absolute() if args.trace else None
     if trace_dir is not None:
@@ -319,15 +320,12 @@ def _perf_profile(args: argparse.Namespace) -> int:
 
 
 def _perf_overhead(args: argparse.Namespace) -> int:
-    from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
     from bench.studies.inprocess import plan_in_process, torch_threads
     from bench.studies.overhead import cell_overhead, overhead_table
 
-    if args.repeat < 1 or args.threads < 1:
-        raise ConfigError(f"--repeat and --threads must be >= 1, got {args.repeat} and "
-                          f"{args.threads}")
     load_builtins()
+    inputs.check_names(suites=args.suite)
     run = plan_in_process(["tent"], args.suite, args.limit, _run_fields(args))
     results = []
     with torch_threads(args.threads):
@@ -361,13 +359,10 @@ def _perf_build(args: argparse.Namespace) -> int:
     import statistics
 
     import corruptions
-    from bench.api.errors import ConfigError
     from bench.api.registry import load_builtins
     from bench.data.synth import load_mini_scenes
     from bench.engine.parallel import default_workers, pmap
 
-    if args.images < 1 or args.repeat < 1:
-        raise ConfigError("--images and --repeat must be at least 1")
     load_builtins()
     ds = load_mini_scenes(split="test")
     n = min(args.images, ds.n_images)

@@ -9,14 +9,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from bench.commands import inputs
+
 
 def add_parser(sub) -> None:
     g = sub.add_parser("leaderboard", help="`bench leaderboard RESULTS`: memo, fresh, other code")
-    g.add_argument("results", help="results folder written by `bench run`")
-    g.add_argument("--suite", default="", help="as `leaderboard --suite`")
-    g.add_argument("--metric", default="r1", help="as `leaderboard --metric`")
-    g.add_argument("--repeat", type=int, default=3, help="interleaved rounds; medians reported")
+    g.add_argument("results", type=inputs.results_dir, help="results folder written by `bench run`")
+    g.add_argument("--suite", default=None, type=inputs.text, help="as `leaderboard --suite`")
+    g.add_argument("--metric", default="r1", type=inputs.text, help="as `leaderboard --metric`")
+    g.add_argument("--repeat", type=inputs.integer(1), default=3, help="interleaved rounds; medians reported")
     g.add_argument("--versus-code", action="append", default=[], metavar="DIR",
+                   type=inputs.existing_dir,
                    help="also time the command from the bench checkout in DIR (repeatable)")
 
 

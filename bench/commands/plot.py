@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bench.api.errors import ConfigError
+from bench.commands import inputs
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
 
@@ -16,10 +17,14 @@ FORMATS = ("png", "pdf", "svg")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", help="results folder written by `bench run`")
-    parser.add_argument("--out", default=None, help="output folder (default RESULTS/figures)")
-    parser.add_argument("--suite", default="", help="comma-separated suites (default: all)")
-    parser.add_argument("--format", default="png,pdf", help="comma-separated: png, pdf, svg")
+    parser.add_argument("results", type=inputs.results_dir,
+                        help="results folder written by `bench run`")
+    parser.add_argument("--out", default=None, type=inputs.out_dir,
+                        help="output folder (default RESULTS/figures)")
+    parser.add_argument("--suite", default=None, type=inputs.text,
+                        help="comma-separated suites (default: all)")
+    parser.add_argument("--format", default="png,pdf", type=inputs.text,
+                        help="comma-separated: png, pdf, svg")
     add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
@@ -32,8 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if bad or not formats:
         raise ConfigError(f"unknown figure format {', '.join(bad) or '(none)'}",
                           f"known: {', '.join(FORMATS)}")
+    out = args.out or inputs.require(inputs.out_dir, str(Path(args.results) / "figures"),
+                                     "--out (default RESULTS/figures)")
     df = read_results(args.results)
-    suites = [s for s in args.suite.split(",") if s]
+    suites = [s for s in (args.suite or "").split(",") if s]
     absent = [s for s in suites if s not in set(df["suite"])]
     if absent:
         raise ConfigError(f"no results for suite(s) {', '.join(absent)}",
@@ -45,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
                                   outcomes=store.read_outcomes())
     for line in skipped:
         print(line, file=sys.stderr)
-    out = Path(args.out) if args.out else Path(args.results) / "figures"
     for path in save_figures(figs, out, formats):
         print(path)
     return 0

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from bench.api.protocol import PROTOCOL
+from bench.commands import inputs
 from bench.commands.common import (
     add_cluster_arguments,
     add_plugin_argument,
     add_selection_arguments,
     cluster_job_settings,
     comma_list,
-    int_list,
     severity_arg,
 )
 
@@ -25,40 +24,47 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="comma list of methods (see `list methods`)")
     p.add_argument("--suite", type=comma_list, required=True,
                    help="comma list of suites, or 'all' (see `list suites`)")
-    p.add_argument("--model", help="model name: a registered one (mini-clip, ...) or any open_clip "
+    p.add_argument("--model", type=inputs.text,
+                   help="model name: a registered one (mini-clip, ...) or any open_clip "
                                    "architecture; default: the suite's model")
-    p.add_argument("--pretrained", help="open_clip pretrained tag or a local checkpoint path "
+    p.add_argument("--pretrained", type=inputs.text,
+                   help="open_clip pretrained tag or a local checkpoint path "
                                         "('random' = untrained, for tests only)")
-    p.add_argument("--image-size", type=int_list, default=None, metavar="H,W",
+    p.add_argument("--image-size", type=inputs.integers(8), default=None, metavar="H,W",
                    help="override the model's input size, e.g. 384,128 for IRRA person search")
     p.add_argument("--activation", choices=("quick_gelu", "gelu"), default=None,
                    help="MLP activation of the model (default: by the weights: QuickGELU for "
                         "OpenAI and IRRA weights, docs/real-data.md)")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
+    p.add_argument("--data-root", type=inputs.existing_dir,
+                   help="folder with the real datasets (docs/real-data.md)")
     p.add_argument("--queries", choices=("bench", "released"), default="bench",
                    help="shifted queries: bench's own corruption, or TCR's released pre-built "
                         "coco-IP/coco-TP (flickr-IP/flickr-TP) files under --data-root")
-    p.add_argument("--built", type=Path, default=None, metavar="DIR",
+    p.add_argument("--built", type=inputs.existing_dir, default=None, metavar="DIR",
                    help="read the shifted queries `build --out DIR` wrote")
     p.add_argument("--skip-unreadable", action="store_true",
                    help="leave missing or unreadable images out (the count is recorded in the "
                         "rows) instead of stopping with exit 2")
-    p.add_argument("--out", type=Path, default=Path("results"), help="results folder")
-    p.add_argument("--seed", type=int_list, default=[0], help="stream seed(s), comma list")
-    p.add_argument("--corruption-seed", type=int, default=PROTOCOL.corruption_seed, metavar="N",
+    p.add_argument("--out", type=inputs.out_dir, default="results", help="results folder")
+    p.add_argument("--seed", type=inputs.seeds, default=[0], help="stream seed(s), comma list")
+    p.add_argument("--corruption-seed", type=inputs.seed, default=PROTOCOL.corruption_seed,
+                   metavar="N",
                    help="base seed of bench's query corruptions (default %(default)s); part of "
                         "each cell id")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--batch-size", type=int, default=PROTOCOL.batch_size,
+    p.add_argument("--batch-size", type=inputs.count, default=PROTOCOL.batch_size,
                    help="queries per batch of the stream (default %(default)s)")
-    p.add_argument("--steps", type=int, default=PROTOCOL.steps,
+    p.add_argument("--steps", type=inputs.count, default=PROTOCOL.steps,
                    help="adaptation steps per batch (default %(default)s)")
-    p.add_argument("--severity", type=str, default=None,
+    p.add_argument("--severity", type=inputs.severity, default=None,
                    help="severities to run, e.g. 1,3,5 or all (default: each shift's maximum)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N queries (quick look)")
-    p.add_argument("--set", action="append", default=[], metavar="METHOD.FIELD=VALUE",
+    p.add_argument("--limit", type=inputs.count, default=None,
+                   help="only the first N queries (quick look)")
+    p.add_argument("--set", action="append", type=inputs.method_setting, default=[],
+                   metavar="METHOD.FIELD=VALUE",
                    help="override a method hyperparameter (repeatable)")
-    p.add_argument("--config", type=Path, help="JSON/TOML file {method: {field: value}}")
+    p.add_argument("--config", type=inputs.existing_file,
+                   help="JSON/TOML file {method: {field: value}}")
     p.add_argument("--retention", action="store_true",
                    help="also measure retention (clean-query R@1 after the stream) on every cell")
     p.add_argument("--trace-grads", action="store_true",
@@ -69,16 +75,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="leave the common-space diagnostics (uniformity, gap, inter-modal "
                         "similarity, consistency) out of rows and traces (docs/diagnostics.md)")
     p.add_argument("--overwrite", action="store_true", help="redo cells already in --out")
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--workers", type=inputs.count, default=None,
                    help="processes for building shifted queries (default: all cores)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=inputs.count, default=None,
                    help="torch CPU threads (default: torch's default, one per core); recorded "
                         "in each row's `device`, see docs/commands.md 'Reproducibility'")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="run cells here, or as tasks on a dask.distributed cluster")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    p.add_argument("--scheduler", default=None, type=inputs.scheduler, metavar="ADDRESS",
                    help="dask scheduler (tcp://host:8786); default: a local cluster")
-    p.add_argument("--dask-workers", type=int, default=None,
+    p.add_argument("--dask-workers", type=inputs.count, default=None,
                    help="workers of the local dask cluster (default: --workers), or batch jobs "
                         "with --cluster")
     add_cluster_arguments(p)

@@ -8,8 +8,8 @@ a column saying whether it falls at every severity step (bench.studies.similarit
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from bench.commands import inputs
 from bench.commands.common import (
     add_plugin_argument,
     comma_list,
@@ -27,20 +27,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="suites whose image shifts are measured (default: mini-c)")
     p.add_argument("--shift", type=comma_list, default=None,
                    help="only these image shifts, comma list (default: all of the suites')")
-    p.add_argument("--model", help="model name (default: the suite's)")
-    p.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
-    p.add_argument("--data-root", type=Path, help="folder with the real datasets (docs/real-data.md)")
-    p.add_argument("--severity", default="all", help="comma list or all (default: all)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N query images")
+    p.add_argument("--model", type=inputs.text, help="model name (default: the suite's)")
+    p.add_argument("--pretrained", type=inputs.text,
+                   help="open_clip pretrained tag or checkpoint path")
+    p.add_argument("--data-root", type=inputs.existing_dir,
+                   help="folder with the real datasets (docs/real-data.md)")
+    p.add_argument("--severity", default="all", type=inputs.severity,
+                   help="comma list or all (default: all)")
+    p.add_argument("--limit", type=inputs.count, default=None, help="only the first N query images")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--workers", type=int, default=None, help="processes for corrupting images")
+    p.add_argument("--workers", type=inputs.count, default=None,
+                   help="processes for corrupting images")
     p.add_argument("--no-cache", action="store_true", help="do not read or write caches")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--paired", action="store_true",
                    help="one random draw per image and shift for all severities (isolates the "
                         "severity parameters); default: the benchmark's own images")
-    p.add_argument("--out", type=Path, default=None, help="also write the table to FILE (.md)")
-    p.add_argument("--csv", type=Path, default=None, help="also write the rows to FILE (.csv)")
+    p.add_argument("--out", type=inputs.out_file, default=None,
+                   help="also write the table to FILE (.md)")
+    p.add_argument("--csv", type=inputs.out_file, default=None,
+                   help="also write the rows to FILE (.csv)")
     add_plugin_argument(p)
 
 

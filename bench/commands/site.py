@@ -7,6 +7,7 @@ import time
 from contextlib import nullcontext
 
 from bench.api.errors import ConfigError
+from bench.commands import inputs
 from bench.commands.common import add_plugin_argument
 from bench.report.memo import memo
 
@@ -15,14 +16,14 @@ HELP = "A static website of result folders: tables, methods, cells, compare, fig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", nargs="+", help="results folder(s) written by `bench run`")
-    parser.add_argument("--out", required=True, help="output folder (its pages are replaced)")
+    parser.add_argument("results", nargs="+", type=inputs.results_dir, help="results folder(s) written by `bench run`")
+    parser.add_argument("--out", required=True, type=inputs.out_dir, help="output folder (its pages are replaced)")
     parser.add_argument("--reported", action="store_true",
                         help="add published reference rows beside rows of the same backbone")
     parser.add_argument("--no-figures", action="store_true", help="leave the figures out")
     parser.add_argument("--timings", action="store_true",
                         help="print the wall and CPU seconds of each phase")
-    parser.add_argument("--compare", default="", metavar="A:B,...",
+    parser.add_argument("--compare", default=None, type=inputs.text, metavar="A:B,...",
                         help="method pairs of the compare page (default: each method vs "
                              "source)")
     parser.add_argument("--no-cache", action="store_true",

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.api.errors import DataError
+from bench.api.errors import DataError, first_line
 
 
 def require_file(path: Path, layout: str) -> Path:
@@ -33,6 +33,8 @@ def read_json(path: Path) -> Any:
     except json.JSONDecodeError as err:
         raise DataError(f"{path}: not valid JSON ({err.msg} at line {err.lineno} "
                         f"column {err.colno})") from err
+    except (ValueError, RecursionError) as err:  # e.g. an integer of thousands of digits
+        raise DataError(f"{path}: not valid JSON ({first_line(str(err))[:120]})") from err
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"cannot read annotation file {path}: {err}") from err
 
@@ -62,14 +64,20 @@ def caption_list(value: Any, path: Path, index: int, where: str = "captions") ->
     return out
 
 
-def inside(root: Path, rel: str, path: Path, index: int) -> Path:
+def inside(root: Path, rel: str, path: Path, index: int | None) -> Path:
     """``root / rel``, refused when `rel` leads outside `root` (``..``, an absolute path, a
-    link out): an annotation must not make bench read or write elsewhere."""
+    link out): an annotation must not make bench read or write elsewhere. Every loader
+    joins an annotation's path to its folder through here. `index`: the record's position
+    in `path` (None: `path` holds one record)."""
     target = Path(root) / rel
     base = Path(root).resolve()
-    resolved = target.resolve()
-    if Path(rel).is_absolute() or not resolved.is_relative_to(base):
-        raise DataError(f"{path}: record {index} image path '{rel}' leads outside the image "
+    try:
+        resolved = target.resolve()
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL byte
+        resolved = None
+    if Path(rel).is_absolute() or resolved is None or not resolved.is_relative_to(base):
+        record = f"record {index} " if index is not None else ""
+        raise DataError(f"{path}: {record}image path '{rel}' leads outside the image "
                         f"folder {root}", "annotation paths must stay inside their data folder")
     return target
 

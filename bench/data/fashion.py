@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.api.errors import DataError
-from bench.data._annot import require_dir
+from bench.api.errors import DataError, describe
+from bench.data._annot import inside, require_dir
 from bench.data.dataset import RetrievalDataset
 
 INFO_DIR = "full_valid_info_PAI"
@@ -42,8 +42,8 @@ class _DataOnly(pickle.Unpickler):
 def _read_pickle(path: Path) -> dict:
     try:
         value = _DataOnly(io.BytesIO(path.read_bytes())).load()
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError) as err:
-        raise DataError(f"cannot read Fashion-Gen record {path}: {err}") from err
+    except Exception as err:  # noqa: BLE001 - a malformed pickle fails in many ways; no code runs
+        raise DataError(f"cannot read Fashion-Gen record {path}: {describe(err)[:160]}") from err
     if not isinstance(value, dict) or not isinstance(value.get("img_name"), str):
         raise DataError(f"{path}: not a dict with an 'img_name' string")
     return value
@@ -77,7 +77,7 @@ def load_fashion_gen(root: str | Path, name: str = "fashion-gen") -> RetrievalDa
         group = products.setdefault(img_name.split("_")[0], len(products))
         captions.extend(caps)
         caption_image.extend([len(image_paths)] * len(caps))
-        image_paths.append(images_dir / img_name)
+        image_paths.append(inside(images_dir, img_name, path, None))
         groups.append(group)
     if not image_paths[0].is_file():
         raise DataError(f"image not found: {image_paths[0]} (named in {files[0]})", layout(root))

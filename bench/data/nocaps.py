@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.api.errors import DataError
-from bench.data._annot import caption_list, field, read_json, require_dir, require_file
+from bench.data._annot import caption_list, field, inside, read_json, require_dir, require_file
 from bench.data.dataset import RetrievalDataset
 
 ANNOTATION = "annotations.json"
@@ -46,7 +46,7 @@ def load_nocaps(root: str | Path, domain: str = "entire", name: str | None = Non
         caps = caption_list(field(record, "caption", list, anno, index), anno, index, "caption")
         captions.extend(caps)
         caption_image.extend([len(image_paths)] * len(caps))
-        image_paths.append(root / rel)
+        image_paths.append(inside(root, rel, anno, index))
     if not image_paths:
         present = sorted({r.get("domain") for r in records if isinstance(r, dict)} - {None})
         raise DataError(f"{anno}: no images of domain '{wanted}'",

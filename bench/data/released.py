@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.api.errors import DataError
-from bench.data._annot import read_json
+from bench.data._annot import inside, read_json
 from bench.data.dataset import RetrievalDataset
 
 # bench text shift -> TCR's folder name (annotation_<name>); image shifts keep their names
@@ -60,12 +60,12 @@ def released_image(ds: RetrievalDataset, root: Path, shift: str, severity: int, 
     ``flickr30k-images/`` itself, while TCR's tree keeps that folder)."""
     folder = image_folder(ds, root, shift, severity)
     sid = ds.sample_id(i)
-    first = folder / sid
+    first = inside(folder, sid, folder, None)  # a link in the released tree must stay in it
     if first.is_file():
         return first
     image_root = ds.meta.get("image_root")
     if image_root:
-        second = folder / Path(image_root).name / sid
+        second = inside(folder, f"{Path(image_root).name}/{sid}", folder, None)
         if second.is_file():
             return second
     return first

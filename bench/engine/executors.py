@@ -231,6 +231,21 @@ def cluster_spec(opts: RunOptions) -> ClusterSpec:
                        job=dict(opts.cluster_job), gpus=gpus)
 
 
+SCHEDULER_TIMEOUT_S = 10  # a scheduler that answers at all answers well within this
+
+
+def _connect(client_cls, address: str):
+    """A client of the scheduler at `address`; none there: one line, exit 2 (not dask's
+    OSError after its default 30 s)."""
+    try:
+        return client_cls(address, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError) as err:
+        raise ConfigError(f"no dask scheduler answers at {address} within "
+                          f"{SCHEDULER_TIMEOUT_S} s ({type(err).__name__})",
+                          "start one with `dask scheduler`, or leave --scheduler out for a "
+                          "local cluster") from None
+
+
 def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[int, Cell, dict], None],
              spec: ClusterSpec | None = None) -> list[str | None]:
     """Run `todo` on a dask cluster; returns, per cell left to another run, its owner (None:
@@ -243,7 +258,7 @@ def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[
     spec = spec or cluster_spec(opts)
     settings = WorkerSettings.from_options(opts)
     cluster = start_cluster(spec, opts.workers)
-    client = Client(spec.scheduler) if cluster is None else Client(cluster)
+    client = _connect(Client, spec.scheduler) if cluster is None else Client(cluster)
     left: list[str | None] = []
     try:
         if spec.kind:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import json
 import math
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -57,14 +59,73 @@ def read_config_file(path: str | Path) -> dict[str, dict[str, Any]]:
 
 
 def _coerce(cls: type, field: dataclasses.Field, value: Any) -> Any:
-    hints = typing.get_type_hints(cls)
-    hint = hints.get(field.name)
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint in (int, float, bool, str) and value is not None and not isinstance(value, hint):
-        raise ConfigError(f"{cls.__qualname__}.{field.name} expects {hint.__name__}, "
-                          f"got {value!r}")
+    """`value` as the field's declared type (``Optional[...]``, unions, ``Literal``, lists and
+    tuples included), else a ConfigError: ``true`` is not a float, ``abc`` not a number."""
+    try:
+        hint = typing.get_type_hints(cls).get(field.name, Any)
+    except Exception:  # noqa: BLE001 - an annotation that cannot be resolved is not checked
+        hint = Any
+    try:
+        return coerce(hint, value)
+    except TypeError:
+        raise ConfigError(f"{cls.__qualname__}.{field.name} expects {_type_name(hint)}, "
+                          f"got {value!r}") from None
+
+
+def coerce(hint: Any, value: Any) -> Any:
+    """`value` checked against the type `hint` (an int becomes a float where a float is
+    declared); TypeError when it does not fit. Types bench cannot check are accepted."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any or isinstance(hint, typing.TypeVar):
+        return value
+    if hint is type(None) or hint is None:
+        if value is None:
+            return None
+        raise TypeError(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return coerce(arg, value)
+            except TypeError:
+                continue
+        raise TypeError(hint)
+    if origin is typing.Literal:
+        if any(value == a and type(value) is type(a) for a in args):
+            return value
+        raise TypeError(hint)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise TypeError(hint)
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise TypeError(hint)
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise TypeError(hint)
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise TypeError(hint)
+    if origin in (list, tuple, collections.abc.Sequence):
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(hint)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise TypeError(hint)
+            return tuple(coerce(a, v) for a, v in zip(args, value, strict=True))
+        item = args[0] if args else Any
+        items = [coerce(item, v) for v in value]
+        return tuple(items) if origin is tuple else items
     return value
+
+
+def _type_name(hint: Any) -> str:
+    if isinstance(hint, type):
+        return hint.__name__
+    return str(hint).replace("typing.", "").replace("NoneType", "None")
 
 
 # Options that must be > 0 whatever the method; every other number must be finite and >= 0.
@@ -94,9 +155,18 @@ def check_range(method: str, field: dataclasses.Field, value: Any) -> None:
         raise ConfigError(f"{method}.{field.name}={value!r} is out of range", f"must be {want}")
 
 
+def config_class(method: str) -> type:
+    """The method's ``Config``, which must be a dataclass (a plugin's that is not: exit 2)."""
+    cls = getattr(METHODS.get(method), "Config", None)
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+        raise ConfigError(f"method '{method}' ({METHODS.origin(method)}) declares a Config "
+                          "that is not a dataclass", "decorate its Config with @dataclass")
+    return cls
+
+
 def make_config(method: str, overrides: dict[str, Any] | None = None) -> Any:
     """The method's default config with overrides applied (unknown fields are an error)."""
-    cls = METHODS.get(method).Config
+    cls = config_class(method)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     overrides = overrides or {}
     unknown = [k for k in overrides if k not in fields]
@@ -111,7 +181,7 @@ def make_config(method: str, overrides: dict[str, Any] | None = None) -> Any:
 
 def config_label(method: str, config: Any) -> str:
     """`method` for the default config, else ``method[k=v,...]`` naming the changed fields."""
-    default = dataclasses.asdict(METHODS.get(method).Config())
+    default = dataclasses.asdict(config_class(method)())
     current = dataclasses.asdict(config)
     changed = [f"{k}={current[k]}" for k in sorted(current) if current[k] != default.get(k)]
     return method if not changed else f"{method}[{','.join(changed)}]"

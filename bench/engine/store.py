@@ -254,4 +254,13 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if df.empty:
         raise DataError(f"results folder {path} holds no results",
                         "run `python -m bench run ...` first or pass the folder it wrote")
+    # A Parquet file of another schema reads as rows of nulls: refused, not shown as blanks.
+    foreign = int(df[list(IDENTITY_COLUMNS)].isna().any(axis=1).sum())
+    if foreign:
+        raise DataError(f"results folder {path}: {foreign} of {len(df)} rows lack "
+                        f"{'/'.join(IDENTITY_COLUMNS)} (Parquet files of another schema?)",
+                        "pass a folder written by `python -m bench run`")
     return df
+
+
+IDENTITY_COLUMNS = ("cell_id", "suite", "method", "status")  # every row `run` writes has them

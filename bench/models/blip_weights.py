@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from bench.api.errors import WeightsError
+from bench.api.errors import WeightsError, describe
 from bench.api.registry import MODELS
 from bench.files import cache_home
 from bench.models.weights import file_sha256
@@ -220,7 +220,7 @@ class BlipModel:
                     return AutoTokenizer.from_pretrained(src)
             except Exception as err:  # try the next source
                 first = first or err
-        raise WeightsError(f"no BERT tokenizer for {self.name}: {first}",
+        raise WeightsError(f"no BERT tokenizer for {self.name}: {describe(first)[:200]}",
                            "set BENCH_BLIP_TOKENIZER to a folder holding bert-base-uncased's "
                            "vocab.txt, or cache bert-base-uncased from the hub")
 

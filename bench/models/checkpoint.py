@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import open_clip
 import torch
 from torch import nn
 
-from bench.api.errors import WeightsError
+from bench.api.errors import WeightsError, describe
 from bench.models.activation import is_torchscript
 
 
@@ -31,30 +30,78 @@ def _unwrap_state_dict(obj) -> dict | None:
 
 
 def load_local(model: nn.Module, name: str, path: Path) -> None:
-    """A local checkpoint: an OpenAI TorchScript archive, open_clip's loader, then wrapped
-    checkpoints (e.g. IRRA)."""
+    """A local checkpoint: an OpenAI TorchScript archive, open_clip's format, then wrapped
+    training checkpoints (e.g. IRRA). The weights must fit the architecture exactly: a
+    missing or unexpected weight or a shape that differs is refused (no partial load)."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise WeightsError(f"checkpoint {path} is empty (0 bytes)", "pass a complete checkpoint")
     if is_torchscript(path):
         _load_torchscript(model, name, path)
         return
+    state, wrapped = _read_state(path, name)
+    state = _open_clip_names(model, state)
+    own = model.state_dict()
+    if wrapped:  # a training checkpoint also holds its heads (IRRA's MLM, ...): CLIP's only
+        state = {k: v for k, v in state.items() if k in own}
+    problems = fit_problems(own, state)
+    if problems:
+        raise WeightsError(f"checkpoint {path} does not fit model {name}: {problems}",
+                           "is it the right --model (and --image-size)?")
+    _load_into(model, state, f"checkpoint {path}", name, "is it the right --model?")
+
+
+def _read_state(path: Path, name: str) -> tuple[dict, bool]:
+    """(state dict, whether it was unwrapped from a training checkpoint), in open_clip's
+    naming: its own reader and format conversions first, then bench's unwrapping."""
+    from open_clip.factory import load_state_dict
+
     try:
-        open_clip.load_checkpoint(model, str(path))
-        return
-    except Exception as err:
-        first = f"{type(err).__name__}: {str(err).splitlines()[0][:160]}"
+        state = load_state_dict(str(path), weights_only=True)
+        if isinstance(state, dict) and all(torch.is_tensor(v) for v in state.values()):
+            return state, False
+        first = "not a dict of tensors"
+    except Exception as err:  # noqa: BLE001 - any reader failure: try the wrapped formats
+        first = describe(err)[:160]
     try:
-        state = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    except Exception:
-        state = None
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001
+        raw = None
+    state = _unwrap_state_dict(raw)
     if state is None:
         raise WeightsError(f"unreadable checkpoint {path} for model {name}: {first}")
-    own = model.state_dict()
-    state = {k: v for k, v in state.items() if k in own}
+    return state, True
+
+
+def _open_clip_names(model: nn.Module, state: dict) -> dict:
+    """open_clip's renaming of older layouts, as its `load_checkpoint` does."""
+    from open_clip.factory import convert_to_custom_text_state_dict
+
+    if "positional_embedding" in state and not hasattr(model, "positional_embedding"):
+        state = convert_to_custom_text_state_dict(state)
+    position_ids = "text.transformer.embeddings.position_ids"
+    if position_ids in state and position_ids not in model.state_dict():
+        del state[position_ids]
+    if "logit_bias" not in state and getattr(model, "logit_bias", None) is not None:
+        state["logit_bias"] = torch.zeros_like(state["logit_scale"])
+    return state
+
+
+def fit_problems(own: dict, state: dict, show: int = 3) -> str:
+    """'' when `state` has exactly the keys and shapes of `own`, else one line naming the
+    first few missing and unexpected weights and shape differences."""
     missing = [k for k in own if k not in state]
-    if missing:
-        raise WeightsError(f"checkpoint {path} lacks {len(missing)} weights of model {name} "
-                           f"(e.g. {missing[0]})", "is it the right --model?")
-    _load_into(model, state, f"checkpoint {path}", name,
-               "a different input size? pass --image-size H,W")
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own
+              if k in state and state[k].shape != own[k].shape
+              and not (k == "logit_scale" and state[k].numel() == own[k].numel())]
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected),
+                         ("shape (checkpoint vs model)", shapes)):
+        if items:
+            more = f" and {len(items) - show} more" if len(items) > show else ""
+            parts.append(f"{len(items)} {label}: {', '.join(items[:show])}{more}")
+    return "; ".join(parts)
 
 
 def _load_torchscript(model: nn.Module, name: str, path: Path) -> None:
@@ -67,7 +114,7 @@ def _load_torchscript(model: nn.Module, name: str, path: Path) -> None:
         archive = torch.jit.load(str(path), map_location="cpu")
     except Exception as err:
         raise WeightsError(f"unreadable TorchScript checkpoint {path}: "
-                           f"{str(err).splitlines()[0][:160]}") from err
+                           f"{describe(err)[:160]}") from err
     state = {k: (v.float() if v.is_floating_point() else v)
              for k, v in archive.state_dict().items()
              if k not in ("input_resolution", "context_length", "vocab_size")}
@@ -77,8 +124,10 @@ def _load_torchscript(model: nn.Module, name: str, path: Path) -> None:
 
 def _load_into(model: nn.Module, state: dict, what: str, name: str, hint: str) -> None:
     """load_state_dict, with torch's shape error as one WeightsError line and a hint."""
+    if "logit_scale" in state and "logit_scale" in model.state_dict():
+        state["logit_scale"] = state["logit_scale"].reshape(model.state_dict()["logit_scale"].shape)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise WeightsError(f"{what} does not fit model {name}: "
-                           f"{str(err).splitlines()[-1].strip()[:160]}", hint) from err
+                           f"{describe(err).splitlines()[-1].strip()[:160]}", hint) from err
