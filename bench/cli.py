@@ -18,7 +18,7 @@ import threading
 from bench import __version__
 from bench.api.errors import BenchError
 
-COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
+COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity", "regime",
             "mini", "perf", "doctor", "compare_queries")
 
 
