@@ -205,7 +205,7 @@ def markdown(table: pd.DataFrame) -> str:
     """The summary as a Markdown table (percentages to one decimal)."""
     head = ("| dir | shift | method | R@1 | P@1 all (first / last fifth) | kept (last fifth) "
             "| filter kept (state) | P@1 kept (first / last fifth) | p_max>1/e: frac, P@1 | H/lnC | H q10 / q50 / q90 "
-            "| ln C | step ||dθ||/||θ|| (median; sum) |")
+            "| ln C | step norm(Δθ)/norm(θ) (median; sum) |")
     lines = [head, "|" + "---|" * 13]
     for r in table.itertuples(index=False):
         lines.append(
