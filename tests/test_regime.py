@@ -89,10 +89,16 @@ def test_probed_cell_counts_by_hand_and_leaves_results_unchanged(smoke_run):
 
 
 def test_regime_command_prints_the_table():
+    # --other-temperature at the protocol's own (0.01): the calibration rows must agree
     code, out, _ = cli("regime", "--suite", "smoke", "--method", "tent", "--direction", "t2i",
-                    "--shift", "cr", "--limit", "64", "--device", "cpu")
+                       "--shift", "cr", "--limit", "64", "--device", "cpu",
+                       "--other-temperature", "0.01")
     assert code == 0
     assert "| t2i | cr | tent |" in out and "1 thread(s)" in out
+    own = [ln for ln in out.splitlines() if ln.startswith("| t2i | cr | tent | the method's")]
+    other = [ln for ln in out.splitlines() if ln.startswith("| t2i | cr | tent | 0.01 |")]
+    assert len(own) == len(other) == 1
+    assert own[0].split("|")[5:] == other[0].split("|")[5:]
 
 
 def test_regime_refuses_source():

@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
+    p.add_argument("--other-temperature", type=float, default=None,
+                   help="also read the softmax's calibration at this temperature (e.g. the "
+                        "model's own trained one); the methods keep theirs")
     p.add_argument("--csv", type=Path, default=None, help="also write every step to FILE (.csv)")
     p.add_argument("--out", type=Path, default=None, help="also write the table to FILE (.md)")
     add_plugin_argument(p)
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     from bench.studies.regime import markdown, probe_cell, summary
 
     methods = [m for m in args.method.split(",") if m]
+    if args.other_temperature is not None and args.other_temperature <= 0:
+        raise ConfigError(f"--other-temperature must be > 0, got {args.other_temperature}")
     if args.threads < 1 or (args.limit is not None and args.limit < 1):
         raise ConfigError(f"--threads and --limit must be >= 1, got {args.threads} and "
                           f"{args.limit}")
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     steps, metrics = [], {}
     with torch_threads(args.threads):
         for k, cell in enumerate(cells, 1):
-            frame, cell_metrics = probe_cell(cell, run.res)
+            frame, cell_metrics = probe_cell(cell, run.res, args.other_temperature)
             steps.append(frame)
             metrics[(cell.spec.direction, cell.spec.shift, cell.label)] = cell_metrics
             print(f"[{k}/{len(cells)}] {cell.title}: R@1 {cell_metrics['r1']:.1f}",

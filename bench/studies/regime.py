@@ -73,6 +73,9 @@ class StepProbe:
     relevant: list[np.ndarray] = field(default_factory=list)  # the current batch's
     records: list[dict] = field(default_factory=list)
     batch: int = -1  # the stream's batch being adapted
+    # a second temperature at which the same similarities' calibration is also read (the
+    # model's own trained one, say); the method never sees it
+    other_temperature: float | None = None
 
     def install(self) -> None:
         loss, update = self.method.loss, self.method.update
@@ -119,9 +122,19 @@ class StepProbe:
             "ent_mean": float(ent.mean()), "ent_q10": float(np.quantile(ent, 0.1)),
             "ent_q50": float(np.quantile(ent, 0.5)), "ent_q90": float(np.quantile(ent, 0.9)),
             "ln_c": math.log(sims.shape[1]), "update_rel": 0.0})  # no update: 0
+        if self.other_temperature is not None:
+            t = self.other_temperature
+            ent_t = softmax_entropy(sims, t).cpu().numpy()
+            conf_t = (torch.softmax(sims.detach().double() / t, dim=1).max(dim=1).values
+                      > CONFIDENT).cpu().numpy()
+            self.records[-1] |= {
+                "other_t": t, "other_ent_q50": float(np.quantile(ent_t, 0.5)),
+                "other_n_confident": int(conf_t.sum()),
+                "other_p1_confident": float(correct[conf_t].mean()) if conf_t.any() else math.nan}
 
 
-def probe_cell(cell, res) -> tuple[pd.DataFrame, dict]:
+def probe_cell(cell, res, other_temperature: float | None = None,
+               ) -> tuple[pd.DataFrame, dict]:
     """Run ``cell`` through the engine's `run_cell` with its method wrapped by a `StepProbe`;
     returns one row per loss call (`STEP_COLUMNS`) and the cell's metrics."""
     from bench.api.registry import METHODS
@@ -134,7 +147,7 @@ def probe_cell(cell, res) -> tuple[pd.DataFrame, dict]:
     gallery = res.gallery(cell)
     queries = res.queries(cell, plan)
     method = METHODS.get(cell.method)(cell.config)
-    probe = StepProbe(method)
+    probe = StepProbe(method, other_temperature=other_temperature)
     probe.install()
     out = run_cell(method, rm, s.direction, ds.kind, gallery, plan, _Announcing(queries, probe),
                    cell.protocol.steps, cell.protocol.batch_size, cell.seed)
@@ -142,7 +155,8 @@ def probe_cell(cell, res) -> tuple[pd.DataFrame, dict]:
     steps.insert(0, "direction", s.direction)
     steps.insert(0, "shift", s.shift)
     steps.insert(0, "method", cell.label)
-    return steps[STEP_COLUMNS], out.metrics | {"state": out.method_state}
+    other = [c for c in steps.columns if c.startswith("other_")]
+    return steps[STEP_COLUMNS + other], out.metrics | {"state": out.method_state}
 
 
 class _Announcing:
@@ -190,7 +204,12 @@ def summary(steps: pd.DataFrame, metrics: dict[tuple[str, str, str], dict]) -> p
             "update_rel": float(g["update_rel"].median()),
             "update_rel_total": float(g["update_rel"].sum()),
             "steps": len(g),
-        })
+        } | ({} if "other_t" not in g else {
+            "other_t": float(g["other_t"].iloc[0]),
+            "other_ent_q50": float(g["other_ent_q50"].median()),
+            "other_confident": float(g["other_n_confident"].sum() / n.sum()),
+            "other_p1_confident": 100 * _weighted(g, "other_p1_confident", "other_n_confident"),
+        }))
     return pd.DataFrame(rows)
 
 
@@ -215,6 +234,16 @@ def markdown(table: pd.DataFrame) -> str:
             f"| {r.confident:.2f}, {_pct(r.p1_confident)} | {r.ent_mean_over_lnc:.2f} "
             f"| {r.ent_q10:.2f} / {r.ent_q50:.2f} / {r.ent_q90:.2f} | {r.ln_c:.2f} "
             f"| {r.update_rel:.1e}; {r.update_rel_total:.1e} |")
+    if "other_t" in table:
+        lines += ["", "| dir | shift | method | temperature | p_max>1/e: frac, P@1 | H q50 |",
+                  "|---|---|---|---|---|---|"]
+        for r in table.itertuples(index=False):
+            for t, frac, p1, q50 in ((0.0, r.confident, r.p1_confident, r.ent_q50),
+                                     (r.other_t, r.other_confident, r.other_p1_confident,
+                                      r.other_ent_q50)):
+                label = "the method's" if t == 0.0 else f"{t:g}"
+                lines.append(f"| {r.direction} | {r.shift} | {r.method} | {label} "
+                             f"| {frac:.2f}, {_pct(p1)} | {q50:.2f} |")
     return "\n".join(lines)
 
 
