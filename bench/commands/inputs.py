@@ -14,6 +14,7 @@ the nearest existing folder above must be writable.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -78,6 +79,18 @@ def _range(low: int | None, high: int | None) -> str:
     if low is None:
         return f"must be at most {high}"
     return f"must be between {low} and {high}"
+
+
+@validator
+def positive_number(value: str) -> float:
+    """A finite number above zero (a temperature, a scale)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got '{_short(value)}'") from None
+    if not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number above 0, got {value}")
+    return number
 
 
 count = integer(1)  # how many of something (workers, threads, queries, steps, rounds)
