@@ -67,7 +67,7 @@ def test_probed_cell_counts_by_hand_and_leaves_results_unchanged(smoke_run):
         assert steps["ln_c"].iloc[0] == pytest.approx(math.log(1000))
         assert (steps["update_rel"] > 0).all() and (steps["update_rel"] < 0.1).all()
         # the same cell unprobed: identical R@1 (the probe reads, never changes)
-        assert metrics["r1"] == execute_ok(cell, run.res, run.run_id)["r1"]
+        assert metrics["r1"] == execute_ok(cell, run.res, run.run_id).row["r1"]
         # step 0 sees the source model: its precision, counted by hand
         rm, ds = run.res.model(cell), run.res.dataset(cell)
         plan = cell_plan(cell, ds)
