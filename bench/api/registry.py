@@ -189,6 +189,7 @@ _BUILTIN_MODULES = (
     "bench.models.blip_weights",
     "bench.suites.embedded",
     "bench.suites.real",
+    "bench.suites.composed",
 )
 DISTRIBUTION = "bench-tta"
 _PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"

@@ -53,7 +53,7 @@ def stream_batches(plan: StreamPlan, queries: QuerySet, batch_size: int) -> list
 def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_size: int,
                progress: str | None = None) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray]:
     """Feed the stream batch by batch; returns the accumulator, the trace, and the scored positions."""
-    acc = RankAccumulator()
+    acc = RankAccumulator(ks=queries.ks)
     trace, scored = [], []
     batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
@@ -62,7 +62,7 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
             method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
         with phase("metrics"):
-            r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
+            r1 = acc.add(out.rows, **queries.scoring(positions))
         trace.append({"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
                       "segment": _segment_label(plan, positions),
                       "terms": _json_or_none(getattr(method, "terms", None)),
@@ -94,12 +94,12 @@ def query_outcomes(acc: RankAccumulator, plan: StreamPlan, scored: np.ndarray,
 def evaluate_frozen(rm: RetrievalModel, direction: str, gallery: torch.Tensor,
                     queries: QuerySet, batch_size: int = 256) -> dict[str, float]:
     """Metrics of the model as it is now (no adaptation) on a query set."""
-    acc = RankAccumulator()
+    acc = RankAccumulator(ks=queries.ks)
     positions = np.nonzero(queries.usable)[0]
     for i in range(0, len(positions), batch_size):
         pos = positions[i:i + batch_size]
         q = rm.encode(direction, queries.batch(pos)).float()
-        acc.add(q @ gallery.T, [queries.relevant[p] for p in pos])
+        acc.add(q @ gallery.T, **queries.scoring(pos))
     return acc.summary()
 
 
@@ -134,6 +134,8 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     method.setup(rm.query_model(direction), ctx)
     acc, trace, scored = run_stream(method, plan, queries, batch_size, progress)
     metrics = acc.summary()
+    if acc.subset_summary() is not None:  # composed queries with subsets (CIRR)
+        metrics["subset_recall"] = acc.subset_summary()
     segment_r1 = {}
     if len(plan.segments) > 1:
         seg_of_scored = plan.segment[scored]
