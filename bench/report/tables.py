@@ -14,8 +14,8 @@ import pandas as pd
 
 from bench.report import stats
 
-METRICS = ("r1", "r5", "r10", "r_mean", "map", "minp", "retention_r1")
-METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r_mean": "mean R@1/5/10",
+METRICS = ("r1", "r5", "r10", "r50", "r_mean", "map", "minp", "retention_r1")  # r50: composed
+METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r50": "R@50", "r_mean": "mean R@1/5/10",
                  "map": "mAP", "minp": "mINP", "retention_r1": "retention R@1"}
 AVG = "Avg."
 COUNT = "shifts ok"
