@@ -280,3 +280,13 @@ def test_source_and_tent_on_mini_cir_c(tmp_path):
                       <= close.sum(dim=1).numpy())
         assert pd.Series(outcomes.best_rank).le(10).mean() * 100 == pytest.approx(
             rows.loc[("source", "clean"), "r10"])
+
+
+def test_build_splits_a_pair_shift_into_its_image_and_text_parts():
+    from bench.api.registry import SUITES, load_builtins
+    from bench.commands.build import shifts_by_dataset
+
+    load_builtins()
+    got = shifts_by_dataset(SUITES.get("mini-cir-c"), None, ["gaussian_noise+cr", "ocr"])
+    assert got == {"mini-cir": {"image": {("gaussian_noise", 5)},
+                                "text": {("cr", 7), ("ocr", 7)}}}
