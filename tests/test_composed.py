@@ -290,3 +290,40 @@ def test_build_splits_a_pair_shift_into_its_image_and_text_parts():
     got = shifts_by_dataset(SUITES.get("mini-cir-c"), None, ["gaussian_noise+cr", "ocr"])
     assert got == {"mini-cir": {"image": {("gaussian_noise", 5)},
                                 "text": {("cr", 7), ("ocr", 7)}}}
+
+
+def _check_composed_tower(rm, tokens_text):
+    """Both query towers' LayerNorms adapt; the source encoder is the composition at setup."""
+    tower = rm.query_model("ti2i")
+    names = [n for n, _ in tower.named_params()]
+    n_image = len(rm.layernorm_params("i2t"))
+    assert len(names) == n_image + len(rm.layernorm_params("t2i"))
+    assert all(n.startswith("image.") for n in names[:n_image])
+    assert all(n.startswith("text.") for n in names[n_image:])
+    h, w = rm.input_size
+    images = torch.randn(2, 3, h, w)
+    tokens = rm.tokenize(tokens_text)
+    batch = pack_composed(images, tokens)
+    with torch.no_grad():
+        want = compose(rm.encode_images(images), rm.encode_texts(tokens))
+        assert torch.allclose(tower.encode(batch), want, atol=1e-6)
+        assert torch.allclose(tower.source_encoder()(batch), want, atol=1e-6)
+    # a step on the composed loss moves LayerNorms of both towers
+    loss = tower.encode(batch).sum()
+    grads = torch.autograd.grad(loss, tower.params(), allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads[:n_image])
+    assert any(g is not None and g.abs().sum() > 0 for g in grads[n_image:])
+
+
+def test_composed_tower_of_an_open_clip_model():
+    from bench.models.registered import resolve_model
+
+    _check_composed_tower(resolve_model("mini-clip", "random", "cpu"),
+                          ["make the red square blue", "remove the star"])
+
+
+def test_composed_tower_of_blip(tmp_path):
+    from helpers_blip import tiny_spec, write_vocab
+
+    rm = tiny_spec(write_vocab(tmp_path)).load("random", "cpu", seed=0)
+    _check_composed_tower(rm, ["a dog", "a red cat"])
