@@ -222,6 +222,8 @@ def test_real_suites_are_listed_with_what_they_need():
     lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
     assert "embedded" in lines["mini-cir-c"]
     assert "needs --data-root" in lines["fashioniq-c"] and "needs --data-root" in lines["cirr-c"]
+    from bench.api.registry import SUITES
+    assert not SUITES.get("mini-cir-c").in_all  # opt-in: its own store
 
 
 def test_real_suite_absent_is_refused_in_one_line(tmp_path):
