@@ -329,3 +329,30 @@ def test_composed_tower_of_blip(tmp_path):
 
     rm = tiny_spec(write_vocab(tmp_path)).load("random", "cpu", seed=0)
     _check_composed_tower(rm, ["a dog", "a red cat"])
+
+
+def test_real_suites_run_end_to_end_on_fixtures(tmp_path):
+    from bench.engine.store import ResultStore
+
+    data = tmp_path / "data"
+    _cirr(data / "cirr_dataset")
+    fiq = _fashioniq(data)
+    for category in ("shirt", "toptee"):
+        for kind in ("captions/cap", "image_splits/split"):
+            src = fiq / f"{kind}.dress.val.json"
+            (fiq / f"{kind}.{category}.val.json").write_text(src.read_text())
+    with torch_threads(1):
+        for suite, n_rows in (("cirr-c", 1), ("fashioniq-c", 3)):
+            out = tmp_path / suite
+            code, _, err = cli("run", "--method", "source", "--suite", suite, "--data-root", data,
+                               "--model", "mini-clip", "--pretrained", "random", "--shift",
+                               "clean", "--out", out, "--workers", "1")
+            assert code == 0, err
+            rows = ResultStore(out).read()
+            assert len(rows) == n_rows and (rows.status == "ok").all(), rows.error.tolist()
+            assert (rows.n_queries == 2).all() and rows.r50.eq(100.0).all()
+            inputs = json.loads(rows.inputs.iloc[0])
+            assert inputs["caption_rule"] == "raw" and inputs["preprocess"]["mode"] == "crop"
+            has_subsets = rows.subset_recall.notna().all()
+            assert has_subsets == (suite == "cirr-c")
+            assert (rows.n_gallery == (6 if suite == "cirr-c" else 4)).all()
