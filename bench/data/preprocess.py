@@ -15,6 +15,8 @@ reid        squash to (384, 128), bilinear         raw, cut at   IRRA datasets/b
             (torchvision's Resize default)         77 tokens     ``build_transforms``;
                                                                  datasets/bases.py
                                                                  ``tokenize(truncate=True)``
+composed    short side to S, centre crop, bicubic  raw           CLIP4Cir src/validate.py
+            (CLIP's own preprocessing)                           ``--transform clip``
 ==========  =====================================  ============  ==========================
 
 "Squash" resizes the whole image to the target size (aspect ratio not kept, nothing
