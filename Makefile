@@ -20,9 +20,10 @@ RUN_FLAGS ?=
 SUITES ?= smoke,mini-clean,mini-c,mini-pedes,mini-pedes-c,mini-diverse
 
 COCO_SUITES ?= mini-coco-c,mini-coco-diverse
+COMPOSED_SUITES ?= mini-cir-c
 BASELINES ?= source,tent,eata,sar,read,deyo
 
-.PHONY: results coco pair rank similarity tables readme test site
+.PHONY: results coco composed pair rank similarity tables readme test site
 
 results:
 	$(PY) -m bench run --method $(METHODS) --suite $(SUITES) --seed $(SEEDS) $(RUN_FLAGS) \
@@ -41,6 +42,11 @@ coco:
 	$(PY) -m bench run --method $(METHODS) --suite $(COCO_SUITES) --seed $(SEEDS) \
 		--out $(RESULTS)/coco
 	$(MAKE) pair
+
+# Composed image retrieval (docs/composed.md), opt-in like coco, in its own store.
+composed:
+	$(PY) -m bench run --method $(METHODS) --suite $(COMPOSED_SUITES) --seed $(SEEDS) \
+		--out $(RESULTS)/composed
 
 pair:
 	$(PY) tools/suite_pair.py $(RESULTS) $(RESULTS)/coco --suites mini-c,mini-coco-c \
@@ -78,6 +84,10 @@ tables:
 			--suite mini-coco-diverse --if-present --out $(RESULTS)/COCO_RETENTION.md && \
 		$(MAKE) pair && \
 		$(PY) tools/rank_vs_published.py $(RESULTS)/coco --out $(RESULTS)/RANK.md; fi
+	if [ -d $(RESULTS)/composed/cells ]; then \
+		$(PY) -m bench leaderboard $(RESULTS)/composed --metric r10 --out $(RESULTS)/COMPOSED.md && \
+		$(PY) -m bench leaderboard $(RESULTS)/composed --metric r50 \
+			--out $(RESULTS)/COMPOSED_R50.md; fi
 	$(PY) tools/update_readme.py
 	$(MAKE) site
 

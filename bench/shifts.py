@@ -42,6 +42,8 @@ class Shift:
     available: Callable[[], tuple[bool, str]] = field(default=_always)
     # A seed per (sample, shift, level): the benchmark is identical however it is built.
     seed_for: Callable[[Any, str, int, int], int] = field(default=corruptions.seed_for)
+    # a pair shift (modality "composed"): ((image shift, level), (text shift, level))
+    parts: tuple[tuple[str, int], ...] = ()
 
     def is_available(self) -> tuple[bool, str]:
         return self.available()
@@ -94,3 +96,50 @@ def book(modality: str) -> tuple[str, ...]:
 def max_level(name: str) -> int | None:
     """A registered shift's maximum severity (the tables' column); None if not registered."""
     return int(SHIFTS.get(name).max_level) if name in SHIFTS else None
+
+
+PAIR = "+"  # "<image shift>+<text shift>": both parts of a composed query shifted at once
+
+
+def pair_shift(image: str, text: str) -> str:
+    """Register (once) and name the pair shift of composed queries: `image` on the reference
+    image and `text` on the modification text, each at its maximum severity. Its one level, 1,
+    is that pair of maxima; each part keeps its own seeds (and cache entries)."""
+    name = f"{image}{PAIR}{text}"
+    if name in SHIFTS:
+        return name
+    i, t = SHIFTS.get(image), SHIFTS.get(text)
+    if i.modality != "image" or t.modality != "text":
+        raise ValueError(f"a pair shift is an image shift and a text shift, not {name}")
+
+    def available() -> tuple[bool, str]:
+        for part in (i, t):
+            ok, why = part.is_available()
+            if not ok:
+                return ok, why
+        return True, ""
+
+    def apply(item, level, seed):
+        image_in, text_in = item
+        return (i.apply(image_in, i.max_level, seed), t.apply(text_in, t.max_level, seed))
+
+    SHIFTS.add(name, Shift(name=name, modality="composed", levels=(1,), max_level=1,
+                           apply=apply, group="pair", needs=" and ".join(
+                               x for x in (i.needs, t.needs) if x) or "nothing",
+                           version=f"{i.version}|{t.version}", available=available,
+                           parts=((image, i.max_level), (text, t.max_level))))
+    return name
+
+
+def composed_parts(name: str, level: int) -> tuple[tuple[str, int], tuple[str, int]]:
+    """((image shift, level), (text shift, level)) a shift applies to a composed query: an
+    image shift to the reference, a text shift to the modification, a pair shift to both."""
+    shift = SHIFTS.get(name)
+    clean = (CLEAN, 0)
+    if shift.modality == "image":
+        return (name, level), clean
+    if shift.modality == "text":
+        return clean, (name, level)
+    if shift.parts:
+        return shift.parts[0], shift.parts[1]
+    return clean, clean

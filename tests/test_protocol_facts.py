@@ -25,7 +25,8 @@ def test_the_protocol_values_and_field_order_hashed_into_cell_ids():
     assert list(dataclasses.asdict(proto.PROTOCOL).items()) == [
         ("batch_size", 64), ("steps", 3), ("limit", None), ("corruption_seed", 0)]
     assert proto.DEFAULT_LR == 3e-4
-    assert proto.TEMPERATURE == {"captions": 0.01, "fashion": 0.001, "reid": 0.0001}
+    assert proto.TEMPERATURE == {"captions": 0.01, "fashion": 0.001, "reid": 0.0001,
+                                 "composed": 0.01}
     # the exact text Cell.describe() puts in every id's blob
     assert json.dumps(dataclasses.asdict(proto.PROTOCOL), sort_keys=True) == (
         '{"batch_size": 64, "corruption_seed": 0, "limit": null, "steps": 3}')

@@ -20,12 +20,14 @@ import torch
 
 from bench.api.protocol import PROTOCOL
 
-DIRECTIONS = ("i2t", "t2i")
+COMPOSED = "ti2i"  # composed queries: (reference image, modification text) -> image
+DIRECTIONS = ("i2t", "t2i", COMPOSED)
 DEFAULT_RANK = 1000  # a method's place in tables when it declares none
 
 
 class QueryModel(Protocol):
-    """The query tower of one direction, as a method sees it."""
+    """The query tower of one direction, as a method sees it (for composed queries, ti2i,
+    both query towers and their composition: bench/models/composed.py)."""
 
     direction: str
     # the learning rate the protocol uses on this tower when a method keeps the default rate
@@ -49,7 +51,7 @@ class AdaptContext:
     """What a method may know about the cell it adapts in."""
 
     gallery: torch.Tensor  # (N, d) L2-normalised, frozen source embeddings
-    direction: str  # "i2t" or "t2i"
+    direction: str  # "i2t", "t2i" or "ti2i"
     temperature: float  # whole-gallery softmax temperature of the dataset (docs/protocol.md s. 6)
     steps: int = PROTOCOL.steps  # adaptation steps per batch
     dataset_kind: str = "captions"

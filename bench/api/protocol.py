@@ -31,8 +31,10 @@ PROTOCOL = Protocol()
 DEFAULT_LR = 3e-4
 
 # Whole-gallery softmax temperature per kind of data (docs/protocol.md section 6):
-# COCO / Flickr captions, Fashion-Gen, person ReID.
-TEMPERATURE: dict[str, float] = {"captions": 0.01, "fashion": 0.001, "reid": 0.0001}
+# COCO / Flickr captions, Fashion-Gen, person ReID; composed queries (FashionIQ, CIRR, the
+# embedded mini-cir): CLIP's own learned logit scale, 100 (the zero-shot backbone's).
+TEMPERATURE: dict[str, float] = {"captions": 0.01, "fashion": 0.001, "reid": 0.0001,
+                                 "composed": 0.01}
 
 # How ranks treat equal scores (docs/protocol.md section 3); implemented by
 # bench.engine.metrics and recorded in every result row's protocol.

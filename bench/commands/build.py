@@ -42,9 +42,11 @@ def shifts_by_dataset(suite, severities, shifts: list[str] | None = None,
         for seg in cell.stream_segments():
             if seg.shift == "clean":
                 continue
-            kind = "image" if SHIFTS.get(seg.shift).modality == "image" else "text"
-            out.setdefault(cell.dataset, {"image": set(), "text": set()})[kind].add(
-                (seg.shift, seg.severity))
+            # a pair shift of composed queries builds its image part and its text part
+            for shift, level in SHIFTS.get(seg.shift).parts or ((seg.shift, seg.severity),):
+                kind = "image" if SHIFTS.get(shift).modality == "image" else "text"
+                out.setdefault(cell.dataset, {"image": set(), "text": set()})[kind].add(
+                    (shift, level))
     return out
 
 

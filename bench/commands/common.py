@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bench.api.contract import DIRECTIONS
 from bench.api.errors import ConfigError
 from bench.commands import inputs
 
@@ -49,7 +50,7 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shift", type=comma_list, default=None, metavar="A,B",
                         help="only the cells of these shifts (e.g. fog,clean; a stream cell's "
                              "name, e.g. image-mix, selects it)")
-    parser.add_argument("--direction", choices=("i2t", "t2i"), default=None,
+    parser.add_argument("--direction", choices=DIRECTIONS, default=None,
                         help="only the cells of this direction")
 
 

@@ -9,6 +9,11 @@ one image. Relevance is derived from it:
   identity-based: every image (or caption) of the same person id is relevant.
 * ``kind == "fashion"`` (Fashion-Gen): the same by product: ``person_ids`` holds each
   image's product, and every image of a product is relevant to each of its descriptions.
+* ``kind == "composed"`` (FashionIQ, CIRR, mini-cir): a query is a reference image
+  (``reference_image``) and a modification text (``captions``); its relevant item is its
+  target image (``caption_image``); the images are the gallery. ``remove_reference``: the
+  reference image is taken out of its query's candidates (CIRR's protocol); ``subsets``:
+  per query, the gallery images of its subset (CIRR's ``img_set``) for subset recall.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from PIL import Image
 
 from bench.api.errors import DataError
 
-KINDS = ("captions", "reid", "fashion")
+KINDS = ("captions", "reid", "fashion", "composed")
 GROUPED = ("reid", "fashion")  # relevance by the group id in `person_ids` (person, product)
 
 
@@ -37,6 +42,10 @@ class RetrievalDataset:
     caption_image: np.ndarray  # (n_captions,) int64: index of the image each caption describes
     person_ids: np.ndarray | None = None  # (n_images,) int64 person (reid) or product (fashion)
     meta: dict = field(default_factory=dict)
+    # composed queries only: (n_captions,) int64 index of each query's reference image
+    reference_image: np.ndarray | None = None
+    remove_reference: bool = False  # the reference is never a candidate (CIRR)
+    subsets: list[np.ndarray] | None = None  # per query: its subset's gallery images (CIRR)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -54,6 +63,21 @@ class RetrievalDataset:
                 raise DataError(f"dataset '{self.name}': person ids do not match the images")
         if self.kind in GROUPED and self.person_ids is None:
             raise DataError(f"dataset '{self.name}': a {self.kind} dataset needs group ids")
+        if self.kind == "composed":
+            self._check_composed()
+
+    def _check_composed(self) -> None:
+        if self.reference_image is None:
+            raise DataError(f"dataset '{self.name}': a composed dataset needs reference images")
+        self.reference_image = np.asarray(self.reference_image, dtype=np.int64)
+        if len(self.reference_image) != len(self.captions):
+            raise DataError(f"dataset '{self.name}': {len(self.captions)} modification texts "
+                            f"but {len(self.reference_image)} reference images")
+        if len(self.reference_image) and (self.reference_image.min() < 0
+                                          or self.reference_image.max() >= self.n_images):
+            raise DataError(f"dataset '{self.name}': a query points to a missing reference image")
+        if self.subsets is not None and len(self.subsets) != len(self.captions):
+            raise DataError(f"dataset '{self.name}': subsets do not match the queries")
 
     @property
     def n_images(self) -> int:
@@ -103,6 +127,9 @@ class RetrievalDataset:
         h.update(self.caption_image.tobytes())
         if self.person_ids is not None:
             h.update(self.person_ids.tobytes())
+        if self.reference_image is not None:
+            h.update(f"|composed|{self.remove_reference}|".encode())
+            h.update(self.reference_image.tobytes())
         self._fingerprint = h.hexdigest()[:16]
         return self._fingerprint
 
@@ -150,12 +177,21 @@ class RetrievalDataset:
         keep = np.asarray(sorted(set(int(k) for k in keep)), dtype=np.int64)
         remap = -np.ones(self.n_images, dtype=np.int64)
         remap[keep] = np.arange(len(keep))
-        cap_keep = np.nonzero(remap[self.caption_image] >= 0)[0]
+        kept = remap[self.caption_image] >= 0
+        if self.reference_image is not None:  # a composed query needs its reference too
+            kept &= remap[self.reference_image] >= 0
+        cap_keep = np.nonzero(kept)[0]
+        composed = {}
+        if self.reference_image is not None:
+            composed = {"reference_image": remap[self.reference_image[cap_keep]],
+                        "remove_reference": self.remove_reference,
+                        "subsets": None if self.subsets is None else [
+                            remap[s][remap[s] >= 0] for s in (self.subsets[c] for c in cap_keep)]}
         return RetrievalDataset(
             name=self.name, kind=self.kind,
             image_paths=[self.image_paths[i] for i in keep],
             captions=[self.captions[c] for c in cap_keep],
             caption_image=remap[self.caption_image[cap_keep]],
             person_ids=None if self.person_ids is None else self.person_ids[keep],
-            meta=dict(self.meta),
+            meta=dict(self.meta), **composed,
         )

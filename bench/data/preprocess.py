@@ -15,6 +15,8 @@ reid        squash to (384, 128), bilinear         raw, cut at   IRRA datasets/b
             (torchvision's Resize default)         77 tokens     ``build_transforms``;
                                                                  datasets/bases.py
                                                                  ``tokenize(truncate=True)``
+composed    short side to S, centre crop, bicubic  raw           CLIP4Cir src/validate.py
+            (CLIP's own preprocessing)                           ``--transform clip``
 ==========  =====================================  ============  ==========================
 
 "Squash" resizes the whole image to the target size (aspect ratio not kept, nothing
@@ -145,6 +147,10 @@ RECIPES = {
         "IRRA datasets/build.py build_transforms(is_train=False): T.Resize((384, 128)); "
         "datasets/bases.py tokenize(caption, text_length=77, truncate=True); TCR "
         "data/__init__.py transform_test_reid, data/cuhk_pedes_dataset.py tokenize"),
+    "composed": KindRecipe(
+        ImagePrep(None, CROP, "bicubic"), RAW,
+        "CLIP4Cir src/validate.py --transform clip: CLIP's own preprocess (short side to S, "
+        "centre crop, bicubic); the texts go to clip.tokenize as given"),
 }
 
 

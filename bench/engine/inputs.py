@@ -25,10 +25,12 @@ from bench.data.dataset import RetrievalDataset
 from bench.data.preprocess import PRE_CAPTION, apply_caption_rule, caption_cache_tag
 from bench.data.released import released_captions, released_image
 from bench.engine.cache import Cache
+from bench.engine.metrics import COMPOSED_KS, KS
 from bench.engine.parallel import pmap
 from bench.engine.prebuilt import built_image, built_root, load_built_captions
+from bench.models.composed import COMPOSED, pack_composed
 from bench.models.openclip import RetrievalModel
-from bench.shifts import CLEAN
+from bench.shifts import CLEAN, composed_parts
 from bench.suites.streams import StreamPlan
 
 ENCODE_BATCH = 256
@@ -248,17 +250,33 @@ class QuerySet:
     relevant: list[np.ndarray]  # relevant gallery indices per position
     usable: np.ndarray  # (P,) bool: False for queries whose image cannot be read
     to_model: Callable[[np.ndarray], torch.Tensor] | None = None  # images -> normalised tensor
+    # composed queries: (P, L) modification token ids, packed with the reference images
+    tokens: torch.Tensor | None = None
+    excluded: list[np.ndarray] | None = None  # per position: gallery items that are no candidates
+    subsets: list[np.ndarray] | None = None  # per position: its subset (subset recall)
+    ks: tuple[int, ...] = KS  # the Recall@K cut-offs reported
 
     def batch(self, positions: np.ndarray) -> torch.Tensor:
         if self.to_model is None:
             return self.raw[torch.as_tensor(positions)]
-        return self.to_model(self.raw[positions])
+        images = self.to_model(self.raw[positions])
+        if self.tokens is None:
+            return images
+        return pack_composed(images, self.tokens[torch.as_tensor(positions)])
+
+    def scoring(self, positions: np.ndarray) -> dict:
+        """What `RankAccumulator.add` needs besides the rows, for these positions."""
+        return {"relevant": [self.relevant[p] for p in positions],
+                "excluded": None if self.excluded is None else [self.excluded[p] for p in positions],
+                "subsets": None if self.subsets is None else [self.subsets[p] for p in positions]}
 
 
 def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: RetrievalModel,
                   opt: InputOptions, clean: bool = False,
                   caption_rule: str = PRE_CAPTION) -> QuerySet:
     """The shifted (or, with ``clean=True``, clean) inputs of every position of `plan`."""
+    if direction == COMPOSED:
+        return composed_queries(ds, plan, rm, opt, clean, caption_rule)
     relevant_all = ds.relevant_to_image() if direction == "i2t" else ds.relevant_to_caption()
     relevant = [relevant_all[int(i)] for i in plan.query_ids]
     usable = np.ones(len(plan.query_ids), dtype=bool)
@@ -280,3 +298,36 @@ def build_queries(ds: RetrievalDataset, direction: str, plan: StreamPlan, rm: Re
     if direction == "i2t":
         return QuerySet(raw=raw, relevant=relevant, usable=usable, to_model=rm.image_tensor)
     return QuerySet(raw=torch.from_numpy(raw), relevant=relevant, usable=usable)
+
+
+def composed_queries(ds: RetrievalDataset, plan: StreamPlan, rm: RetrievalModel,
+                     opt: InputOptions, clean: bool = False,
+                     caption_rule: str = PRE_CAPTION) -> QuerySet:
+    """Composed queries of `plan`: each segment's image shift on the reference images, its
+    text shift on the modification texts (both for a pair shift, bench.shifts)."""
+    relevant_all = ds.relevant_to_caption()
+    relevant = [relevant_all[int(i)] for i in plan.query_ids]
+    n = len(plan.query_ids)
+    usable = np.ones(n, dtype=bool)
+    images, tokens = None, None
+    for k, seg in enumerate(plan.segments):
+        pos = plan.positions_of(k)
+        ids = plan.query_ids[pos]
+        if len(ids) == 0:
+            continue
+        (ishift, isev), (tshift, tsev) = composed_parts(
+            CLEAN if clean else seg.shift, 0 if clean else seg.severity)
+        part, bad = resized_images(ds, ds.reference_image[ids], ishift, isev, rm, opt)
+        usable[pos] = ~bad
+        texts = rm.tokenize(shifted_captions(ds, ids, tshift, tsev, opt, caption_rule))
+        if images is None:
+            images = np.zeros((n, *part.shape[1:]), dtype=part.dtype)
+            tokens = torch.zeros((n, texts.shape[1]), dtype=texts.dtype)
+        images[pos] = part
+        tokens[torch.as_tensor(pos)] = texts
+    refs = ds.reference_image[plan.query_ids]
+    excluded = [np.asarray([r], dtype=np.int64) for r in refs] if ds.remove_reference else None
+    subsets = (None if ds.subsets is None
+               else [np.asarray(ds.subsets[int(i)], dtype=np.int64) for i in plan.query_ids])
+    return QuerySet(raw=images, relevant=relevant, usable=usable, to_model=rm.image_tensor,
+                    tokens=tokens, excluded=excluded, subsets=subsets, ks=COMPOSED_KS)

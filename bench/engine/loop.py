@@ -71,7 +71,7 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
                ) -> tuple[RankAccumulator, pd.DataFrame, np.ndarray, list[torch.Tensor]]:
     """Feed the stream batch by batch; returns the accumulator, the trace, the scored
     positions and, with `gallery` (diagnostics on), the scored query embeddings per batch."""
-    acc = RankAccumulator()
+    acc = RankAccumulator(ks=queries.ks)
     trace, scored, embedded = [], [], []
     batches = stream_batches(plan, queries, batch_size)
     for k, positions in enumerate(tqdm(batches, desc=progress, disable=progress is None,
@@ -79,7 +79,7 @@ def run_stream(method: TTAMethod, plan: StreamPlan, queries: QuerySet, batch_siz
         method.clear_terms()
         out: StepOutput = method.adapt(queries.batch(positions))
         with phase("metrics"):
-            r1 = acc.add(out.rows, [queries.relevant[p] for p in positions])
+            r1 = acc.add(out.rows, **queries.scoring(positions))
         record = {"batch": k, "n": len(positions), "r1": r1, "loss": out.loss,
                   "segment": _segment_label(plan, positions),
                   "terms": _json_or_none(method.terms),
@@ -125,12 +125,12 @@ def evaluate_frozen(rm: RetrievalModel, direction: str, gallery: torch.Tensor,
                     embedded: list[torch.Tensor] | None = None) -> dict[str, float]:
     """Metrics of the model as it is now (no adaptation) on a query set; the query
     embeddings are appended to `embedded` when given."""
-    acc = RankAccumulator()
+    acc = RankAccumulator(ks=queries.ks)
     positions = np.nonzero(queries.usable)[0]
     for i in range(0, len(positions), batch_size):
         pos = positions[i:i + batch_size]
         q = rm.encode(direction, queries.batch(pos)).float()
-        acc.add(q @ gallery.T, [queries.relevant[p] for p in pos])
+        acc.add(q @ gallery.T, **queries.scoring(pos))
         if embedded is not None:
             embedded.append(q)
     return acc.summary()
@@ -186,6 +186,8 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     acc, trace, scored, embedded = run_stream(method, plan, queries, batch_size, progress,
                                               summary)
     metrics = acc.summary()
+    if acc.subset_summary() is not None:  # composed queries with subsets (CIRR)
+        metrics["subset_recall"] = acc.subset_summary()
     segment_r1 = {}
     if len(plan.segments) > 1:
         seg_of_scored = plan.segment[scored]

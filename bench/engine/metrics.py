@@ -13,6 +13,11 @@ item, and nothing depends on sort order among equal scores.
 * AP: mean over the relevant items (sorted by score) of (j / position_j).
 * INP (Ye et al., 2021): |relevant| / position of the hardest relevant item.
 All reported as percentages.
+
+Composed queries (docs/composed.md) add Recall@50 (`COMPOSED_KS`, FashionIQ's and CIRR's
+cut-offs), candidates taken out of a query's ranking (``excluded``: CIRR's reference image,
+scored -inf before counting) and subset recall (``subsets``: CIRR's Recall_subset@K, the
+target's rank among its subset's images, reference excluded, for K in `SUBSET_KS`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ import torch
 # The rule's name lives with the protocol's other facts; this module implements it.
 from bench.api.protocol import TIE_RULE as TIE_RULE
 
-KS = (1, 5, 10)
+KS = (1, 5, 10)  # also the Ks of r_mean, whatever a stream reports
+COMPOSED_KS = (1, 5, 10, 50)
+SUBSET_KS = (1, 2, 3)
 
 
 def relevant_positions(rows: torch.Tensor, relevant: list[np.ndarray]) -> list[np.ndarray]:
@@ -88,10 +95,19 @@ class RankAccumulator:
     ap: list[float] = field(default_factory=list)
     inp: list[float] = field(default_factory=list)
     query_ids: list[int] = field(default_factory=list)
+    subset_best: list[int] = field(default_factory=list)  # rank within the query's subset
 
     def add(self, rows: torch.Tensor, relevant: list[np.ndarray],
-            query_ids: np.ndarray | None = None) -> float:
-        """Score one batch; returns its R@1 (percent)."""
+            query_ids: np.ndarray | None = None, excluded: list[np.ndarray] | None = None,
+            subsets: list[np.ndarray] | None = None) -> float:
+        """Score one batch; returns its R@1 (percent). ``excluded``: per row, gallery items
+        that are no candidates (scored -inf); ``subsets``: per row, its subset's items."""
+        if excluded is not None:
+            rows = rows.detach().clone()
+            for i, ex in enumerate(excluded):
+                rows[i, torch.as_tensor(ex, dtype=torch.long, device=rows.device)] = -float("inf")
+        if subsets is not None:
+            self.subset_best.extend(subset_ranks(rows, relevant, subsets))
         positions = relevant_positions(rows, relevant)
         n = len(positions)
         sizes = np.fromiter((len(p) for p in positions), dtype=np.int64, count=n)
@@ -127,10 +143,31 @@ class RankAccumulator:
             return {f"r{k}": float("nan") for k in self.ks} | {
                 "r_mean": float("nan"), "map": float("nan"), "minp": float("nan")}
         out = {f"r{k}": 100.0 * float(np.mean(best <= k)) for k in self.ks}
-        out["r_mean"] = float(np.mean([out[f"r{k}"] for k in self.ks]))
+        out["r_mean"] = float(np.mean([out[f"r{k}"] for k in KS if k in self.ks]
+                                      or [out[f"r{k}"] for k in self.ks]))
         out["map"] = 100.0 * float(np.mean(ap))
         out["minp"] = 100.0 * float(np.mean(inp))
         return out
+
+    def subset_summary(self) -> dict[str, float] | None:
+        """Recall_subset@K (percent) for K in `SUBSET_KS`; None when no subset was scored."""
+        if not self.subset_best:
+            return None
+        ranks = np.asarray(self.subset_best)
+        return {f"r{k}": 100.0 * float(np.mean(ranks <= k)) for k in SUBSET_KS}
+
+
+def subset_ranks(rows: torch.Tensor, relevant: list[np.ndarray],
+                 subsets: list[np.ndarray]) -> list[int]:
+    """Per row, 1 + the number of its subset's non-relevant items scoring strictly higher
+    than its best relevant item (the tie rule of the whole-gallery ranks)."""
+    scores = rows.detach().float().cpu().numpy()
+    out = []
+    for row, rel, sub in zip(scores, relevant, subsets, strict=True):
+        best = row[np.asarray(rel, dtype=np.int64)].max()
+        others = np.setdiff1d(np.asarray(sub, dtype=np.int64), rel)
+        out.append(1 + int(np.count_nonzero(row[others] > best)))
+    return out
 
 
 def brute_force_metrics(scores: np.ndarray, relevant: list[np.ndarray],

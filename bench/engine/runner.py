@@ -23,7 +23,8 @@ def _summary(k: int, n: int, cell: Cell, row: dict) -> str:
     extra = ""
     if row.get("retention_r1") == row.get("retention_r1") and row.get("retention_r1") is not None:
         extra = f" retention R@1 {row['retention_r1']:.1f}"
-    return (f"{head}: R@1 {row['r1']:.1f} R@5 {row['r5']:.1f} R@10 {row['r10']:.1f} "
+    r50 = f" R@50 {row['r50']:.1f}" if row.get("r50") is not None else ""
+    return (f"{head}: R@1 {row['r1']:.1f} R@5 {row['r5']:.1f} R@10 {row['r10']:.1f}{r50} "
             f"mAP {row['map']:.1f}{extra} ({row['wall_s']:.1f}s)")
 
 

@@ -63,11 +63,13 @@ RESULT_SCHEMA = pa.schema([
     ("r1", pa.float64()),
     ("r5", pa.float64()),
     ("r10", pa.float64()),
+    ("r50", pa.float64()),  # composed queries only (FashionIQ / CIRR report it); else null
     ("r_mean", pa.float64()),
     ("map", pa.float64()),
     ("minp", pa.float64()),
     ("retention_r1", pa.float64()),
     ("segment_r1", pa.string()),  # JSON {segment name: R@1} for mixed / continual streams
+    ("subset_recall", pa.string()),  # JSON {"r1", "r2", "r3"}: CIRR's Recall_subset@K, else null
     ("status", pa.string()),
     ("error", pa.string()),
     ("wall_s", pa.float64()),

@@ -31,6 +31,7 @@ from torch import nn
 from torchvision import transforms
 from torchvision.transforms import InterpolationMode
 
+from bench.models.composed import COMPOSED, encode_composed
 from bench.models.openclip import QueryTower, RetrievalModel
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)  # BLIP's (and CLIP's) normalisation
@@ -87,6 +88,10 @@ class BlipRetrievalModel(RetrievalModel):
                              max_length=MAX_TOKENS, return_tensors="pt")
         return enc["input_ids"]
 
+    @property
+    def context_length(self) -> int:
+        return MAX_TOKENS
+
     def encode_images(self, x: torch.Tensor) -> torch.Tensor:
         return image_features(self.model, x.to(self.device))
 
@@ -123,6 +128,9 @@ class BlipQueryTower(QueryTower):
             @torch.no_grad()
             def encode(batch: torch.Tensor) -> torch.Tensor:
                 batch = batch.to(device)
+                if self.direction == COMPOSED:
+                    return encode_composed(batch, MAX_TOKENS, lambda x: image_features(frozen, x),
+                                           lambda t: text_features(frozen, t.to(device), pad_id))
                 if self.direction == "i2t":
                     return image_features(frozen, batch)
                 return text_features(frozen, batch, pad_id)

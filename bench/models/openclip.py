@@ -31,6 +31,7 @@ from bench.models.activation import (
     built_activation,
 )
 from bench.models.checkpoint import load_local
+from bench.models.composed import COMPOSED, encode_composed
 from bench.models.weights import add_bench_configs, file_sha256, hub_reachable
 
 RANDOM = "random"  # --pretrained random: untrained weights, for tests only
@@ -94,6 +95,11 @@ class RetrievalModel:
     def tokenize(self, texts: list[str]) -> torch.Tensor:
         return self.tokenizer(texts)
 
+    @property
+    def context_length(self) -> int:
+        """Tokens per caption the tokenizer emits (the composed query tensor carries them)."""
+        return int(getattr(self.tokenizer, "context_length", None) or self.model.context_length)
+
     # ---- towers --------------------------------------------------------------------------
     def encode_images(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.encode_image(x.to(self.device), normalize=True)
@@ -102,11 +108,15 @@ class RetrievalModel:
         return _encode_text(self.model, tokens, self.device)
 
     def encode(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
-        """Encode a batch of queries of `direction` (images for i2t, tokens for t2i)."""
+        """Encode a batch of queries of `direction` (images for i2t, tokens for t2i, packed
+        reference images and modification tokens for ti2i: bench/models/composed.py)."""
+        if direction == COMPOSED:
+            return encode_composed(batch, self.context_length, self.encode_images,
+                                   self.encode_texts)
         return self.encode_images(batch) if direction == "i2t" else self.encode_texts(batch)
 
     def encode_gallery(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
-        """Encode a batch of gallery items of `direction` (texts for i2t, images for t2i)."""
+        """Encode a batch of gallery items of `direction` (texts for i2t, images otherwise)."""
         return self.encode_texts(batch) if direction == "i2t" else self.encode_images(batch)
 
     def query_tower(self, direction: str) -> nn.Module:
@@ -117,7 +127,11 @@ class RetrievalModel:
         return self.model.text.transformer  # CustomTextCLIP
 
     def layernorm_params(self, direction: str) -> list[tuple[str, nn.Parameter]]:
-        """(name, parameter) of every LayerNorm affine weight/bias in the query tower."""
+        """(name, parameter) of every LayerNorm affine weight/bias in the query tower; for
+        composed queries (ti2i) both query towers', named ``image.*`` and ``text.*``."""
+        if direction == COMPOSED:
+            return ([(f"image.{n}", p) for n, p in self.layernorm_params("i2t")]
+                    + [(f"text.{n}", p) for n, p in self.layernorm_params("t2i")])
         out = []
         for mname, module in self.query_tower(direction).named_modules():
             if isinstance(module, nn.LayerNorm) and module.elementwise_affine:
@@ -203,11 +217,17 @@ class QueryTower:
                 p.requires_grad_(False)
             device = self.rm.device
 
+            def images(batch: torch.Tensor) -> torch.Tensor:
+                return frozen.encode_image(batch.to(device), normalize=True)
+
+            def texts(batch: torch.Tensor) -> torch.Tensor:
+                return _encode_text(frozen, batch, device)
+
             @torch.no_grad()
             def encode(batch: torch.Tensor) -> torch.Tensor:
-                if self.direction == "i2t":
-                    return frozen.encode_image(batch.to(device), normalize=True)
-                return _encode_text(frozen, batch, device)
+                if self.direction == COMPOSED:
+                    return encode_composed(batch, self.rm.context_length, images, texts)
+                return images(batch) if self.direction == "i2t" else texts(batch)
 
             self._source = encode
         return self._source

@@ -30,7 +30,7 @@ from bench.report import stats
 from bench.report.tables import AVG, Table, TableCell
 
 # metrics recomputable per query from the best relevant item's rank
-OUTCOME_KS = {"r1": (1,), "r5": (5,), "r10": (10,), "r_mean": (1, 5, 10)}
+OUTCOME_KS = {"r1": (1,), "r5": (5,), "r10": (10,), "r50": (50,), "r_mean": (1, 5, 10)}
 BETTER, WORSE = "↑", "↓"
 
 

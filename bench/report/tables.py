@@ -19,8 +19,9 @@ _MEASURES = ("uniformity_q", "gap", "intermodal_sim", "consistency")
 DIAGNOSTIC_METRICS = ("uniformity_g",) + tuple(
     f"{m}_{p}" for p in ("before", "after", "clean_before", "clean_after") for m in _MEASURES
 ) + ("grad_angle",)
-METRICS = ("r1", "r5", "r10", "r_mean", "map", "minp", "retention_r1") + DIAGNOSTIC_METRICS
-METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r_mean": "mean R@1/5/10",
+METRICS = ("r1", "r5", "r10", "r50", "r_mean", "map", "minp", "retention_r1") + DIAGNOSTIC_METRICS
+METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r50": "R@50",
+                 "r_mean": "mean R@1/5/10",
                  "map": "mAP", "minp": "mINP", "retention_r1": "retention R@1"} | {
     m: m.replace("_", " ") for m in DIAGNOSTIC_METRICS}
 # what a metric's numbers are, after its label (recall metrics: percentages, 1 decimal)

@@ -2,6 +2,8 @@
 
 * mini-scenes: a Karpathy-split JSON (``dataset_mini_scenes.json``) + ``images/<split>/``,
   read by ``load_karpathy`` exactly like COCO.
+* mini-cir: composed queries on mini-scenes in CIRR's layout (``cirr/captions/``,
+  ``cirr/image_splits/`` + ``dev/``), read by ``load_cirr`` exactly like CIRR.
 * mini-pedes style a: CUHK-PEDES layout (``reid_raw.json`` + ``imgs/``); style b, the
   target domain: ICFG-PEDES layout (``ICFG-PEDES.json`` + ``imgs/``).
 
@@ -42,10 +44,12 @@ from bench.data.synth.build import (
     merge_karpathy,
     merge_pedes,
 )
+from bench.data.synth.composed import CirConfig
 from bench.data.synth.scenes import render_scene, sample_scene, scene_captions
 from bench.files import data_home
 
 __all__ = [
+    "CirConfig", "ensure_mini_cir", "load_mini_cir",
     "DEFAULT_PEDES", "PEDES_VERSIONS", "SCENES_VERSION", "PedesConfig", "ScenesConfig",
     "ensure_mini_pedes", "ensure_mini_scenes", "load_mini_pedes", "load_mini_scenes",
     "render_scene", "sample_scene", "scene_captions",
@@ -157,3 +161,35 @@ def _locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def ensure_mini_cir(root: str | Path | None = None, config: CirConfig | None = None,
+                    progress: bool = True) -> Path:
+    """The mini-cir folder (CIRR's layout, split ``val``), generated if needed."""
+    from bench.data.synth import composed
+
+    cfg = config or CirConfig()
+    folder = _folder(root, composed.GENERATOR_VERSION, cfg, CirConfig())
+    images = write_split(folder, "", composed.IMAGE_DIR,
+                         lambda tmp: composed.build_cir(cfg, tmp, progress))
+    captions = folder / "cirr" / "captions" / "cap.rc2.val.json"
+    with _locked(folder / ".lock"):
+        if not captions.is_file():
+            records = read_records(images)
+            for sub in ("captions", "image_splits"):
+                (folder / "cirr" / sub).mkdir(parents=True, exist_ok=True)
+            write_annotation(folder / "cirr" / "image_splits" / "split.rc2.val.json",
+                             dump_json(composed.cir_split_map(records)))
+            write_annotation(captions, dump_json(records))
+    return folder
+
+
+def load_mini_cir(root: str | Path | None = None, config: CirConfig | None = None,
+                  progress: bool = True) -> RetrievalDataset:
+    """mini-cir, generated if needed, read by the CIRR loader."""
+    from bench.data.composed import load_cirr
+    from bench.data.synth import composed
+
+    folder = ensure_mini_cir(root, config, progress)
+    return load_cirr(folder, "val", name="mini-cir",
+                     meta={"generator": composed.GENERATOR_VERSION})
