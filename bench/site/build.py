@@ -96,9 +96,10 @@ class SiteWriter:
     """Holds the boards and the row labels while the pages are written."""
 
     def __init__(self, inputs: SiteInputs, out: Path, reported: bool = False,
-                 figures: bool = True, pairs: list[tuple[str, str]] | None = None):
+                 figures: bool = True, pairs: list[tuple[str, str]] | None = None,
+                 cache: bool = True):
         self.inputs, self.out, self.reported, self.with_figures = inputs, out, reported, figures
-        self.pairs = pairs
+        self.pairs, self.cache = pairs, cache
         self.env = _env()
         self.df = prepare(inputs.rows)
         self.labels = row_labels(self.df)
@@ -133,7 +134,7 @@ class SiteWriter:
         self.groups = {m: _groups(b) for m, b in self.boards.items()}
         with self.report.timed("figures"):
             figs = site_figures(self.df, self.inputs, self.groups["r1"], self.out,
-                                self.report) if self.with_figures else {}
+                                self.report, self.cache) if self.with_figures else {}
         pages = []
         with self.report.timed("table pages and cells"):
             for key in self.groups["r1"]:
@@ -372,11 +373,13 @@ def _note(df: pd.DataFrame, key: tuple) -> str:
 
 
 def build_site(inputs: SiteInputs, out: str | Path, reported: bool = False,
-               figures: bool = True, pairs: list[tuple[str, str]] | None = None) -> SiteReport:
-    """Write the whole site into `out` (its previous pages, data and figures replaced)."""
+               figures: bool = True, pairs: list[tuple[str, str]] | None = None,
+               cache: bool = True) -> SiteReport:
+    """Write the whole site into `out` (its previous pages, data and figures replaced).
+    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache)."""
     out = Path(out)
     for sub in ("data", "figures", "downloads", "assets"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for old in out.glob("*.html"):
         old.unlink()
-    return SiteWriter(inputs, out, reported, figures, pairs).write()
+    return SiteWriter(inputs, out, reported, figures, pairs, cache).write()
