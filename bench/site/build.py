@@ -32,6 +32,7 @@ from bench.report.order import (
 from bench.report.paired_compare import compare_table
 from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
+from bench.report.significance import Outcomes
 from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
@@ -180,7 +181,11 @@ class SiteWriter:
         """Write the page's data script; returns (kind, row, column) -> entry id."""
         group = self.df[(self.df[GROUP_KEYS] == pd.Series(key, index=GROUP_KEYS)).all(axis=1)]
         sets = cellmod.table_entries(group, self.labels)
+        # Python strings instead of Arrow-backed ones (the same values, NaN for missing):
+        # the entries below select, group and iterate these rows hundreds of times
         by_id = group.set_index("cell_id", drop=False)
+        by_id = by_id.astype({c: object for c, t in by_id.dtypes.items()
+                              if isinstance(t, pd.StringDtype)})
         traces = dict(iter(self.inputs.traces[self.inputs.traces["cell_id"].isin(group["cell_id"])]
                            .groupby("cell_id")))
         row_tpl, entry_tpl = self.env.get_template("cell_row.html"), \
@@ -308,12 +313,11 @@ class SiteWriter:
             [(m, "source") for m in methods if m != "source" and "source" in methods]
         shown, skipped = [], []
         rows, outcomes = self.inputs.rows, self.inputs.outcomes
+        # the outcomes grouped by cell once for every pair (the grouping is most of the cost)
+        per_query = Outcomes(outcomes, "r1") if pairs else None
         for method, baseline in pairs:
-            # only the two methods' outcomes: the per-cell grouping is most of the cost
-            ids = rows.loc[rows["method"].isin([method, baseline]), "cell_id"]
             try:
-                t = compare_table(rows, outcomes[outcomes["cell_id"].isin(ids)], method,
-                                  baseline)
+                t = compare_table(rows, outcomes, method, baseline, per_query=per_query)
             except ConfigError as err:
                 if self.pairs is not None:  # asked for by name: say so, do not skip
                     raise

@@ -87,10 +87,18 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
     """The `bench run` command that computes these cells again into `store` (finished cells
     are skipped there: add --overwrite to recompute them). One command per distinct run."""
     lines = []
-    keys = ["suite", "method", "model", "method_config", "protocol", "severity", "shift"]
-    rows = rows.assign(**{k: rows[k].fillna("").astype(str) for k in keys[:5] + ["pretrained"]})
-    for _, g in rows.groupby(keys[:5]):
-        r = g.iloc[0]
+    keys = ["suite", "method", "model", "method_config", "protocol"]
+    # the rows as Python values, grouped by run in sorted key order (a pandas groupby per
+    # entry costs milliseconds, and a site has hundreds of entries)
+    texts = {k: [_text(v) for v in rows[k]] for k in keys + ["pretrained"]}
+    raw = {k: rows[k].tolist() for k in ("severity", "shift", "seed")}
+    runs: dict[tuple, list[int]] = {}
+    for i, run in enumerate(zip(*(texts[k] for k in keys), strict=True)):
+        runs.setdefault(run, []).append(i)
+    for run in sorted(runs):
+        at = runs[run]
+        r = {k: texts[k][at[0]] for k in texts}
+        g = {k: [raw[k][i] for i in at] for k in raw}
         method = base_method(r["method"])
         args = ["python", "-m", "bench", "run", "--method", method, "--suite", r["suite"],
                 "--model", r["model"]]
@@ -113,6 +121,13 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
         args += ["--seed", ",".join(str(int(s)) for s in sorted(set(g["seed"]))), "--out", store]
         lines.append(shlex.join(args))
     return "\n".join(lines)
+
+
+def _text(value) -> str:
+    """A field as `fillna("").astype(str)` writes it."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
 
 
 def base_method(name: str) -> str:
