@@ -141,7 +141,9 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
     equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
     if trace is None or trace.empty or trace["r1"].isna().all():
         return ""
-    r1 = trace.sort_values("batch")["r1"].to_numpy(dtype=float)
+    # numpy's argsort with the algorithm sort_values uses: the same order, without a frame
+    order = np.argsort(trace["batch"].to_numpy(), kind="quicksort")
+    r1 = trace["r1"].to_numpy(dtype=float)[order]
     step = max(1, math.ceil(len(r1) / TRACE_POINTS))
     pts = np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
     xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])
