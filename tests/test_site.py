@@ -213,3 +213,25 @@ def test_cached_figures_are_the_fresh_figures_and_a_changed_input_draws_afresh(
     assert len(list(cache_root().iterdir())) == 2  # a second key
     assert not changed[f"figures/{png.name}"].endswith(b"marker")
     assert changed == site("changed-fresh", "--no-cache")
+
+
+def test_the_figure_cache_keeps_the_most_recently_used_drawings(tmp_path, monkeypatch):
+    import os
+
+    from bench.site import figure_cache
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(figure_cache, "KEEP", 2)
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "a.png").write_bytes(b"png")
+    placed = {("s", "d", "t2i", "single"): [{"file": "a.png", "caption": "a"}]}
+    for n, key in enumerate(("k1", "k2")):
+        figure_cache.save(key, figures, placed, 1)
+        os.utime(figure_cache.cache_root() / key, (n, n))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert figure_cache.load("k1", out) == (placed, 1)  # k1 used now: newer than k2
+    figure_cache.save("k3", figures, placed, 1)
+    assert sorted(p.name for p in figure_cache.cache_root().iterdir()) == ["k1", "k3"]
+    assert (out / "a.png").read_bytes() == b"png"

@@ -9,7 +9,8 @@ module of the `bench` package) and the versions of the libraries that draw and r
 (matplotlib, numpy, pandas, scipy, Pillow). A hit copies the stored PNG files, which are
 byte for byte the files a fresh drawing writes; any changed input is a different key and
 draws afresh. The cache lives in ``<cache home>/site-figures/<key>/`` (bench.files):
-deleting it is always safe, and a folder that cannot be written caches nothing.
+deleting it is always safe, and a folder that cannot be written caches nothing. It keeps
+the KEEP most recently used drawings.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench.report.tables import Table
 
 FORMAT = 1
 MANIFEST = "figures.json"
+KEEP = 8  # drawings kept (most recently used first): each edit of bench's code is a new key
 
 
 def cache_root() -> Path:
@@ -99,6 +101,7 @@ def load(key: str, figures: Path) -> tuple[dict[tuple, list[dict]], int] | None:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         for name in manifest["files"]:
             shutil.copyfile(folder / name, figures / name)
+        os.utime(folder)  # most recently used: kept longest
     except (OSError, ValueError, KeyError, TypeError):
         return None
     placed = {tuple(k): v for k, v in manifest["placed"]}
@@ -125,3 +128,16 @@ def save(key: str, figures: Path, placed: dict[tuple, list[dict]], count: int) -
         tmp.rename(folder)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # read-only, full or raced: the next build draws
+        return
+    _prune(root)
+
+
+def _prune(root: Path) -> None:
+    """Delete all but the KEEP most recently used drawings."""
+    try:
+        entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError:
+        return
+    for old in entries[KEEP:]:
+        shutil.rmtree(old, ignore_errors=True)
