@@ -154,3 +154,84 @@ def test_a_cell_in_two_stores_is_an_error(tmp_path):
     assert len(read_stores([tmp_path / "a"]).rows) == 1
     with pytest.raises(DataError, match=f"cell {one.stem} is in .*a and in .*b"):
         read_stores([tmp_path / "a", tmp_path / "b"])
+
+
+def _smoke_store(tmp_path, methods=("source", "tent")):
+    """A results folder holding the committed smoke cells of `methods`."""
+    import shutil
+    from pathlib import Path
+
+    from bench.engine.store import ResultStore
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "embedded"
+    rows = ResultStore(committed).read()
+    ids = rows.loc[(rows["suite"] == "smoke") & rows["method"].isin(list(methods)), "cell_id"]
+    store = tmp_path / "store"
+    for sub in ("cells", "outcomes", "traces"):
+        (store / sub).mkdir(parents=True)
+        for cid in ids:
+            if (committed / sub / f"{cid}.parquet").exists():
+                shutil.copy(committed / sub / f"{cid}.parquet", store / sub)
+    return store
+
+
+def _files(folder) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
+
+
+def test_cached_figures_are_the_fresh_figures_and_a_changed_input_draws_afresh(
+        tmp_path, monkeypatch):
+    """The site built from the figure cache is byte for byte the site built with --no-cache;
+    the second build copies the stored files (a marker written into the cache shows up in
+    the output); changing one query's outcome is a new key, drawn afresh."""
+    from bench.cli import main
+    from bench.site.figure_cache import cache_root
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    store = _smoke_store(tmp_path)
+
+    def site(name: str, *extra: str) -> dict[str, bytes]:
+        assert main(["site", str(store), "--out", str(tmp_path / name), *extra]) == 0
+        return _files(tmp_path / name)
+
+    fresh = site("fresh", "--no-cache")
+    assert not cache_root().exists()  # --no-cache writes no cache
+    assert sum(name.startswith("figures/") for name in fresh) >= 2
+    assert site("first") == fresh  # a miss: drawn, then stored
+    (entry,) = [p for p in cache_root().iterdir()]
+    assert site("second") == fresh  # a hit: copied
+    png = sorted(entry.glob("*.png"))[0]
+    png.write_bytes(png.read_bytes() + b"marker")
+    assert site("marked")[f"figures/{png.name}"].endswith(b"marker")  # really from the cache
+
+    outcomes = sorted((store / "outcomes").glob("*.parquet"))[0]
+    df = pd.read_parquet(outcomes)
+    df.loc[0, "best_rank"] = df["best_rank"].iloc[0] + 1
+    df.to_parquet(outcomes, index=False)
+    changed = site("changed")
+    assert len(list(cache_root().iterdir())) == 2  # a second key
+    assert not changed[f"figures/{png.name}"].endswith(b"marker")
+    assert changed == site("changed-fresh", "--no-cache")
+
+
+def test_the_figure_cache_keeps_the_most_recently_used_drawings(tmp_path, monkeypatch):
+    import os
+
+    from bench.site import figure_cache
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(figure_cache, "KEEP", 2)
+    figures = tmp_path / "figures"
+    figures.mkdir()
+    (figures / "a.png").write_bytes(b"png")
+    placed = {("s", "d", "t2i", "single"): [{"file": "a.png", "caption": "a"}]}
+    for n, key in enumerate(("k1", "k2")):
+        figure_cache.save(key, figures, placed, 1)
+        os.utime(figure_cache.cache_root() / key, (n, n))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert figure_cache.load("k1", out) == (placed, 1)  # k1 used now: newer than k2
+    figure_cache.save("k3", figures, placed, 1)
+    assert sorted(p.name for p in figure_cache.cache_root().iterdir()) == ["k1", "k3"]
+    assert (out / "a.png").read_bytes() == b"png"

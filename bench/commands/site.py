@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="method pairs of the compare page (default: each method vs "
                              "source)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="compute every statistic afresh (no statistics memo read or written)")
+                        help="compute every statistic and draw every figure afresh (no statistics "
+                             "memo nor figure cache read or written)")
     add_plugin_argument(parser)  # a plugin shift's order and maximum severity
 
 
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     # the memo's keys are content hashes, so one folder's memo serves every table
     with nullcontext() if args.no_cache else memo(args.results[0]):
         report = build_site(inputs, args.out, reported=args.reported,
-                            figures=not args.no_figures, pairs=pairs)
+                            figures=not args.no_figures, pairs=pairs,
+                            cache=not args.no_cache)
     for line in report.messages:
         print(line)
     phases = {"read stores": read} | report.phases

@@ -99,13 +99,15 @@ def _identities(df: pd.DataFrame) -> list[str]:
     """Each row's identity (JSON). A row without a protocol (a failed cell records none)
     takes the identity of its method's other rows when they all share one."""
     extra = sorted(c for c in df.columns if _EXTRA_IDENTITY.match(c))
+    # only the columns read here (records of every column cost most of the time)
+    used = ["pretrained", "suite", "method", "model", "method_config", *extra]
+    records = df[[c for c in dict.fromkeys(used) if c in df.columns]].to_dict("records")
     base = [{"pretrained": "" if pd.isna(r.get("pretrained")) else str(r.get("pretrained"))}
             | {c: "" if pd.isna(r.get(c)) else str(r.get(c)) for c in extra}
-            for r in df.to_dict("records")]
+            for r in records]
     protos = [protocol_fields(p) for p in df.get("protocol", pd.Series([""] * len(df)))]
     owner = [(r.get("suite"), r.get("method"), r.get("model"), r.get("method_config"),
-              json.dumps(b, sort_keys=True)) for r, b in zip(df.to_dict("records"), base,
-                                                             strict=True)]
+              json.dumps(b, sort_keys=True)) for r, b in zip(records, base, strict=True)]
     known: dict[tuple, set] = {}
     for o, p in zip(owner, protos, strict=True):
         if p:

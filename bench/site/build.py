@@ -32,6 +32,7 @@ from bench.report.order import (
 from bench.report.paired_compare import compare_table
 from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
+from bench.report.significance import Outcomes
 from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
@@ -96,9 +97,10 @@ class SiteWriter:
     """Holds the boards and the row labels while the pages are written."""
 
     def __init__(self, inputs: SiteInputs, out: Path, reported: bool = False,
-                 figures: bool = True, pairs: list[tuple[str, str]] | None = None):
+                 figures: bool = True, pairs: list[tuple[str, str]] | None = None,
+                 cache: bool = True):
         self.inputs, self.out, self.reported, self.with_figures = inputs, out, reported, figures
-        self.pairs = pairs
+        self.pairs, self.cache = pairs, cache
         self.env = _env()
         self.df = prepare(inputs.rows)
         self.labels = row_labels(self.df)
@@ -133,7 +135,7 @@ class SiteWriter:
         self.groups = {m: _groups(b) for m, b in self.boards.items()}
         with self.report.timed("figures"):
             figs = site_figures(self.df, self.inputs, self.groups["r1"], self.out,
-                                self.report) if self.with_figures else {}
+                                self.report, self.cache) if self.with_figures else {}
         pages = []
         with self.report.timed("table pages and cells"):
             for key in self.groups["r1"]:
@@ -179,7 +181,11 @@ class SiteWriter:
         """Write the page's data script; returns (kind, row, column) -> entry id."""
         group = self.df[(self.df[GROUP_KEYS] == pd.Series(key, index=GROUP_KEYS)).all(axis=1)]
         sets = cellmod.table_entries(group, self.labels)
+        # Python strings instead of Arrow-backed ones (the same values, NaN for missing):
+        # the entries below select, group and iterate these rows hundreds of times
         by_id = group.set_index("cell_id", drop=False)
+        by_id = by_id.astype({c: object for c, t in by_id.dtypes.items()
+                              if isinstance(t, pd.StringDtype)})
         traces = dict(iter(self.inputs.traces[self.inputs.traces["cell_id"].isin(group["cell_id"])]
                            .groupby("cell_id")))
         row_tpl, entry_tpl = self.env.get_template("cell_row.html"), \
@@ -307,12 +313,11 @@ class SiteWriter:
             [(m, "source") for m in methods if m != "source" and "source" in methods]
         shown, skipped = [], []
         rows, outcomes = self.inputs.rows, self.inputs.outcomes
+        # the outcomes grouped by cell once for every pair (the grouping is most of the cost)
+        per_query = Outcomes(outcomes, "r1") if pairs else None
         for method, baseline in pairs:
-            # only the two methods' outcomes: the per-cell grouping is most of the cost
-            ids = rows.loc[rows["method"].isin([method, baseline]), "cell_id"]
             try:
-                t = compare_table(rows, outcomes[outcomes["cell_id"].isin(ids)], method,
-                                  baseline)
+                t = compare_table(rows, outcomes, method, baseline, per_query=per_query)
             except ConfigError as err:
                 if self.pairs is not None:  # asked for by name: say so, do not skip
                     raise
@@ -372,11 +377,13 @@ def _note(df: pd.DataFrame, key: tuple) -> str:
 
 
 def build_site(inputs: SiteInputs, out: str | Path, reported: bool = False,
-               figures: bool = True, pairs: list[tuple[str, str]] | None = None) -> SiteReport:
-    """Write the whole site into `out` (its previous pages, data and figures replaced)."""
+               figures: bool = True, pairs: list[tuple[str, str]] | None = None,
+               cache: bool = True) -> SiteReport:
+    """Write the whole site into `out` (its previous pages, data and figures replaced).
+    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache)."""
     out = Path(out)
     for sub in ("data", "figures", "downloads", "assets"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for old in out.glob("*.html"):
         old.unlink()
-    return SiteWriter(inputs, out, reported, figures, pairs).write()
+    return SiteWriter(inputs, out, reported, figures, pairs, cache).write()

@@ -87,10 +87,18 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
     """The `bench run` command that computes these cells again into `store` (finished cells
     are skipped there: add --overwrite to recompute them). One command per distinct run."""
     lines = []
-    keys = ["suite", "method", "model", "method_config", "protocol", "severity", "shift"]
-    rows = rows.assign(**{k: rows[k].fillna("").astype(str) for k in keys[:5] + ["pretrained"]})
-    for _, g in rows.groupby(keys[:5]):
-        r = g.iloc[0]
+    keys = ["suite", "method", "model", "method_config", "protocol"]
+    # the rows as Python values, grouped by run in sorted key order (a pandas groupby per
+    # entry costs milliseconds, and a site has hundreds of entries)
+    texts = {k: [_text(v) for v in rows[k]] for k in keys + ["pretrained"]}
+    raw = {k: rows[k].tolist() for k in ("severity", "shift", "seed")}
+    runs: dict[tuple, list[int]] = {}
+    for i, run in enumerate(zip(*(texts[k] for k in keys), strict=True)):
+        runs.setdefault(run, []).append(i)
+    for run in sorted(runs):
+        at = runs[run]
+        r = {k: texts[k][at[0]] for k in texts}
+        g = {k: [raw[k][i] for i in at] for k in raw}
         method = base_method(r["method"])
         args = ["python", "-m", "bench", "run", "--method", method, "--suite", r["suite"],
                 "--model", r["model"]]
@@ -115,6 +123,13 @@ def reproduce(rows: pd.DataFrame, store: str) -> str:
     return "\n".join(lines)
 
 
+def _text(value) -> str:
+    """A field as `fillna("").astype(str)` writes it."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
 def base_method(name: str) -> str:
     """The registered method of a row's method column (`tent[lr=0.01]` -> `tent`: a run with
     a changed config is stored under a name that says what changed)."""
@@ -126,7 +141,9 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
     equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
     if trace is None or trace.empty or trace["r1"].isna().all():
         return ""
-    r1 = trace.sort_values("batch")["r1"].to_numpy(dtype=float)
+    # numpy's argsort with the algorithm sort_values uses: the same order, without a frame
+    order = np.argsort(trace["batch"].to_numpy(), kind="quicksort")
+    r1 = trace["r1"].to_numpy(dtype=float)[order]
     step = max(1, math.ceil(len(r1) / TRACE_POINTS))
     pts = np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
     xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.report.tables import Table
+from bench.site import figure_cache
 from bench.site.load import SiteInputs
 from bench.site.timing import SiteReport
 
@@ -22,10 +23,26 @@ def _measured_only(table: Table) -> Table:
 
 
 def site_figures(df: pd.DataFrame, inputs: SiteInputs, groups: dict[tuple, dict[str, Table]],
-                 out: Path, report: SiteReport) -> dict[tuple, list[dict]]:
+                 out: Path, report: SiteReport, cache: bool = True) -> dict[tuple, list[dict]]:
     """Write the figures into out/figures; returns table key -> [{file, caption}]. `df`: the
     prepared rows; `groups`: the R@1 board's tables by key and kind (the heatmaps are drawn
-    from them, so they show the page's numbers)."""
+    from them, so they show the page's numbers). With `cache`, a drawing of the same inputs
+    is copied from the figure cache (bench.site.figure_cache) and a new one is stored."""
+    if not cache:
+        return _draw(df, inputs, groups, out, report)
+    key = figure_cache.figures_key(df, inputs.outcomes, inputs.traces, groups)
+    hit = figure_cache.load(key, out / "figures")
+    if hit is not None:
+        report.figures += hit[1]
+        return hit[0]
+    before = report.figures
+    placed = _draw(df, inputs, groups, out, report)
+    figure_cache.save(key, out / "figures", placed, report.figures - before)
+    return placed
+
+
+def _draw(df: pd.DataFrame, inputs: SiteInputs, groups: dict[tuple, dict[str, Table]],
+          out: Path, report: SiteReport) -> dict[tuple, list[dict]]:
     import matplotlib
 
     from bench.report import plots
