@@ -344,14 +344,17 @@ def _checkpoints(folder: Path, torch) -> None:
 
 
 def snapshot(w: Path) -> dict[str, tuple[int, int]]:
-    """relative path -> (size, mtime) of everything under `w` but the cache."""
+    """relative path -> (size, mtime) of every file under `w` but the cache, (-1, 0) for
+    each folder."""
     out = {}
     for p in w.rglob("*"):
         rel = p.relative_to(w).as_posix()
         if rel == "cache" or rel.startswith("cache/"):
             continue
         st = p.lstat()
-        out[rel] = (st.st_size if p.is_file() else -1, st.st_mtime_ns)
+        # a folder counts by its presence: its mtime moves when a probe file is made and
+        # removed in it (the writability check of an output folder), which writes nothing
+        out[rel] = (st.st_size, st.st_mtime_ns) if p.is_file() else (-1, 0)
     return out
 
 
