@@ -59,7 +59,8 @@ def test_too_few_methods_is_one_clear_error(tmp_path):
     with pytest.raises(DataError, match="need at least 2"):
         compare(rows({"source": 40.0}))
     store = ResultStore(tmp_path)
-    store.write({"cell_id": "x", "status": "ok", "suite": "smoke", "r1": 1.0})
+    store.write({"cell_id": "x", "status": "ok", "suite": "smoke", "method": "source",
+                 "r1": 1.0})
     run = subprocess.run([sys.executable, str(ROOT / "tools" / "rank_vs_published.py"),
                           str(tmp_path)], capture_output=True, text=True)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "need at least 2" in run.stderr

@@ -50,9 +50,13 @@ def test_clean_queries_are_built_only_when_read(monkeypatch, tmp_path):
         return original(self, cell, plan, clean)
 
     monkeypatch.setattr(Resources, "queries", recording)
-    code, _, err = smoke_run(tmp_path / "a", "--shift", "cr", methods="source,eata", limit=16)
+    code, _, err = smoke_run(tmp_path / "a", "--shift", "cr", "--no-diagnostics",
+                             methods="source,eata", limit=16)
     assert code == 0, err
     assert all(not clean for _, _, clean in built)  # no method read a clean query
+    code, _, err = smoke_run(tmp_path / "d", "--shift", "cr", methods="source", limit=16)
+    assert code == 0, err
+    assert built[-1] == ("cr", "source", True)  # the diagnostics' in-domain measures read them
     code, _, err = smoke_run(tmp_path / "a", "--shift", "cr", "--set", "eata.fisher_size=8",
                              methods="eata", limit=16)
     assert code == 0, err

@@ -68,8 +68,17 @@ def _coerce(cls: type, field: dataclasses.Field, value: Any) -> Any:
     try:
         return coerce(hint, value)
     except TypeError:
-        raise ConfigError(f"{cls.__qualname__}.{field.name} expects {_type_name(hint)}, "
-                          f"got {value!r}") from None
+        pass
+    # `--set` reads 'none', 'true' and numbers as JSON; a field declared as text takes them
+    # back as the text the user wrote ('--set rest.decouple=none' is the mode "none")
+    if isinstance(value, (bool, int, float)) or value is None:
+        text = "none" if value is None else json.dumps(value)
+        try:
+            return coerce(hint, text)
+        except TypeError:
+            pass
+    raise ConfigError(f"{cls.__qualname__}.{field.name} expects {_type_name(hint)}, "
+                      f"got {value!r}")
 
 
 def coerce(hint: Any, value: Any) -> Any:

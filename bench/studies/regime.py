@@ -170,6 +170,10 @@ class _Announcing:
         self.probe.begin_batch([self.queries.relevant[p] for p in positions])
         return self.queries.batch(positions)
 
+    def __getattr__(self, name):
+        # every other part of the query set (its scoring, its cut-offs) is the wrapped one's
+        return getattr(self.queries, name)
+
 
 def summary(steps: pd.DataFrame, metrics: dict[tuple[str, str, str], dict]) -> pd.DataFrame:
     """One row per (direction, shift, method): means over the stream's steps (first and last
