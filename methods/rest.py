@@ -204,8 +204,6 @@ class REST(GradientTTA):
         rem_eps: float = 1e-3
 
         def __post_init__(self) -> None:
-            if self.decouple is None:  # `--set rest.decouple=none` reads "none" as None
-                self.decouple = "none"
             if self.decouple not in DECOUPLE_MODES:
                 raise ConfigError(f"rest.decouple must be one of {', '.join(DECOUPLE_MODES)}, "
                                   f"got {self.decouple!r}")

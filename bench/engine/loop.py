@@ -186,8 +186,9 @@ def run_cell(method: TTAMethod, rm: RetrievalModel, direction: str, dataset_kind
     acc, trace, scored, embedded = run_stream(method, plan, queries, batch_size, progress,
                                               summary)
     metrics = acc.summary()
-    if acc.subset_summary() is not None:  # composed queries with subsets (CIRR)
-        metrics["subset_recall"] = acc.subset_summary()
+    subset_recall = acc.subset_summary()
+    if subset_recall is not None:  # composed queries with subsets (CIRR)
+        metrics["subset_recall"] = subset_recall
     segment_r1 = {}
     if len(plan.segments) > 1:
         seg_of_scored = plan.segment[scored]
