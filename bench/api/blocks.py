@@ -96,6 +96,17 @@ def decouple(g_main: list[torch.Tensor], g_keep: list[torch.Tensor], mode: str =
     return main, [_project_out(b, a, d) for a, b, d in zip(g_main, g_keep, dots, strict=True)]
 
 
+def angle_degrees(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
+    """The angle between two gradients (lists of tensors, flattened together), in degrees;
+    NaN when either is zero (no direction)."""
+    dot = sum(float((x.double() * y.double()).sum()) for x, y in zip(a, b, strict=True))
+    norm_a = math.sqrt(sum(float(x.double().pow(2).sum()) for x in a))
+    norm_b = math.sqrt(sum(float(y.double().pow(2).sum()) for y in b))
+    if norm_a == 0.0 or norm_b == 0.0:
+        return math.nan
+    return math.degrees(math.acos(max(-1.0, min(1.0, dot / (norm_a * norm_b)))))
+
+
 def set_grads(params: list[torch.nn.Parameter], grads: list[torch.Tensor]) -> None:
     for p, g in zip(params, grads, strict=True):
         p.grad = g.detach().clone()

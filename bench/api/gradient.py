@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from bench.api.blocks import MARGIN_MODES as MARGIN_MODES
+from bench.api.blocks import angle_degrees as angle_degrees
 from bench.api.blocks import check_entropies as check_entropies
 from bench.api.blocks import check_finite as check_finite
 from bench.api.blocks import decouple as decouple
@@ -222,14 +223,3 @@ class KeepProbe:
         adapted = model.encode(self.inputs) @ self.candidates.T / KEEP_TAU
         return F.kl_div(F.log_softmax(adapted, dim=1), F.log_softmax(self.source_logits, dim=1),
                         log_target=True, reduction="batchmean")
-
-
-def angle_degrees(a: list[torch.Tensor], b: list[torch.Tensor]) -> float:
-    """The angle between two gradients (lists of tensors, flattened together), in degrees;
-    NaN when either is zero (no direction)."""
-    dot = sum(float((x.double() * y.double()).sum()) for x, y in zip(a, b, strict=True))
-    norm_a = math.sqrt(sum(float(x.double().pow(2).sum()) for x in a))
-    norm_b = math.sqrt(sum(float(y.double().pow(2).sum()) for y in b))
-    if norm_a == 0.0 or norm_b == 0.0:
-        return math.nan
-    return math.degrees(math.acos(max(-1.0, min(1.0, dot / (norm_a * norm_b)))))
