@@ -98,22 +98,10 @@ def test_the_site_renders_the_leaderboard_and_compare_numbers(tmp_path):
     pooled reading, and every measured number of a table page links to an entry of its data
     script."""
     import re
-    import shutil
-    from pathlib import Path
 
     from bench.cli import main
-    from bench.engine.store import ResultStore
 
-    committed = Path(__file__).resolve().parents[1] / "results" / "embedded"
-    rows = ResultStore(committed).read()
-    ids = rows.loc[(rows["suite"] == "smoke") & rows["method"].isin(["source", "tent"]),
-                   "cell_id"]
-    store = tmp_path / "store"
-    for sub in ("cells", "outcomes", "traces"):
-        (store / sub).mkdir(parents=True)
-        for cid in ids:
-            if (committed / sub / f"{cid}.parquet").exists():
-                shutil.copy(committed / sub / f"{cid}.parquet", store / sub)
+    store = _smoke_store(tmp_path)
     site, board = tmp_path / "site", tmp_path / "board.csv"
     assert main(["site", str(store), "--out", str(site), "--no-figures"]) == 0
     for metric in ("r1", "r10"):
