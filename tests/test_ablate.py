@@ -92,9 +92,10 @@ def test_ablate_rejects_several_methods_and_foreign_overrides(tmp_path):
 
 
 def test_table_marks_missing_and_failed_cells():
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.settings import RunSettings
 
-    opts = RunOptions(methods=["rest"], suites=["smoke"], pretrained="random", limit=8)
+    opts = RunSettings.of(methods=["rest"], suites=["smoke"], pretrained="random", limit=8)
     cells = plan_run(opts)[:2]
     rows = pd.DataFrame([{"cell_id": cells[0].cell_id, "status": "ok", "r1": 40.0,
                           "retention_r1": 55.0},

@@ -10,7 +10,8 @@ from helpers_run import cli
 from bench.api.registry import load_builtins
 from bench.engine.cache import Cache
 from bench.engine.cell_run import Resources
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.suites.streams import plan_stream
 
 load_builtins()
@@ -19,7 +20,7 @@ SHIFTS = {("i2t", "gaussian_noise"), ("t2i", "cr")}
 
 
 def _cells(seed: int, cache: Cache):
-    opts = RunOptions(methods=["source"], suites=["mini-c"], pretrained="random", limit=8,
+    opts = RunSettings.of(methods=["source"], suites=["mini-c"], pretrained="random", limit=8,
                       corruption_seed=seed, workers=1, quiet=True, cache=cache,
                       log=lambda msg: None)
     cells = [c for c in plan_run(opts) if (c.spec.direction, c.spec.shift) in SHIFTS]
@@ -30,7 +31,7 @@ def _cells(seed: int, cache: Cache):
 def _queries(seed: int, cache: Cache) -> tuple[dict, dict]:
     """{direction: raw query inputs} and {direction: cell id} for corruption seed `seed`."""
     opts, cells = _cells(seed, cache)
-    res = Resources(opts, torch.device("cpu"))
+    res = Resources(opts.runtime, torch.device("cpu"))
     raw, ids = {}, {}
     for cell in cells:
         ds = res.dataset(cell)

@@ -125,7 +125,9 @@ def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path, monkeypatch):
     from bench.api.errors import ConfigError
 
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # the fake workers are us
-    from bench.engine.executors import WorkerSettings, preflight, worker_preflight
+    from bench.engine.cache import Cache
+    from bench.engine.executors import preflight, worker_preflight
+    from bench.engine.settings import Runtime
 
     (tmp_path / "file").write_text("")
 
@@ -136,9 +138,8 @@ def test_preflight_stops_on_a_worker_that_cannot_write(tmp_path, monkeypatch):
         def run(self, fn, paths):
             return {a: fn([out] + paths[1:]) for a, out in self.out_per_worker.items()}
 
-    settings = WorkerSettings(data_root=None, out=str(tmp_path / "out"), device="cpu",
-                              plugins=(), retention=False, cache_enabled=True,
-                              cache_root=str(tmp_path / "cache"), data_home=str(tmp_path))
+    settings = Runtime(out=tmp_path / "out", device="cpu",
+                       cache=Cache(tmp_path / "cache")).for_worker()
     notes = []
     ok = Workers({"tcp://a": str(tmp_path / "out"), "tcp://b": str(tmp_path / "out")})
     assert preflight(ok, settings, notes.append) == 2 and notes == []
@@ -164,10 +165,11 @@ def test_worker_preflight_reports_the_first_unwritable_path(tmp_path):
 def test_cells_are_grouped_by_what_they_load():
     from bench.api.registry import load_builtins
     from bench.engine.executors import group_cells, group_key
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.settings import RunSettings
 
     load_builtins()
-    cells = plan_run(RunOptions(methods=["source", "tent", "tcr"], suites=["smoke"],
+    cells = plan_run(RunSettings.of(methods=["source", "tent", "tcr"], suites=["smoke"],
                                 pretrained="random", log=lambda m: None))
     tasks = group_cells(cells, n_workers=2)
     assert sorted(c.cell_id for t in tasks for c in t) == sorted(c.cell_id for c in cells)

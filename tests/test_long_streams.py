@@ -12,7 +12,8 @@ import bench.engine.inputs as queries
 from bench.api.registry import SUITES, load_builtins
 from bench.engine.cache import Cache
 from bench.engine.cell_run import Resources, segment_minimum
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.suites.embedded import DIVERSE_SEGMENT_BATCHES, IMAGE_SHIFTS, OFFLINE_TEXT_SHIFTS
 
 load_builtins()
@@ -45,17 +46,17 @@ def test_diverse_suites_ask_for_five_batches_per_segment(suite, dataset):
 
 
 def test_all_leaves_the_coco_sized_suites_out_and_names_bring_them_in():
-    opts = RunOptions(methods=["source"], suites=["all"], log=lambda msg: None)
+    opts = RunSettings.of(methods=["source"], suites=["all"], log=lambda msg: None)
     suites = {c.suite for c in plan_run(opts)}
     assert {"smoke", "mini-c", "mini-diverse"} <= suites
     assert not suites & {"mini-coco-c", "mini-coco-diverse"}
     assert not SUITES.get("mini-coco-c").in_all and SUITES.get("mini-c").in_all
-    named = plan_run(RunOptions(methods=["source"], suites=["mini-coco-c", "mini-coco-diverse"]))
+    named = plan_run(RunSettings.of(methods=["source"], suites=["mini-coco-c", "mini-coco-diverse"]))
     assert len(named) == 27 + 5
 
 
 def test_segment_minimum_and_cell_ids():
-    cells = plan_run(RunOptions(methods=["source"], suites=["mini-diverse", "smoke"],
+    cells = plan_run(RunSettings.of(methods=["source"], suites=["mini-diverse", "smoke"],
                                 batch_size=64))
     diverse = [c for c in cells if c.suite == "mini-diverse"]
     assert {segment_minimum(c) for c in diverse} == {320}
@@ -63,15 +64,15 @@ def test_segment_minimum_and_cell_ids():
     smoke = next(c for c in cells if c.suite == "smoke")
     assert segment_minimum(smoke) == 0
     assert "min_segment_batches" not in smoke.describe()["spec"]  # older ids unchanged
-    limited = plan_run(RunOptions(methods=["source"], suites=["mini-diverse"], limit=100))
+    limited = plan_run(RunSettings.of(methods=["source"], suites=["mini-diverse"], limit=100))
     assert {segment_minimum(c) for c in limited} == {0}  # --limit: a quick look
 
 
 def test_parts_of_a_split_reuse_its_corrupted_queries(tmp_path, monkeypatch):
-    opts = RunOptions(methods=["source"], suites=["smoke"], pretrained="random", workers=1,
+    opts = RunSettings.of(methods=["source"], suites=["smoke"], pretrained="random", workers=1,
                       quiet=True, cache=Cache(tmp_path), log=lambda msg: None)
     cell = plan_run(opts)[0]
-    res = Resources(opts, torch.device("cpu"))
+    res = Resources(opts.runtime, torch.device("cpu"))
     ds, rm = res.dataset(cell).subset_images(np.arange(12)), res.model(cell)
     build = queries.InputOptions(cache=Cache(tmp_path), workers=1, quiet=True)
     whole, bad = queries.resized_images(ds, np.arange(12), "contrast", 5, rm, build)

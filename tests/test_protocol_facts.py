@@ -13,7 +13,7 @@ from bench.api.contract import AdaptContext
 from bench.api.gradient import GradientTTA, effective_lr
 from bench.cli import build_parser
 from bench.engine import cells, loop, metrics
-from bench.engine.planning import RunOptions
+from bench.engine.settings import RunSettings, Selection
 
 
 def _run_defaults():
@@ -36,8 +36,8 @@ def test_every_default_is_the_protocols():
     args = _run_defaults()
     assert (args.batch_size, args.steps, args.corruption_seed) == (
         proto.PROTOCOL.batch_size, proto.PROTOCOL.steps, proto.PROTOCOL.corruption_seed)
-    opts = RunOptions(methods=["source"], suites=["smoke"])
-    assert (opts.batch_size, opts.steps, opts.corruption_seed, opts.limit) == (
+    protocol = RunSettings(Selection(methods=["source"], suites=["smoke"])).protocol
+    assert (protocol.batch_size, protocol.steps, protocol.corruption_seed, protocol.limit) == (
         proto.PROTOCOL.batch_size, proto.PROTOCOL.steps, proto.PROTOCOL.corruption_seed,
         proto.PROTOCOL.limit)
     ctx = AdaptContext(gallery=torch.eye(2), direction="i2t", temperature=0.5)
@@ -56,7 +56,8 @@ def test_one_object_per_fact_everywhere():
 
 
 def test_the_record_names_the_protocols_tie_rule_and_temperature():
-    rec = json.loads(loop.protocol_record(3, 64, proto.TEMPERATURE["reid"], None, 0, 0))
+    shared = loop.shared_protocol_record(proto.Protocol(batch_size=64, steps=3))
+    rec = json.loads(loop.protocol_record(shared, proto.TEMPERATURE["reid"], 0))
     assert rec["tie_rule"] == proto.TIE_RULE and rec["temperature"] == 0.0001
 
 

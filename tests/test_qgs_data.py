@@ -126,8 +126,9 @@ def test_fashion_gen_suite_runs_with_blip_at_its_temperature(fashion_root, tiny_
 
 def test_fashion_gen_inputs_are_tcrs(fashion_root, tiny_blip):
     from bench.data.preprocess import apply_caption_rule
-    from bench.engine.planning import RunOptions, plan_run
-    cells = plan_run(RunOptions(methods=["source"], suites=["fashion-gen"], model=tiny_blip,
+    from bench.engine.planning import plan_run
+    from bench.engine.settings import RunSettings
+    cells = plan_run(RunSettings.of(methods=["source"], suites=["fashion-gen"], model=tiny_blip,
                                 pretrained="random", data_root=fashion_root, log=lambda m: None))
     rec = cells[0].inputs.record()
     # TCR: squash to the model's input, bicubic; Fashion-Gen's pre_caption keeps 77 words

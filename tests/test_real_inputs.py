@@ -150,7 +150,8 @@ def _irra_checkpoint(tmp_path, size=(384, 128)):
 
 def test_real_cells_record_inputs_and_ids_depend_on_them(tmp_path, monkeypatch):
     from bench.api.registry import load_builtins
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.settings import RunSettings
     from tests.helpers_realdata import coco_karpathy, pedes
 
     load_builtins()
@@ -158,21 +159,21 @@ def test_real_cells_record_inputs_and_ids_depend_on_them(tmp_path, monkeypatch):
     coco_karpathy(tmp_path)
     pedes(tmp_path, "cuhk")
     opts = dict(methods=["source"], data_root=tmp_path, log=lambda m: None)
-    coco = plan_run(RunOptions(suites=["base2coco"], model="ViT-B-16", pretrained="openai",
+    coco = plan_run(RunSettings.of(suites=["base2coco"], model="ViT-B-16", pretrained="openai",
                                **opts))
     inputs = coco[0].inputs.record()
     assert inputs["preprocess_label"] == "squash 224x224 bicubic"
     assert inputs["activation"] == "quick_gelu" and inputs["caption_rule"] == "pre_caption"
     ckpt = str(_irra_checkpoint(tmp_path))
-    reid = plan_run(RunOptions(suites=["icfg2cuhk"], model="mini-clip", pretrained=ckpt, **opts))
+    reid = plan_run(RunSettings.of(suites=["icfg2cuhk"], model="mini-clip", pretrained=ckpt, **opts))
     rec = reid[0].inputs.record()
     assert rec["preprocess"] == {"size": [384, 128], "mode": "squash",
                                  "interpolation": "bilinear"}
     assert rec["caption_rule"] == "raw" and rec["activation"] == "quick_gelu"
-    other = plan_run(RunOptions(suites=["icfg2cuhk"], model="mini-clip", pretrained=ckpt,
+    other = plan_run(RunSettings.of(suites=["icfg2cuhk"], model="mini-clip", pretrained=ckpt,
                                 activation="gelu", **opts))
     assert other[0].cell_id != reid[0].cell_id
-    assert "inputs" in reid[0].describe() and "inputs" not in plan_run(RunOptions(
+    assert "inputs" in reid[0].describe() and "inputs" not in plan_run(RunSettings.of(
         suites=["smoke"], **opts))[0].describe()
 
 

@@ -204,14 +204,15 @@ def test_nan_raises_diverged(decouple):
 def _smoke_cell(shift: str, direction: str):
     """(model, kind, gallery, plan, queries) of a 64-query smoke cell."""
     from bench.engine.cell_run import Resources
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
+    from bench.engine.settings import RunSettings
     from bench.suites.streams import plan_stream
 
-    opts = RunOptions(methods=["tcr"], suites=["smoke"], pretrained="random", limit=64,
+    opts = RunSettings.of(methods=["tcr"], suites=["smoke"], pretrained="random", limit=64,
                       workers=1, quiet=True, log=lambda msg: None)
     cell = next(c for c in plan_run(opts)
                 if c.spec.shift == shift and c.spec.direction == direction)
-    res = Resources(opts, torch.device("cpu"))
+    res = Resources(opts.runtime, torch.device("cpu"))
     rm, ds = res.model(cell), res.dataset(cell)
     n = ds.n_images if direction == "i2t" else ds.n_captions
     plan = plan_stream(n, cell.spec.stream_segments(), "single", 0, 64)

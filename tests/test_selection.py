@@ -6,7 +6,8 @@ import pytest
 from helpers_run import cli, smoke_run
 
 from bench.api.errors import ConfigError
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.engine.store import ResultStore
 
 
@@ -14,7 +15,7 @@ def _plan(**kw):
     from bench.api.registry import load_builtins
 
     load_builtins()
-    return plan_run(RunOptions(methods=["source", "tent"], suites=["smoke"], pretrained="random",
+    return plan_run(RunSettings.of(methods=["source", "tent"], suites=["smoke"], pretrained="random",
                                log=lambda m: None, **kw))
 
 

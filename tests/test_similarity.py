@@ -7,12 +7,12 @@ import pytest
 import torch
 from helpers_run import cli
 
-from bench.engine.planning import RunOptions
+from bench.engine.settings import RunSettings
 from bench.studies.similarity import markdown, monotone, similarity_table
 
 
-def _options(suite: str, severity, limit: int) -> RunOptions:  # the suite's shipped model
-    return RunOptions(methods=["source"], suites=[suite], severity=severity, limit=limit,
+def _options(suite: str, severity, limit: int) -> RunSettings:  # the suite's shipped model
+    return RunSettings.of(methods=["source"], suites=[suite], severity=severity, limit=limit,
                       workers=2, quiet=True, log=lambda msg: None)
 
 

@@ -17,7 +17,8 @@ from helpers_run import cli
 from bench.api.errors import ConfigError, DataError
 from bench.api.registry import SUITES, load_builtins
 from bench.data.layouts import load_layout
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.suites.base import SuiteContext
 from bench.suites.files import BUILTIN, builtin_suite_files, read_suite_file, suite_from_table
 
@@ -38,7 +39,7 @@ DEYO_IDS_SHA256 = "39fad6d20732503a69344b8085617655fa3c68fb9b97b551bdb3fad03b6de
     ([m for m in METHODS if m != "deyo"], 1743, EMBEDDED_IDS_SHA256),
     (["deyo"], 249, DEYO_IDS_SHA256)])
 def test_embedded_suite_files_plan_the_committed_cell_ids(methods, n, sha256):
-    cells = plan_run(RunOptions(methods=methods, suites=EMBEDDED, seeds=[0, 1, 2],
+    cells = plan_run(RunSettings.of(methods=methods, suites=EMBEDDED, seeds=[0, 1, 2],
                                 log=lambda msg: None))
     ids = sorted(c.cell_id for c in cells)
     assert len(ids) == n

@@ -1,7 +1,7 @@
 """The protocol's facts, in one place (docs/protocol.md sections 2, 3 and 6).
 
 Every default that decides what a cell measures is read from here: the CLI
-(`run --batch-size/--steps`), the runner's `RunOptions`, the methods'
+(`run --batch-size/--steps`), the run settings (`bench.engine.settings`), the methods'
 `AdaptContext.steps` and `GradientTTA.Config.lr`, the stream loop's temperature and
 the metrics' tie rule. Change a fact here and every reader follows; `Protocol`'s
 fields are hashed into cell ids (`bench.engine.cells.Cell.describe`), so its

@@ -7,7 +7,6 @@ the command resumes like `run` and shares cells with it; the table is printed in
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from bench.commands import inputs
 from bench.commands import run as run_command
@@ -26,9 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _title(method: str, opts, n_cells: int) -> str:
-    seeds = ",".join(map(str, opts.seeds))
-    limit = f", first {opts.limit} queries" if opts.limit else ""
-    return (f"Ablation of {method} on {','.join(opts.suites)} ({n_cells} cells per variant, "
+    seeds = ",".join(map(str, opts.selection.seeds))
+    limit = f", first {opts.protocol.limit} queries" if opts.protocol.limit else ""
+    return (f"Ablation of {method} on {','.join(opts.selection.suites)} ({n_cells} cells per variant, "
             f"seed {seeds}{limit}; R@1)")
 
 
@@ -37,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.api.registry import load_plugins
     from bench.engine.planning import plan_run
     from bench.engine.runner import execute
+    from bench.engine.settings import silent
     from bench.engine.store import ResultStore
     from bench.studies.ablation import markdown, table_rows, variants
 
@@ -45,23 +45,23 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("ablate takes exactly one --method", "e.g. --method rest")
     method = args.method[0]
     opts = run_command.options_from_args(args)
-    others = sorted(set(opts.overrides) - {method})
+    others = sorted(set(opts.selection.overrides) - {method})
     if others:
         raise ConfigError(f"--set/--config name {', '.join(others)}, not the ablated {method}")
     cells_by_variant = {}
-    quiet = dataclasses.replace(opts, log=lambda msg: None)  # "skip suite ..." lines once
-    for k, v in enumerate(variants(method, opts.overrides.get(method))):
-        cells_by_variant[v.name] = plan_run(dataclasses.replace(
-            opts if k == 0 else quiet, overrides={method: v.overrides}))
+    quiet = opts.run_with(log=silent)  # "skip suite ..." lines once
+    for k, v in enumerate(variants(method, opts.selection.overrides.get(method))):
+        cells_by_variant[v.name] = plan_run((opts if k == 0 else quiet).select(
+            overrides={method: v.overrides}))
     unique = {c.cell_id: c for cells in cells_by_variant.values() for c in cells}
     if not unique:
         print("no cell to run (every suite was skipped)")
         return 0
-    counts = execute(list(unique.values()), opts)
+    counts = execute(list(unique.values()), opts.runtime)
     ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
     print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
-          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
-    table = table_rows(cells_by_variant, ResultStore(opts.out).read())
+          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.runtime.out}")
+    table = table_rows(cells_by_variant, ResultStore(opts.runtime.out).read())
     n_cells = len(next(iter(cells_by_variant.values())))
     text = markdown(table, _title(method, opts, n_cells))
     print()

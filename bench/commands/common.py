@@ -88,18 +88,20 @@ def cluster_job_settings(args: argparse.Namespace) -> dict:
 
 
 def source_study_options(args: argparse.Namespace, severity):
-    """RunOptions for a study that runs only the source model over a suite's query cells
+    """`RunSettings` for a study that runs only the source model over a suite's query cells
     (`similarity`, `compare-queries`): the shared flags, checked as `run` checks them."""
+    from bench.api.protocol import Protocol
     from bench.engine.cache import Cache
     from bench.engine.parallel import default_workers
-    from bench.engine.planning import RunOptions
+    from bench.engine.settings import RunSettings, Runtime, Selection, silent
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
-    return RunOptions(methods=["source"], suites=args.suite, model=args.model,
-                      pretrained=args.pretrained, data_root=args.data_root, limit=args.limit,
-                      severity=severity, quiet=args.quiet,
-                      workers=args.workers or default_workers(), plugins=args.plugin,
-                      cache=Cache(enabled=not args.no_cache),
-                      activation=getattr(args, "activation", None),
-                      log=(lambda msg: None) if args.quiet else print)
+    return RunSettings(
+        Selection(methods=["source"], suites=args.suite, model=args.model,
+                  pretrained=args.pretrained, severity=severity,
+                  activation=getattr(args, "activation", None)),
+        Protocol(limit=args.limit),
+        Runtime(data_root=args.data_root, workers=args.workers or default_workers(),
+                cache=Cache(enabled=not args.no_cache), plugins=args.plugin,
+                quiet=args.quiet, log=silent if args.quiet else print))

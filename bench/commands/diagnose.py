@@ -9,7 +9,6 @@ draws them (docs/diagnostics.md).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from pathlib import Path
 
 from bench.commands import inputs
@@ -41,17 +40,17 @@ def run(args: argparse.Namespace) -> int:
 
     load_plugins(args.plugin)
     opts = run_command.options_from_args(args)
-    methods = ["source", *(m for m in opts.methods if m != "source")]
-    opts = dataclasses.replace(opts, methods=methods, trace_grads=True, diagnostics=True)
+    methods = ["source", *(m for m in opts.selection.methods if m != "source")]
+    opts = opts.select(methods=methods, trace_grads=True, diagnostics=True)
     cells = plan_run(opts)
     if not cells:
         print("no cell to run (every suite was skipped)")
         return 0
-    counts = execute(cells, opts)
+    counts = execute(cells, opts.runtime)
     ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped")}
     print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
-          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.out}")
-    store = ResultStore(opts.out)
+          + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.runtime.out}")
+    store = ResultStore(opts.runtime.out)
     ids = {c.cell_id for c in cells}
     rows = store.read()
     rows = rows[rows["cell_id"].isin(ids)]
@@ -60,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if missing:
         print(f"note: {missing} stored rows have no diagnostics (stored before them or with "
               "--no-diagnostics); rerun them with --overwrite")
-    for suite in opts.suites if opts.suites != ["all"] else sorted(rows["suite"].unique()):
+    suites = opts.selection.suites
+    for suite in suites if suites != ["all"] else sorted(rows["suite"].unique()):
         part = rows[rows["suite"] == suite]
         if part.empty:
             continue
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"## {suite}")
         print()
         print(markdown(source, per_method, published))
-        path = args.figure or Path(opts.out) / f"diagnose-{suite}.png"
+        path = args.figure or Path(opts.runtime.out) / f"diagnose-{suite}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         figure(source, per_method, published).savefig(path, dpi=110)
         print(f"\nwrote {path}")

@@ -77,13 +77,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"data root {args.data_root}:")
         lines, broken = _check_real(args.data_root, args.load)
         print("\n".join(lines))
-    from bench.engine.planning import RunOptions, suite_model, weights_missing
+    from bench.engine.planning import suite_model, weights_missing
+    from bench.engine.settings import Selection
     from bench.suites.base import SuiteContext
 
     ctx = SuiteContext(data_root=args.data_root)
-    opts = RunOptions(methods=[], suites=[], model=args.model, pretrained=args.pretrained)
+    chosen = Selection(methods=[], suites=[], model=args.model, pretrained=args.pretrained)
     for name, suite in SUITES.items():
-        reasons = [suite.missing(ctx), weights_missing(*suite_model(suite, opts))]
+        reasons = [suite.missing(ctx), weights_missing(*suite_model(suite, chosen))]
         reasons += [f"{k}: {broken[k]}" for k in suite.loaders if k in broken]
         reason = "; ".join(r for r in reasons if r)
         print(f"suite {name:<14} {'ready' if not reason else 'not ready: ' + reason}")

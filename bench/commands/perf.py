@@ -138,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_fields(args: argparse.Namespace) -> dict:
-    """The `RunOptions` fields the timed runs share: model, weights, device and the
-    `--shift` / `--direction` choice."""
+    """The run settings the timed runs share (`RunSettings.of` fields): model, weights,
+    device and the `--shift` / `--direction` choice."""
     return {"model": args.model, "pretrained": args.pretrained, "device": args.device,
             "shifts": args.shift, "directions": args.direction}
 
@@ -159,13 +159,14 @@ def _warm_queries(suite: str, limit: int | None, fields: dict) -> None:
     import tempfile
     from pathlib import Path
 
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
     from bench.engine.runner import execute
+    from bench.engine.settings import RunSettings, silent
 
     with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(methods=["source"], suites=[suite], out=Path(tmp), limit=limit,
-                          quiet=True, log=lambda msg: None, **fields)
-        execute(plan_run(opts), opts)
+        opts = RunSettings.of(methods=["source"], suites=[suite], out=Path(tmp), limit=limit,
+                              quiet=True, log=silent, **fields)
+        execute(plan_run(opts), opts.runtime)
 
 
 def _perf_sweep(args: argparse.Namespace) -> int:
@@ -173,7 +174,7 @@ def _perf_sweep(args: argparse.Namespace) -> int:
 
     from bench.api.registry import load_builtins
     from bench.engine.parallel import default_workers
-    from bench.engine.planning import RunOptions
+    from bench.engine.settings import RunSettings, silent
     from bench.studies.perf import timed_sweep
 
     load_builtins()
@@ -184,15 +185,14 @@ def _perf_sweep(args: argparse.Namespace) -> int:
     _warm_queries(args.suite, args.limit, fields)
     _progress(f"shifted queries ready: {time.perf_counter() - start:.1f} s")
     threads = torch.get_num_threads()  # the local executor's default: one per core
-    opts = RunOptions(methods=[m for m in args.method.split(",") if m], suites=[args.suite],
-                      limit=args.limit, quiet=True, workers=default_workers(),
-                      log=lambda msg: None, **fields)
+    opts = RunSettings.of(methods=[m for m in args.method.split(",") if m],
+                          suites=[args.suite], limit=args.limit, quiet=True,
+                          workers=default_workers(), log=silent, **fields)
     plans = ([(1, "local, 1 thread", None)] if args.scaling else []) + [
         (threads, f"local, {threads} threads", None)] + [(threads, *c) for c in clusters]
     runs = []
     for k, (n_threads, label, spec) in enumerate(plans, 1):
-        opts.threads = n_threads
-        runs.append(timed_sweep(opts, label, spec))
+        runs.append(timed_sweep(opts.run_with(threads=n_threads), label, spec))
         _progress(f"[{k}/{len(plans)}] {label}: {runs[-1].cells} cells, {runs[-1].wall_s:.1f} s")
     print(sweep_table(runs, f"local, {threads} threads", args))
     return 0

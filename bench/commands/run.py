@@ -95,11 +95,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
+    """The run's settings (`bench.engine.settings.RunSettings`) from the parsed flags."""
     from bench.api.errors import ConfigError
+    from bench.api.protocol import Protocol
     from bench.engine.cache import Cache
     from bench.engine.method_configs import parse_sets, read_config_file
     from bench.engine.parallel import default_workers
-    from bench.engine.planning import RunOptions
+    from bench.engine.settings import RunSettings, Runtime, Selection, silent
 
     overrides = read_config_file(args.config) if args.config else {}
     for method, fields in parse_sets(args.set).items():
@@ -123,24 +125,25 @@ def options_from_args(args: argparse.Namespace):
         raise ConfigError("--cluster needs --executor dask")
     if args.cluster and args.scheduler:
         raise ConfigError("--cluster and --scheduler exclude each other")
-    return RunOptions(
+    selection = Selection(
         methods=args.method, suites=args.suite, model=args.model, pretrained=args.pretrained,
-        data_root=args.data_root, out=args.out.expanduser().resolve(), seeds=args.seed, device=args.device,
-        batch_size=args.batch_size, steps=args.steps, overwrite=args.overwrite, limit=args.limit,
-        corruption_seed=args.corruption_seed,
-        severity=severity_arg(args.severity) if args.severity else None, quiet=args.quiet,
-        workers=args.workers if args.workers is not None else default_workers(),
-        threads=args.threads, plugins=args.plugin, overrides=overrides,
-        retention=args.retention, trace_grads=args.trace_grads,
-        diagnostics=not args.no_diagnostics,
-        cache=Cache(enabled=not args.no_cache),
+        seeds=args.seed, severity=severity_arg(args.severity) if args.severity else None,
+        shifts=args.shift, directions=args.direction, overrides=overrides,
         image_size=tuple(args.image_size) if args.image_size else None,
-        activation=args.activation, skip_unreadable=args.skip_unreadable,
-        queries=args.queries, built_dir=args.built,
+        activation=args.activation, queries=args.queries, skip_unreadable=args.skip_unreadable,
+        retention=args.retention, trace_grads=args.trace_grads,
+        diagnostics=not args.no_diagnostics)
+    protocol = Protocol(batch_size=args.batch_size, steps=args.steps, limit=args.limit,
+                        corruption_seed=args.corruption_seed)
+    runtime = Runtime(
+        data_root=args.data_root, out=args.out.expanduser().resolve(), built_dir=args.built,
+        device=args.device, threads=args.threads,
+        workers=args.workers if args.workers is not None else default_workers(),
+        cache=Cache(enabled=not args.no_cache), plugins=args.plugin, overwrite=args.overwrite,
         executor=args.executor, scheduler=args.scheduler, dask_workers=args.dask_workers,
-        cluster=args.cluster, cluster_job=cluster_job_settings(args),
-        shifts=args.shift, directions=args.direction,
-        log=(lambda msg: None) if args.quiet else (lambda msg: print(msg, flush=True)))
+        cluster=args.cluster, cluster_job=cluster_job_settings(args), quiet=args.quiet,
+        log=silent if args.quiet else (lambda msg: print(msg, flush=True)))
+    return RunSettings(selection, protocol, runtime)
 
 
 EXIT_CELLS_FAILED = 3  # some cell of this run failed or diverged (docs/commands.md, exit codes)
@@ -157,13 +160,13 @@ def run(args: argparse.Namespace) -> int:
     if not cells:
         print("no cell to run (every suite was skipped)")
         return 0
-    counts = execute(cells, opts)
+    counts = execute(cells, opts.runtime)
     ran = {k: v for k, v in counts.items() if k not in ("planned", "skipped", "elsewhere")}
     elsewhere = counts.get("elsewhere", 0)
     bad = counts.get("failed", 0) + counts.get("diverged", 0)
     print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
           + "".join(f", {v} {k}" for k, v in sorted(ran.items()))
           + (f", {elsewhere} left to another run" if elsewhere else "")
-          + f"; results in {opts.out}"
+          + f"; results in {opts.runtime.out}"
           + (f"; {bad} cells failed or diverged (exit {EXIT_CELLS_FAILED})" if bad else ""))
     return EXIT_CELLS_FAILED if bad else 0

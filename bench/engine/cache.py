@@ -39,6 +39,14 @@ class Cache:
         self.misses = 0
         self.writable = True
 
+    def __eq__(self, other: object) -> bool:
+        """Two caches are one when they read and write the same folder the same way."""
+        return (isinstance(other, Cache)
+                and (self.root, self.enabled) == (other.root, other.enabled))
+
+    def __hash__(self) -> int:
+        return hash((self.root, self.enabled))
+
     def _save(self, path: Path, write: Callable[[Path], None]) -> None:
         if not (self.enabled and self.writable):
             return

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import time
 import traceback
 from pathlib import Path
@@ -28,11 +27,12 @@ from bench.engine.loop import (
     DiagnosticInputs,
     protocol_record,
     run_cell,
+    shared_protocol_record,
     source_embeddings,
     stream_batches,
 )
-from bench.engine.planning import RunOptions
 from bench.engine.provenance import peak_memory_mb, provenance
+from bench.engine.settings import Runtime
 from bench.models.openclip import RANDOM, RetrievalModel
 from bench.models.registered import resolve_model
 from bench.suites.base import SuiteContext
@@ -40,13 +40,15 @@ from bench.suites.streams import StreamPlan, plan_stream
 
 
 class Resources:
-    """Models, datasets, galleries and query sets, each made once per run."""
+    """Models, datasets, galleries and query sets, each made once per run, as the run's
+    runtime says (its cache, workers, plugins and folders)."""
 
-    def __init__(self, opts: RunOptions, device: torch.device):
-        self.opts = opts
+    def __init__(self, runtime: Runtime, device: torch.device):
+        self.runtime = runtime
         self.device = device
-        self.build = InputOptions(cache=opts.cache, workers=opts.workers, quiet=opts.quiet,
-                                  plugins=tuple(opts.plugins), built_dir=opts.built_dir)
+        self.build = InputOptions(cache=runtime.cache, workers=runtime.workers,
+                                  quiet=runtime.quiet, plugins=tuple(runtime.plugins),
+                                  built_dir=runtime.built_dir)
         self._models: dict[tuple, RetrievalModel] = {}
         self._datasets: dict[tuple, RetrievalDataset] = {}
         self._galleries: dict[tuple, torch.Tensor] = {}
@@ -73,8 +75,8 @@ class Resources:
         key = (cell.suite, cell.spec.dataset)
         if key not in self._datasets:
             suite = SUITES.get(cell.suite)
-            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.opts.data_root,
-                                                          quiet=self.opts.quiet))
+            ds = suite.load(cell.spec.dataset, SuiteContext(data_root=self.runtime.data_root,
+                                                          quiet=self.runtime.quiet))
             if cell.inputs is not None:  # real data: every image opens, or exit 2 / skip
                 ds, self.images_skipped[key] = checked(ds, cell.inputs.skip_unreadable)
             self._datasets[key] = ds
@@ -97,7 +99,7 @@ class Resources:
             build = dataclasses.replace(self.build,
                                         corruption_seed=cell.protocol.corruption_seed)
             if cell.inputs is not None and cell.inputs.queries == "released":
-                build = dataclasses.replace(build, released_root=self.opts.data_root)
+                build = dataclasses.replace(build, released_root=self.runtime.data_root)
             self._queries[key] = build_queries(self.dataset(cell), s.direction, plan,
                                                self.model(cell), build, clean=clean,
                                                caption_rule=_caption_rule(cell))
@@ -214,7 +216,7 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> Cel
         plan = cell_plan(cell, ds)
         gallery = res.gallery(cell)
         queries = res.queries(cell, plan)
-        retention = s.retention or res.opts.retention
+        retention = s.retention or cell.retention
         clean = queries if s.shift == "clean" else (  # built only when read (lazily)
             lambda: res.queries(cell, plan.clean_plan(), clean=True))
         method = METHODS.get(cell.method)(cell.config)
@@ -234,15 +236,12 @@ def execute_cell(cell: Cell, res: Resources, run_id: str, progress: bool) -> Cel
             "retention_r1": out.retention_r1, "segment_r1": out.segment_r1 or None,
             "method_state": out.method_state, **(out.diagnostics or {}),
             "queries_per_s": out.n_queries / max(adapt_s, 1e-9),
-            "protocol": protocol_record(cell.protocol.steps, cell.protocol.batch_size,
-                                        TEMPERATURE[ds.kind], cell.protocol.limit,
-                                        cell.protocol.corruption_seed,
-                                        int((~queries.usable).sum())),
+            "protocol": protocol_record(
+                shared_protocol_record(cell.protocol), TEMPERATURE[ds.kind],
+                int((~queries.usable).sum()),
+                images_skipped=res.images_skipped.get((cell.suite, s.dataset), 0)
+                if cell.inputs is not None and cell.inputs.skip_unreadable else None),
         }
-        if cell.inputs is not None and cell.inputs.skip_unreadable:
-            record = json.loads(row["protocol"])
-            record["images_skipped"] = res.images_skipped.get((cell.suite, s.dataset), 0)
-            row["protocol"] = json.dumps(record, sort_keys=True)
         trace, outcomes = out.trace, out.outcomes
     except Diverged as err:
         row |= {"status": "diverged", "error": str(err)}
@@ -270,7 +269,7 @@ def check_released(cells: list[Cell], res: Resources) -> None:
             if seg.shift == "clean" or key in seen:
                 continue
             seen.add(key)
-            why = missing_released(res.dataset(cell), res.opts.data_root, seg.shift,
+            why = missing_released(res.dataset(cell), res.runtime.data_root, seg.shift,
                                    seg.severity, SHIFTS.get(seg.shift).modality)
             if why:
                 problems.append(why)

@@ -41,6 +41,9 @@ class Cell:
     # the common-space diagnostics (bench.engine.diagnostics) in the row and the trace;
     # changes no result, not in the id
     diagnostics: bool = True
+    # also measure retention when the suite's cell does not ask for it (--retention);
+    # adds a measurement, changes no other, not in the id
+    retention: bool = False
 
     def describe(self) -> dict[str, Any]:
         """The canonical description hashed into the cell id."""

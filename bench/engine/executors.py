@@ -13,7 +13,10 @@ finished cell's row to the results folder itself, so a client that goes away los
 nothing that finished; a worker lost mid-task loses only that task's unfinished cells,
 which dask retries elsewhere. The client loads no model and no dataset.
 
-Every path a worker uses (``--out``, the cache, ``--data-root``) is absolute, and
+A worker receives the run's `Runtime` (`Runtime.for_worker`: every path absolute, plugin
+and suite files included) and where the client's embedded data are; nothing else of the
+run's settings (each cell carries its own). Every path a worker uses (``--out``, the
+cache, ``--data-root``) is absolute, and
 before the first cell every connected worker checks that it can write ``--out`` and
 the cache (a shared filesystem is required): otherwise the run stops with one line.
 Clusters: `bench.engine.clusters`.
@@ -32,14 +35,13 @@ import torch
 
 from bench.api.errors import ConfigError
 from bench.api.registry import load_plugins
-from bench.engine.cache import Cache
 from bench.engine.cell_run import CellResult, Resources, check_released, execute_cell
 from bench.engine.cells import Cell
 from bench.engine.claims import claim_owner, try_claim
 from bench.engine.clusters import ClusterSpec, start_cluster
 from bench.engine.guards import write_row
-from bench.engine.planning import RunOptions
 from bench.engine.provenance import resolve_device
+from bench.engine.settings import Runtime
 from bench.engine.store import ResultStore
 from bench.files import data_home
 
@@ -74,11 +76,11 @@ def run_task(cells: list[Cell], res: Resources, out: Path, run_id: str, overwrit
         yield result
 
 
-def run_local(todo: list[Cell], opts: RunOptions, device: torch.device, run_id: str,
+def run_local(todo: list[Cell], runtime: Runtime, device: torch.device, run_id: str,
               on_row: Callable[[int, Cell, dict], None]) -> list[str | None]:
     """Run `todo` in this process, in order; returns, per cell left to another run, its
     owner (None: finished meanwhile). `on_row` gets each cell's place in `todo`."""
-    res = Resources(opts, device)
+    res = Resources(runtime, device)
     # Load every model and dataset first: bad input fails now, before any row is written.
     for cell in todo:
         res.dataset(cell)
@@ -90,42 +92,13 @@ def run_local(todo: list[Cell], opts: RunOptions, device: torch.device, run_id: 
             res.model(cell)
     place = {cell.cell_id: (k, cell) for k, cell in enumerate(todo, 1)}
     left: list[str | None] = []
-    for result in run_task(todo, res, Path(opts.out), run_id, opts.overwrite,
-                           progress=not opts.quiet):
+    for result in run_task(todo, res, Path(runtime.out), run_id, runtime.overwrite,
+                           progress=not runtime.quiet):
         if isinstance(result, LeftCell):
             left.append(result.owner)
             continue
         on_row(*place[result.row["cell_id"]], result.row)
     return left
-
-
-def _absolute(path) -> str:
-    return str(Path(path).expanduser().resolve())
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    """The picklable part of the run options a worker needs (absolute paths)."""
-
-    data_root: str | None
-    out: str
-    device: str
-    plugins: tuple[str, ...]
-    retention: bool
-    cache_enabled: bool
-    cache_root: str
-    data_home: str  # where the embedded datasets are (the client's, as the cache)
-    built_dir: str | None = None  # `--built DIR`: shifted queries written by `build --out`
-    overwrite: bool = False  # `--overwrite`: redo a cell even when it is finished
-
-    @classmethod
-    def from_options(cls, opts: RunOptions) -> WorkerSettings:
-        return cls(data_root=None if opts.data_root is None else _absolute(opts.data_root),
-                   out=_absolute(opts.out), device=opts.device, plugins=tuple(opts.plugins),
-                   retention=opts.retention, cache_enabled=opts.cache.enabled,
-                   cache_root=_absolute(opts.cache.root), data_home=_absolute(data_home()),
-                   built_dir=None if opts.built_dir is None else _absolute(opts.built_dir),
-                   overwrite=opts.overwrite)
 
 
 def group_key(cell: Cell) -> tuple:
@@ -148,39 +121,31 @@ def group_cells(cells: list[Cell], n_workers: int) -> list[list[Cell]]:
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-_worker_resources: dict = {}
+_worker_resources: list[tuple[Runtime, Resources]] = []  # this worker's latest
 
 
-def _resources(settings: WorkerSettings) -> Resources:
-    """This worker's `Resources` for `settings`, made once and reused by later tasks."""
-    res = _worker_resources.get(settings)
-    if res is None:
-        os.environ["BENCH_DATA"] = settings.data_home  # the embedded datasets, as the client's
-        device = resolve_device(settings.device)
-        if device.type == "cpu":
-            torch.set_num_threads(1)  # one single-threaded worker process per core
-        opts = RunOptions(methods=[], suites=[], out=Path(settings.out),
-                          data_root=None if settings.data_root is None else Path(settings.data_root),
-                          device=settings.device, quiet=True, workers=1,
-                          plugins=list(settings.plugins), retention=settings.retention,
-                          cache=Cache(settings.cache_root, enabled=settings.cache_enabled),
-                          built_dir=None if settings.built_dir is None else Path(settings.built_dir),
-                          log=lambda msg: None)
-        res = Resources(opts, device)
-        _worker_resources.clear()
-        _worker_resources[settings] = res
+def _resources(runtime: Runtime, data_home: str) -> Resources:
+    """This worker's `Resources` for `runtime`, made once and reused by later tasks."""
+    if _worker_resources and _worker_resources[0][0] == runtime:
+        return _worker_resources[0][1]
+    os.environ["BENCH_DATA"] = data_home  # the embedded datasets, as the client's
+    device = resolve_device(runtime.device)
+    if device.type == "cpu":
+        torch.set_num_threads(1)  # one single-threaded worker process per core
+    res = Resources(runtime, device)
+    _worker_resources[:] = [(runtime, res)]
     return res
 
 
-def _worker_run_cells(cells: list[Cell], settings: WorkerSettings,
+def _worker_run_cells(cells: list[Cell], runtime: Runtime, data_home: str,
                       run_id: str) -> list[CellResult | LeftCell]:
     """Runs on a dask worker: the task loop over one task's cells (`run_task`). The worker
     stores each cell as it ends; the client gets back the rows (`CellResult` without trace
     and outcomes, already written) and the cells left to other runs (`LeftCell`)."""
-    load_plugins(list(settings.plugins))
+    load_plugins(list(runtime.plugins))  # plugins and suite files: the cells' names resolve
     return [CellResult(result.row) if isinstance(result, CellResult) else result
-            for result in run_task(cells, _resources(settings), Path(settings.out), run_id,
-                                   settings.overwrite, progress=False)]
+            for result in run_task(cells, _resources(runtime, data_home), Path(runtime.out),
+                                   run_id, runtime.overwrite, progress=False)]
 
 
 def worker_preflight(paths: list[str]) -> dict:
@@ -197,9 +162,10 @@ def worker_preflight(paths: list[str]) -> dict:
     return {"error": error, "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_")}
 
 
-def preflight(client, settings: WorkerSettings, log: Callable[[str], None]) -> int:
-    """Check every connected worker before the sweep; returns the number of workers."""
-    paths = [settings.out] + ([settings.cache_root] if settings.cache_enabled else [])
+def preflight(client, runtime: Runtime, log: Callable[[str], None]) -> int:
+    """Check every connected worker before the sweep (`runtime`: as the workers get it);
+    returns the number of workers."""
+    paths = [str(runtime.out)] + ([str(runtime.cache.root)] if runtime.cache.enabled else [])
     report = client.run(worker_preflight, paths)
     if not report:
         raise ConfigError("the dask scheduler has no workers", "start some with `dask worker`")
@@ -222,13 +188,13 @@ def gpu_count() -> int:
     return gpus
 
 
-def cluster_spec(opts: RunOptions) -> ClusterSpec:
-    """The `ClusterSpec` of the run options: GPUs (``--device cuda``) get one worker each."""
+def cluster_spec(runtime: Runtime) -> ClusterSpec:
+    """The `ClusterSpec` of a runtime: GPUs (``--device cuda``) get one worker each."""
     gpus = 0
-    if opts.device == "cuda" and not opts.scheduler:
-        gpus = 1 if opts.cluster else gpu_count()  # batch jobs: one GPU each
-    return ClusterSpec(scheduler=opts.scheduler, n_workers=opts.dask_workers, kind=opts.cluster,
-                       job=dict(opts.cluster_job), gpus=gpus)
+    if runtime.device == "cuda" and not runtime.scheduler:
+        gpus = 1 if runtime.cluster else gpu_count()  # batch jobs: one GPU each
+    return ClusterSpec(scheduler=runtime.scheduler, n_workers=runtime.dask_workers,
+                       kind=runtime.cluster, job=dict(runtime.cluster_job), gpus=gpus)
 
 
 SCHEDULER_TIMEOUT_S = 10  # a scheduler that answers at all answers well within this
@@ -246,7 +212,8 @@ def _connect(client_cls, address: str):
                           "local cluster") from None
 
 
-def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[int, Cell, dict], None],
+def run_dask(todo: list[Cell], runtime: Runtime, run_id: str,
+             on_row: Callable[[int, Cell, dict], None],
              spec: ClusterSpec | None = None) -> list[str | None]:
     """Run `todo` on a dask cluster; returns, per cell left to another run, its owner (None:
     finished meanwhile)."""
@@ -255,18 +222,19 @@ def run_dask(todo: list[Cell], opts: RunOptions, run_id: str, on_row: Callable[[
     except ImportError as err:
         raise ConfigError("--executor dask needs dask.distributed",
                           "pip install -e '.[dask]'") from err
-    spec = spec or cluster_spec(opts)
-    settings = WorkerSettings.from_options(opts)
-    cluster = start_cluster(spec, opts.workers)
+    spec = spec or cluster_spec(runtime)
+    on_workers = runtime.for_worker()
+    home = str(data_home().expanduser().resolve())
+    cluster = start_cluster(spec, runtime.workers)
     client = _connect(Client, spec.scheduler) if cluster is None else Client(cluster)
     left: list[str | None] = []
     try:
         if spec.kind:
             client.wait_for_workers(1)
-        n_workers = preflight(client, settings, opts.log)
+        n_workers = preflight(client, on_workers, runtime.log)
         by_id = {cell.cell_id: cell for cell in todo}
         resources = {"GPU": 1} if spec.gpus else None
-        futures = [client.submit(_worker_run_cells, task, settings, run_id, retries=2,
+        futures = [client.submit(_worker_run_cells, task, on_workers, home, run_id, retries=2,
                                  pure=False, resources=resources,
                                  key=f"cells-{task[0].cell_id}-{len(task)}")
                    for task in group_cells(todo, n_workers)]

@@ -7,10 +7,13 @@ segment) -> optional retention: the adapted model's R@1 on the clean queries.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +22,7 @@ from tqdm import tqdm
 
 from bench.api.contract import AdaptContext, StepOutput, TTAMethod
 from bench.api.phases import phase
-from bench.api.protocol import TEMPERATURE, TIE_RULE
+from bench.api.protocol import TEMPERATURE, TIE_RULE, Protocol
 from bench.engine.diagnostics import MEASURES, GallerySummary, chunks, row_values
 from bench.engine.inputs import QuerySet
 from bench.engine.metrics import RankAccumulator
@@ -231,9 +234,22 @@ def cell_diagnostics(summary: GallerySummary, inputs: DiagnosticInputs, trace: p
     return row_values(phases, summary, angles)
 
 
-def protocol_record(steps: int, batch_size: int, temperature: float, limit: int | None,
-                    corruption_seed: int, n_unusable: int) -> str:
-    return json.dumps({"steps": steps, "batch_size": batch_size, "temperature": temperature,
-                       "limit": limit, "corruption_seed": corruption_seed, "tie_rule": TIE_RULE,
-                       "queries_left_out": n_unusable, "optimizer": "per method config"},
-                      sort_keys=True)
+@functools.cache
+def shared_protocol_record(protocol: Protocol) -> Mapping[str, Any]:
+    """What every row of a run records of its protocol (made once per protocol): steps,
+    batch size, query limit, corruption seed, the tie rule and the optimizer's source."""
+    return MappingProxyType({"steps": protocol.steps, "batch_size": protocol.batch_size,
+                             "limit": protocol.limit,
+                             "corruption_seed": protocol.corruption_seed,
+                             "tie_rule": TIE_RULE, "optimizer": "per method config"})
+
+
+def protocol_record(shared: Mapping[str, Any], temperature: float, n_unusable: int,
+                    images_skipped: int | None = None) -> str:
+    """A row's protocol record (JSON): the run's shared part and the cell's own facts - its
+    dataset's temperature, the queries left out as unusable and, with ``--skip-unreadable``,
+    the images left out."""
+    own = {"temperature": temperature, "queries_left_out": n_unusable}
+    if images_skipped is not None:
+        own["images_skipped"] = images_skipped
+    return json.dumps({**shared, **own}, sort_keys=True)

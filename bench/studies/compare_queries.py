@@ -20,7 +20,8 @@ from tqdm import tqdm
 from bench.api.registry import SHIFTS, load_builtins
 from bench.engine.cell_run import Resources, cell_plan, check_released
 from bench.engine.loop import evaluate_frozen
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.shifts import CLEAN
 
 COLUMNS = ["suite", "dataset", "direction", "shift", "severity", "n_queries",
@@ -31,23 +32,23 @@ def released_pair(cell):
     return dataclasses.replace(cell, inputs=dataclasses.replace(cell.inputs, queries="released"))
 
 
-def compare_cells(opts: RunOptions, shifts: list[str] | None = None) -> list:
+def compare_cells(opts: RunSettings, shifts: list[str] | None = None) -> list:
     load_builtins()
     for name in shifts or []:
         SHIFTS.get(name)
-    cells = plan_run(dataclasses.replace(opts, methods=["source"], overrides={}, queries="bench"))
+    cells = plan_run(opts.select(methods=["source"], overrides={}, queries="bench"))
     return [c for c in cells if c.spec.stream == "single" and c.spec.shift != CLEAN
             and c.inputs is not None and c.spec.dataset in ("coco", "flickr30k")
             and (not shifts or c.spec.shift in shifts)]
 
 
-def compare_table(opts: RunOptions, device: torch.device,
+def compare_table(opts: RunSettings, device: torch.device,
                   shifts: list[str] | None = None) -> pd.DataFrame:
-    res = Resources(opts, device)
+    res = Resources(opts.runtime, device)
     cells = compare_cells(opts, shifts)
     check_released([released_pair(c) for c in cells], res)
     rows = []
-    for cell in tqdm(cells, desc="compare-queries", disable=opts.quiet, leave=False):
+    for cell in tqdm(cells, desc="compare-queries", disable=opts.runtime.quiet, leave=False):
         ds, rm, s = res.dataset(cell), res.model(cell), cell.spec
         gallery = res.gallery(cell)
         plan = cell_plan(cell, ds)

@@ -22,21 +22,22 @@ class InProcess:
 
 def plan_in_process(methods: list[str], suite: str, limit: int | None,
                     fields: dict) -> InProcess:
-    """The cells of `methods` on `suite` (``fields``: further `RunOptions`: model, weights,
+    """The cells of `methods` on `suite` (``fields``: further `RunSettings.of` fields: model, weights,
     device, shift and direction selection) and the resources to run them; nothing is
     written anywhere."""
     from bench.engine.cell_run import Resources
     from bench.engine.guards import new_run_id
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
     from bench.engine.provenance import provenance, resolve_device
+    from bench.engine.settings import RunSettings, silent
 
     with tempfile.TemporaryDirectory() as tmp:  # planning only: nothing is written there
-        opts = RunOptions(methods=methods, suites=[suite], out=Path(tmp), limit=limit,
-                          quiet=True, log=lambda msg: None, **fields)
+        opts = RunSettings.of(methods=methods, suites=[suite], out=Path(tmp), limit=limit,
+                              quiet=True, log=silent, **fields)
         cells = plan_run(opts)
-    device = resolve_device(opts.device)
-    return InProcess(cells, Resources(opts, device), new_run_id(provenance(device)["git_sha"]),
-                     device)
+    device = resolve_device(opts.runtime.device)
+    return InProcess(cells, Resources(opts.runtime, device),
+                     new_run_id(provenance(device)["git_sha"]), device)
 
 
 @contextlib.contextmanager

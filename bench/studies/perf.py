@@ -58,20 +58,21 @@ def _method_child(method: str, suite: str, limit: int | None, threads: int | Non
     import torch
 
     from bench.api.registry import load_builtins
-    from bench.engine.planning import RunOptions, plan_run
+    from bench.engine.planning import plan_run
     from bench.engine.provenance import peak_memory_mb, resolve_device
     from bench.engine.runner import execute
+    from bench.engine.settings import RunSettings, silent
     from bench.engine.store import ResultStore
 
     if threads:
         torch.set_num_threads(threads)
     load_builtins()
     with tempfile.TemporaryDirectory() as tmp:
-        opts = RunOptions(methods=[method], suites=[suite], out=Path(tmp), limit=limit,
-                          quiet=True, workers=1, log=lambda msg: None, **fields)
-        execute(plan_run(opts), opts)
-        df = ResultStore(opts.out).read()
-    device = resolve_device(opts.device)
+        opts = RunSettings.of(methods=[method], suites=[suite], out=Path(tmp), limit=limit,
+                              quiet=True, workers=1, log=silent, **fields)
+        execute(plan_run(opts), opts.runtime)
+        df = ResultStore(opts.runtime.out).read()
+    device = resolve_device(opts.runtime.device)
     peak = peak_memory_mb(device) if device.type == "cuda" else _peak_mb()
     bad = df[df.status != "ok"]
     not_ok = "; ".join(f"{len(g)} {status} ({g.error.iloc[0]})"
@@ -84,7 +85,7 @@ def _method_child(method: str, suite: str, limit: int | None, threads: int | Non
 def method_speed(method: str, suite: str, limit: int | None = None,
                  threads: int | None = None, fields: dict | None = None) -> MethodSpeed:
     """Run `method` on `suite` in a fresh spawned process (the query cache must be warm);
-    `fields`: further `RunOptions` fields (``model``, ``pretrained``, ``device``, and
+    `fields`: further `RunSettings.of` fields (``model``, ``pretrained``, ``device``, and
     ``shifts`` / ``directions`` choosing part of the cells). On a GPU the peak memory is
     the GPU's."""
     with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
@@ -136,19 +137,18 @@ class SweepTime:
 
 
 def timed_sweep(opts, label: str, spec=None) -> SweepTime:
-    """Run `opts`' cells into a fresh folder: with the local executor, or on a new dask
-    cluster started from `spec` (a `ClusterSpec`; its start counts)."""
+    """Run the cells of `opts` (`RunSettings`) into a fresh folder: with the local executor,
+    or on a new dask cluster started from `spec` (a `ClusterSpec`; its start counts)."""
     from bench.engine.planning import plan_run
     from bench.engine.runner import execute
 
     with tempfile.TemporaryDirectory() as tmp:
-        opts.out = Path(tmp)
+        opts = opts.run_with(out=Path(tmp))
         cells = plan_run(opts)
         cpu0 = cpu_clock()
         start = time.perf_counter()
         if spec is None:
-            opts.executor = "local"
-            counts = execute(cells, opts)
+            counts = execute(cells, opts.run_with(executor="local").runtime)
         else:
             import logging
 
@@ -164,11 +164,10 @@ def timed_sweep(opts, label: str, spec=None) -> SweepTime:
             os.environ.clear()
             os.environ.update(environ)
             try:
-                opts.executor, opts.scheduler = "dask", cluster.scheduler_address
-                counts = execute(cells, opts)
+                counts = execute(cells, opts.run_with(
+                    executor="dask", scheduler=cluster.scheduler_address).runtime)
             finally:
                 cluster.close()
-                opts.scheduler = None
         wall = time.perf_counter() - start
         # The LocalCluster's workers are this process's children: once it is closed their CPU
         # time is in RUSAGE_CHILDREN (adding what each worker reports of itself counted it

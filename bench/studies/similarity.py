@@ -21,41 +21,43 @@ from tqdm import tqdm
 from bench.api.registry import SHIFTS, load_builtins
 from bench.engine.cell_run import Resources
 from bench.engine.inputs import encode_image_array, resized_images
-from bench.engine.planning import RunOptions, plan_run
+from bench.engine.planning import plan_run
+from bench.engine.settings import RunSettings
 from bench.shifts import CLEAN
 
 COLUMNS = ["suite", "dataset", "model", "shift", "severity", "n_images", "paired", "cosine"]
 
 
-def image_shift_cells(opts: RunOptions, shifts: list[str] | None = None) -> list:
+def image_shift_cells(opts: RunSettings, shifts: list[str] | None = None) -> list:
     """The suites' single-stream i2t cells of image shifts (all, or those named in `shifts`),
     at the severities of `opts`."""
     load_builtins()
     for name in shifts or []:
         SHIFTS.get(name)  # an unknown name lists the known ones
-    cells = plan_run(dataclasses.replace(opts, methods=["source"], overrides={}))
+    cells = plan_run(opts.select(methods=["source"], overrides={}))
     return [c for c in cells if c.spec.direction == "i2t" and c.spec.stream == "single"
             and c.spec.shift != CLEAN and SHIFTS.get(c.spec.shift).modality == "image"
             and (not shifts or c.spec.shift in shifts)]
 
 
-def similarity_table(opts: RunOptions, device: torch.device, paired: bool = False,
+def similarity_table(opts: RunSettings, device: torch.device, paired: bool = False,
                      shifts: list[str] | None = None) -> pd.DataFrame:
     """One row per (suite, dataset, shift, severity): mean clean-vs-shifted cosine similarity
-    over the query images that could be read (the first `opts.limit` when set).
+    over the query images that could be read (the first `opts.protocol.limit` when set).
 
     By default the images are the benchmark's own (seeded per sample, shift and severity).
     ``paired=True`` shares one random draw (noise, crop, frost texture) per sample and shift
     across severities, so the comparison between severities isolates the severity
     parameters (common random numbers) instead of adding the draw-to-draw variation."""
-    res = Resources(opts, device)
+    res = Resources(opts.runtime, device)
     res.build = dataclasses.replace(res.build, paired_severities=paired)
     clean: dict[tuple, tuple[torch.Tensor, np.ndarray]] = {}
     rows = []
     cells = image_shift_cells(opts, shifts)
-    for cell in tqdm(cells, desc="similarity", disable=opts.quiet, leave=False):
+    for cell in tqdm(cells, desc="similarity", disable=opts.runtime.quiet, leave=False):
         ds, rm = res.dataset(cell), res.model(cell)
-        ids = np.arange(ds.n_images if opts.limit is None else min(opts.limit, ds.n_images))
+        limit = opts.protocol.limit
+        ids = np.arange(ds.n_images if limit is None else min(limit, ds.n_images))
         key = (cell.suite, cell.spec.dataset, cell.model, cell.weights_id)
         if key not in clean:
             images, bad = resized_images(ds, ids, CLEAN, 0, rm, res.build)
