@@ -33,6 +33,9 @@ METHODS = ["source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest"]
 # cells have their own ids.
 EMBEDDED_IDS_SHA256 = "3996297fe56ef1a2cad12a7a06d148641ff651da9a2709ff324d375901168b4f"
 DEYO_IDS_SHA256 = "39fad6d20732503a69344b8085617655fa3c68fb9b97b551bdb3fad03b6def53"
+# The same for the composed suite mini-cir-c x METHODS x seeds 0,1,2: the ids of the committed
+# composed store (results/embedded/composed), as its Python suite definition planned them.
+COMPOSED_IDS_SHA256 = "1c3a4704848954643741df78b8e6f61575a83425845a03fb868aa2b02d1ad1b5"
 
 
 @pytest.mark.parametrize("methods, n, sha256", [
@@ -44,6 +47,27 @@ def test_embedded_suite_files_plan_the_committed_cell_ids(methods, n, sha256):
     ids = sorted(c.cell_id for c in cells)
     assert len(ids) == n
     assert hashlib.sha256("\n".join(ids).encode()).hexdigest() == sha256
+
+
+def test_the_composed_suite_file_plans_the_committed_cell_ids():
+    cells = plan_run(RunSettings.of(methods=METHODS, suites=["mini-cir-c"], seeds=[0, 1, 2],
+                                    log=lambda msg: None))
+    ids = sorted(c.cell_id for c in cells)
+    assert len(ids) == 240
+    assert hashlib.sha256("\n".join(ids).encode()).hexdigest() == COMPOSED_IDS_SHA256
+
+
+def test_composed_cells_name_pairs_of_an_image_and_a_text_shift():
+    table = {"name": "t", "version": 1, "model": "mini-clip",
+             "datasets": {"d": {"format": "mini-cir", "kind": "composed"}},
+             "cells": [{"dataset": "d", "direction": "ti2i", "shifts": ["clean", "fog+cr"]}]}
+    suite = suite_from_table(table, "test")
+    assert [(c.direction, c.shift, c.severity) for c in suite.cells()] == [
+        ("ti2i", "clean", 0), ("ti2i", "fog+cr", 1)]
+    assert suite.dataset_kind("d") == "composed"
+    table["cells"][0]["shifts"] = ["cr+fog"]
+    with pytest.raises(ConfigError, match="an image shift and a text shift"):
+        suite_from_table(table, "test")
 
 
 def test_every_builtin_file_is_in_the_index_once():

@@ -219,7 +219,6 @@ _BUILTIN_MODULES = (
     "bench.models.registered",
     "bench.models.blip_weights",
     "bench.suites.files",
-    "bench.suites.composed",
 )
 DISTRIBUTION = "bench-tta"
 _PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"

@@ -7,9 +7,11 @@ bench/suites/formats.py with its parameters) and its cells: groups of directions
 ``--suite-file my_suite.toml`` or a ``bench.suites`` entry point naming a file inside a package
 (``my_suite = "mypkg:suites/my_suite.toml"``).
 
-Shift names in a cell group's ``shifts`` list are registered shifts, ``clean``, or one of
-the sets of bench's own shifts: ``image:all`` (16 image corruptions), ``text:all`` (15 text
-corruptions), ``text:offline`` (the character- and word-level ones, which need no model).
+Shift names in a cell group's ``shifts`` list are registered shifts, ``clean``, one of the
+sets of bench's own shifts: ``image:all`` (16 image corruptions), ``text:all`` (15 text
+corruptions), ``text:offline`` (the character- and word-level ones, which need no model),
+or, for composed queries (direction ``ti2i``), a pair ``IMAGE+TEXT``: the image shift on the
+reference and the text shift on the modification at once (bench.shifts.pair_shift).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
+from bench.api.contract import COMPOSED
 from bench.api.errors import ConfigError
 from bench.api.registry import SUITES
 from bench.api.toml import TOMLDecodeError, parse_toml
-from bench.shifts import CLEAN, builtin_shifts
+from bench.shifts import CLEAN, PAIR, builtin_shifts, pair_shift
 from bench.suites.base import (
     CellSpec,
     Severities,
@@ -39,8 +42,9 @@ SHIFT_SETS: dict[str, tuple[str, ...]] = {
     "text:all": builtin_shifts("text"),
     "text:offline": builtin_shifts("text", groups=("char", "word")),
 }
-DIRECTIONS = ("i2t", "t2i")
-KINDS = ("captions", "reid", "fashion")
+DIRECTIONS = ("i2t", "t2i")  # a group's default: both
+KNOWN_DIRECTIONS = (*DIRECTIONS, COMPOSED)
+KINDS = ("captions", "reid", "fashion", "composed")
 _TOP = {"name", "version", "description", "model", "pretrained", "in_all", "datasets", "cells"}
 _DATASET = {"format", "kind"}
 _CELLS = {"dataset", "direction", "directions", "shifts", "severity", "mix", "streams",
@@ -101,7 +105,9 @@ def suite_from_table(table: Mapping[str, Any], where: str) -> Suite:
         fmt, params, _ = datasets[key]
         return lambda ctx: fmt.load(key, params, ctx)
 
-    needs = tuple(fmt.needs(params) for fmt, params, _ in datasets.values() if fmt.needs)
+    # one phrase per distinct need (the FashionIQ categories share one layout)
+    needs = tuple(dict.fromkeys(fmt.needs(params) for fmt, params, _ in datasets.values()
+                                if fmt.needs))
 
     def requires(ctx: SuiteContext) -> str | None:
         if not needs:
@@ -148,6 +154,12 @@ def _shift_names(value: Any, where: str) -> tuple[str, ...]:
                           f"shift names, clean, or a set: {', '.join(SHIFT_SETS)}")
     out: list[str] = []
     for name in value:
+        if PAIR in name:
+            image, _, text = name.partition(PAIR)
+            try:
+                name = pair_shift(image, text)  # registered on first use
+            except ValueError as err:
+                raise ConfigError(f"{where}: {err}") from err
         out.extend(SHIFT_SETS.get(name, (name,)))
     return tuple(out)
 
@@ -164,9 +176,10 @@ def _cell_group(table: Any, datasets: Mapping[str, tuple], where: str) -> dict[s
         raise ConfigError(f"{where}: give 'direction' or 'directions', not both")
     directions = ([_get(table, "direction", str, where)] if "direction" in table
                   else _get(table, "directions", list, where, list(DIRECTIONS)))
-    bad = [d for d in directions if d not in DIRECTIONS]
+    bad = [d for d in directions if d not in KNOWN_DIRECTIONS]
     if bad or not directions:
-        raise ConfigError(f"{where}: bad direction {bad or directions}", "i2t or t2i")
+        raise ConfigError(f"{where}: bad direction {bad or directions}",
+                          f"one of {', '.join(KNOWN_DIRECTIONS)}")
     group = {"dataset": dataset, "directions": tuple(directions),
              "shifts": _shift_names(table.get("shifts"), where),
              "severity": _get(table, "severity", int, where, None),

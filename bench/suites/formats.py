@@ -11,6 +11,10 @@ for bench's generated data) and loads the dataset. bench's own:
   rsitmd, ucm-captions), found under the data root.
 * ``karpathy`` (``annotation``, ``images``, ``split``, ``captions_per_image``): any
   Karpathy-split JSON, the annotation file and image folder given relative to the data root.
+* Composed queries (reference image + modification text, direction ``ti2i``;
+  bench/data/composed.py): ``mini-cir`` (generated), ``fashioniq`` (``category``: dress,
+  shirt or toptee; its validation split) and ``cirr`` (CIRR's validation split), the last two
+  in their official layouts under the data root.
 
 A new on-disk format is the one thing that needs Python: `register_dataset_format` in a
 plugin, then suite files name it like bench's own.
@@ -121,8 +125,14 @@ def _mini_pedes(key: str, params: Params, ctx: SuiteContext) -> RetrievalDataset
 
 register_dataset_format(DatasetFormat(
     "mini-scenes", {"split": (str, "test"), "images": (int, None)}, _mini_scenes))
+def _mini_cir(key: str, params: Params, ctx: SuiteContext) -> RetrievalDataset:
+    from bench.data.synth import load_mini_cir
+    return load_mini_cir(progress=not ctx.quiet)
+
+
 register_dataset_format(DatasetFormat(
     "mini-pedes", {"style": (str, REQUIRED), "first_captions": (int, None)}, _mini_pedes))
+register_dataset_format(DatasetFormat("mini-cir", {}, _mini_cir))
 
 
 # ---- data under --data-root -------------------------------------------------------------------
@@ -179,3 +189,41 @@ register_dataset_format(DatasetFormat(
     "karpathy", {"annotation": (str, REQUIRED), "images": (str, REQUIRED),
                  "split": (str, "test"), "captions_per_image": (int, 5)},
     _karpathy_load, _karpathy_needs, _karpathy_missing))
+
+
+def _fashioniq_needs(params: Params) -> str:
+    from bench.data.composed import FASHIONIQ_LAYOUT
+    return FASHIONIQ_LAYOUT
+
+
+def _fashioniq_missing(params: Params, root: Path) -> str | None:
+    from bench.data.composed import fashioniq_missing
+    return fashioniq_missing(Path(root), params["category"])
+
+
+def _fashioniq_load(key: str, params: Params, ctx: SuiteContext) -> RetrievalDataset:
+    from bench.data.composed import load_fashioniq
+    return load_fashioniq(Path(ctx.data_root), params["category"])
+
+
+register_dataset_format(DatasetFormat(
+    "fashioniq", {"category": (str, REQUIRED)}, _fashioniq_load, _fashioniq_needs,
+    _fashioniq_missing))
+
+
+def _cirr_needs(params: Params) -> str:
+    from bench.data.composed import CIRR_LAYOUT
+    return CIRR_LAYOUT
+
+
+def _cirr_missing(params: Params, root: Path) -> str | None:
+    from bench.data.composed import cirr_missing
+    return cirr_missing(Path(root))
+
+
+def _cirr_load(key: str, params: Params, ctx: SuiteContext) -> RetrievalDataset:
+    from bench.data.composed import load_cirr
+    return load_cirr(Path(ctx.data_root))
+
+
+register_dataset_format(DatasetFormat("cirr", {}, _cirr_load, _cirr_needs, _cirr_missing))
