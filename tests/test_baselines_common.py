@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from bench.api.contract import AdaptContext, Diverged
+from bench.api.contract import AdaptContext, Diverged, QueryModel
 from bench.api.gradient import GradientTTA
 from bench.api.registry import METHODS, load_builtins
 from bench.engine.method_configs import make_config
@@ -54,7 +54,7 @@ class FakeTower(nn.Module):
         return F.normalize(self.out(self.ln(h)), dim=1)
 
 
-class FakeQueryModel:
+class FakeQueryModel(QueryModel):
     """The `QueryModel` protocol around `FakeTower`; records every encode output."""
 
     def __init__(self, direction: str = "i2t", seed: int = 0, tower: nn.Module | None = None):

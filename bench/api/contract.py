@@ -27,7 +27,8 @@ DEFAULT_RANK = 1000  # a method's place in tables when it declares none
 
 class QueryModel(Protocol):
     """The query tower of one direction, as a method sees it (for composed queries, ti2i,
-    both query towers and their composition: bench/models/composed.py)."""
+    both query towers and their composition: bench/models/composed.py). A backbone's tower
+    subclasses it to inherit the defaults below (bench's own do), or declares them."""
 
     direction: str
     # the learning rate the protocol uses on this tower when a method keeps the default rate
@@ -107,6 +108,9 @@ class TTAMethod:
     # the last batch's per-step angle (degrees, NaN: undefined) between the update and a
     # knowledge-keeping gradient (with `trace_grads`; `GradientTTA.record_angle`)
     grad_angles: Sequence[float] = ()
+    # component -> the config overrides that remove it, for `bench ablate` (REST declares
+    # its own); none: the method cannot be ablated
+    ablation: ClassVar[Mapping[str, dict[str, Any]]] = MappingProxyType({})
 
     @dataclass
     class Config:

@@ -45,7 +45,7 @@ def effective_lr(lr: float, model) -> float:
     """The learning rate a method uses on `model`: the default (3e-4) means the protocol's
     rate for the backbone and direction, the query tower's ``default_lr`` where it has one
     (TCR: 3e-5 for BLIP t2i); a rate set away from the default is used as given."""
-    own = getattr(model, "default_lr", None)
+    own = model.default_lr
     return own if own is not None and lr == DEFAULT_LR else lr
 
 

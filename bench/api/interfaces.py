@@ -1,7 +1,8 @@
 """The interfaces a backbone or a suite plugin implements, as protocols: a plugin needs no
 bench class to subclass, only these members (checked structurally).
 
-* `Backbone`: what ``register_model`` registers under a ``--model`` name;
+* `Backbone`: what ``register_model`` registers under a ``--model`` name (subclassed,
+  it gives the defaults of its optional members);
   `RetrievalTowers`: what its ``load`` returns, the two towers the runner drives.
 * `SuiteDefinition`: what ``register_suite`` registers. Most suites need no Python at
   all: a TOML suite file (docs/suites.md) becomes one.
@@ -60,10 +61,21 @@ class RetrievalTowers(Protocol):
 
 @runtime_checkable
 class Backbone(Protocol):
-    """A registered model: a name bench resolves to weights and `RetrievalTowers`."""
+    """A registered model: a name bench resolves to weights and `RetrievalTowers`.
+
+    A backbone subclasses it to inherit the defaults of `found_label` and `input_size`
+    (bench's own do), or declares them."""
 
     name: str
     description: str
+    # what `bench list models` and `bench doctor` say when `missing()` finds nothing
+    found_label: str = "weights shipped"
+
+    @property
+    def input_size(self) -> tuple[int, int] | None:
+        """(H, W) of the image input the weights expect, known without loading them
+        (BLIP: 384 px); None: the input size of the architecture's open_clip config."""
+        return None
 
     def missing(self, pretrained: str | None = None) -> str | None:
         """Why the weights cannot be had (one line with a hint), or None."""

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
           f"CUDA {'available' if torch.cuda.is_available() else 'not available'}")
     print(f"cache: {cache_home()}   embedded data: {data_home()}")
     for name, model in MODELS.items():
-        print(f"model {name:<10} {model.missing() or getattr(model, 'found_label', 'checkpoint shipped')}")
+        print(f"model {name:<10} {model.missing() or model.found_label}")
     unavailable = [(n, s.is_available()[1]) for n, s in SHIFTS.items() if not s.is_available()[0]]
     print(f"shifts: {len(SHIFTS.names()) - len(unavailable)} available, "
           f"{len(unavailable)} unavailable")

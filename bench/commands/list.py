@@ -61,7 +61,7 @@ def _models() -> list[str]:
     from bench.api.registry import MODELS
     rows = []
     for name, m in MODELS.items():
-        state = m.missing() or getattr(m, "found_label", "weights shipped")
+        state = m.missing() or m.found_label
         rows.append(f"{name:<12} {m.description} [{state}]")
     rows.append(f"(and any of the {len(open_clip.list_models())} open_clip architectures, e.g. "
                 "ViT-B-16 with --pretrained openai or a local checkpoint path)")

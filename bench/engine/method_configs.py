@@ -166,7 +166,7 @@ def check_range(method: str, field: dataclasses.Field, value: Any) -> None:
 
 def config_class(method: str) -> type:
     """The method's ``Config``, which must be a dataclass (a plugin's that is not: exit 2)."""
-    cls = getattr(METHODS.get(method), "Config", None)
+    cls = METHODS.get(method).Config  # TTAMethod declares one; a plugin's must be a dataclass
     if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
         raise ConfigError(f"method '{method}' ({METHODS.origin(method)}) declares a Config "
                           "that is not a dataclass", "decorate its Config with @dataclass")

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from bench.api.errors import WeightsError, describe
+from bench.api.interfaces import Backbone
 from bench.api.registry import MODELS
 from bench.files import cache_home
 from bench.models.weights import file_sha256
@@ -84,7 +85,7 @@ def _folder_id(folder: Path) -> str:
 
 
 @dataclass(frozen=True)
-class BlipModel:
+class BlipModel(Backbone):
     """A BLIP retrieval model: architecture, original checkpoint name and hub repository."""
 
     name: str
@@ -94,11 +95,12 @@ class BlipModel:
     description: str
     config: Callable[[], object] | None = None  # tests: a tiny BlipConfig
     tokenizer_source: str | None = None  # tests: a folder with vocab.txt
-    found_label = "weights found"  # `bench list models` / doctor wording when present
 
     @property
     def arch(self) -> str:
         return f"blip-{self.vit}"
+
+    found_label = "weights found"  # the weights are fetched, not shipped
 
     @property
     def input_size(self) -> tuple[int, int]:

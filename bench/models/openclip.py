@@ -21,6 +21,7 @@ from open_clip.transformer import text_global_pool
 from PIL import Image
 from torch import nn
 
+from bench.api.contract import QueryModel
 from bench.api.errors import ConfigError, UnknownNameError, WeightsError
 from bench.data.preprocess import ImagePrep
 from bench.models.activation import (
@@ -189,7 +190,7 @@ def _encode_text_trimmed(model: nn.Module, tokens: torch.Tensor,
     return F.normalize(x, dim=-1)
 
 
-class QueryTower:
+class QueryTower(QueryModel):
     """The `QueryModel` a method adapts: one direction's tower, LayerNorms trainable."""
 
     def __init__(self, rm: RetrievalModel, direction: str):

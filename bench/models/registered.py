@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from bench.api.errors import WeightsError
+from bench.api.interfaces import Backbone
 from bench.api.registry import MODELS
 from bench.data.preprocess import ImagePrep
 from bench.files import package_assets
@@ -23,8 +24,8 @@ if TYPE_CHECKING:  # open_clip loads with the first model, not with the registry
 
 
 @dataclass(frozen=True)
-class RegisteredModel:
-    """An architecture with a default checkpoint."""
+class RegisteredModel(Backbone):
+    """An architecture with a default checkpoint (its input size: the architecture's)."""
 
     name: str
     arch: str
@@ -117,8 +118,9 @@ def native_input_size(name: str) -> tuple[int, int]:
     """(H, W) of an architecture's own input, without building it."""
     import open_clip
 
-    if name in MODELS and hasattr(MODELS.get(name), "input_size"):
-        return tuple(MODELS.get(name).input_size)  # BLIP: 384 px
+    own = MODELS.get(name).input_size if name in MODELS else None
+    if own is not None:
+        return tuple(own)  # BLIP: 384 px
     from bench.models.weights import add_bench_configs
 
     add_bench_configs()

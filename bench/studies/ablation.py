@@ -32,7 +32,7 @@ class Variant:
 def variants(method: str, base: dict[str, Any] | None = None) -> list[Variant]:
     """The full config (defaults + `base`), then one variant per component that it uses."""
     cls = METHODS.get(method)
-    components = getattr(cls, "ablation", None)
+    components = cls.ablation
     if not components:
         raise ConfigError(f"method '{method}' declares no ablation components",
                           "a method opts in with a class attribute `ablation`")

@@ -103,7 +103,7 @@ class StepProbe:
         self.batch += 1
 
     def _state_kept(self) -> int | None:
-        state = getattr(self.method, "state", None)
+        state = self.method.state
         return int(state["n_kept"]) if isinstance(state, dict) and "n_kept" in state else None
 
     def _record(self, q, sims, step, loss, n_kept_state) -> None:
