@@ -90,7 +90,7 @@ def builtin_shifts(modality: str, groups: tuple[str, ...] | None = None) -> tupl
 
 def book(modality: str) -> tuple[str, ...]:
     """Every registered shift of `modality` (plugins' included), in the book's order."""
-    return tuple(name for name, s in SHIFTS.items() if getattr(s, "modality", None) == modality)
+    return tuple(name for name, s in SHIFTS.items() if s.modality == modality)
 
 
 def max_level(name: str) -> int | None:
