@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers_run import smoke_run
+from helpers_run import cli, smoke_run
 
 from bench.engine.store import ResultStore
 
@@ -64,6 +64,39 @@ def test_dask_workers_respect_cell_claims(local_rows, tmp_path):
     code, text, _ = smoke_run(out, limit=LIMIT)  # released: a later run does that one only
     assert code == 0 and "7 already stored, 1 ok" in text
     assert _rows(out).equals(local_rows)
+
+
+# A suite no module defines: only this file, written by the test, names it.
+FILE_SUITE = """\
+name = "file-only"
+version = "1"
+model = "mini-clip"
+
+[datasets.scenes]
+format = "mini-scenes"
+images = 200
+
+[[cells]]
+dataset = "scenes"
+direction = "i2t"
+shifts = ["clean", "contrast"]
+severity = 5
+"""
+
+
+def test_a_suite_defined_only_by_a_file_runs_on_dask_workers(tmp_path, monkeypatch):
+    """The workers (spawned processes, which do not inherit this registry) read the suite
+    file themselves; its cells give the rows of the local executor."""
+    monkeypatch.chdir(tmp_path)
+    Path("my_suite.toml").write_text(FILE_SUITE)
+    run = ("run", "--method", "source", "--suite", "file-only", "--suite-file", "my_suite.toml",
+           "--pretrained", "random", "--limit", str(LIMIT), "--workers", "1", "--quiet")
+    code, _, err = cli(*run, "--out", "local")
+    assert code == 0, err
+    code, out, err = cli(*run, "--out", "dask", "--executor", "dask", "--dask-workers", "1")
+    assert code == 0 and "2 ok" in out, err
+    assert len(_rows(tmp_path / "dask")) == 2
+    assert _rows(tmp_path / "dask").equals(_rows(tmp_path / "local"))
 
 
 def _start(args: list[str], cwd: Path, log: Path) -> subprocess.Popen:
