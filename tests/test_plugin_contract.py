@@ -72,10 +72,13 @@ def test_bench_own_backbones_and_suites_satisfy_the_protocols():
 
 
 class DuckBackbone:
-    """A plugin backbone that subclasses nothing of bench."""
+    """A plugin backbone that subclasses nothing of bench: it declares every member of the
+    protocol, the two with defaults included."""
 
     name = "duck"
     description = "a backbone written against the protocol only"
+    found_label = "duck weights found"
+    input_size = None  # the architecture's own
 
     def missing(self, pretrained=None):
         return None
@@ -93,6 +96,27 @@ def test_a_protocol_backbone_names_its_weights_in_cell_ids(monkeypatch):
     assert weights_identity("duck", "w1", 3) == "duck:w1:3"
     assert weights_identity("mini-clip", "random", 2) == "random-seed2"
     assert weights_identity("ViT-B-16", "openai", 0) == "tag:ViT-B-16:openai"
+
+
+def test_a_backbone_subclass_inherits_the_defaults_the_engine_reads():
+    class Minimal(Backbone):
+        name = "minimal"
+        description = "declares only what has no default"
+
+        def missing(self, pretrained=None):
+            return None
+
+        def load(self, pretrained, device, seed=0, prep=None, activation=None):
+            raise NotImplementedError
+
+        def weights_identity(self, pretrained, seed=0, memo=True):
+            return "minimal"
+
+    backbone = Minimal()
+    assert isinstance(backbone, Backbone)
+    assert backbone.input_size is None and backbone.found_label == "weights shipped"
+    assert MODELS.get("blip-base").input_size == (384, 384)
+    assert MODELS.get("mini-clip").input_size is None
 
 
 def test_reusable_pieces_live_beside_the_loop_and_keep_their_old_import_path():
