@@ -13,12 +13,11 @@ finished cell's row to the results folder itself, so a client that goes away los
 nothing that finished; a worker lost mid-task loses only that task's unfinished cells,
 which dask retries elsewhere. The client loads no model and no dataset.
 
-A worker receives the run's `Runtime` (`Runtime.for_worker`: every path absolute, plugin
-and suite files included) and where the client's embedded data are; nothing else of the
-run's settings (each cell carries its own). Every path a worker uses (``--out``, the
-cache, ``--data-root``) is absolute, and
-before the first cell every connected worker checks that it can write ``--out`` and
-the cache (a shared filesystem is required): otherwise the run stops with one line.
+A worker receives the run's `Runtime` (`Runtime.for_worker`: every path it uses -
+``--out``, the cache, ``--data-root``, plugin and suite files - absolute) and where the
+client's embedded data are; nothing else of the run's settings (each cell carries its
+own). Before the first cell every connected worker checks that it can write ``--out``
+and the cache (a shared filesystem is required): otherwise the run stops with one line.
 Clusters: `bench.engine.clusters`.
 """
 
@@ -121,19 +120,22 @@ def group_cells(cells: list[Cell], n_workers: int) -> list[list[Cell]]:
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-_worker_resources: list[tuple[Runtime, Resources]] = []  # this worker's latest
+_worker_resources: dict[str, tuple[Runtime, Resources]] = {}  # data home -> this worker's
 
 
 def _resources(runtime: Runtime, data_home: str) -> Resources:
-    """This worker's `Resources` for `runtime`, made once and reused by later tasks."""
-    if _worker_resources and _worker_resources[0][0] == runtime:
-        return _worker_resources[0][1]
+    """This worker's `Resources` for `runtime`, made once and reused by later tasks (each
+    task brings an equal, unpickled copy of the runtime)."""
+    kept = _worker_resources.get(data_home)
+    if kept is not None and kept[0] == runtime:
+        return kept[1]
     os.environ["BENCH_DATA"] = data_home  # the embedded datasets, as the client's
     device = resolve_device(runtime.device)
     if device.type == "cpu":
         torch.set_num_threads(1)  # one single-threaded worker process per core
     res = Resources(runtime, device)
-    _worker_resources[:] = [(runtime, res)]
+    _worker_resources.clear()
+    _worker_resources[data_home] = (runtime, res)
     return res
 
 
