@@ -6,8 +6,8 @@
 * `bench.api.protocol.Protocol`: the online protocol every cell follows (batch size, steps,
   query limit, corruption seed); hashed into each cell id.
 * `Runtime`: where and how the cells run - device, threads, workers, cache, plugins, the
-  data and results folders, the executor and its cluster, output. Nothing here changes a
-  result; the executors, their dask workers and `Resources` receive only this part.
+  data and results folders, the executor and its cluster, output. Nothing here enters a
+  cell id; the executors, their dask workers and `Resources` receive only this part.
 
 `RunSettings` holds the three; `plan_run` reads it, `execute` reads its runtime.
 """
@@ -55,7 +55,7 @@ class Selection:
 
 @dataclass
 class Runtime:
-    """Where and how the cells run; no field changes a cell's id or its result."""
+    """Where and how the cells run; no field enters a cell id."""
 
     data_root: Path | None = None  # the real datasets
     out: Path = Path("results")  # the results folder
