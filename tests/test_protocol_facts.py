@@ -96,4 +96,5 @@ def test_a_changed_lr_is_used_as_given_and_the_default_defers_to_the_tower():
     tower = type("Tower", (), {"default_lr": 3e-5})()
     assert effective_lr(proto.DEFAULT_LR, tower) == 3e-5
     assert effective_lr(1e-3, tower) == 1e-3
-    assert effective_lr(proto.DEFAULT_LR, object()) == proto.DEFAULT_LR
+    no_rate = type("Tower", (), {"default_lr": None})()  # QueryModel's default: none of its own
+    assert effective_lr(proto.DEFAULT_LR, no_rate) == proto.DEFAULT_LR
