@@ -21,6 +21,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=inputs.integer(2), default=None)
     t.add_argument("--seed", type=inputs.seed, default=None,
                    help="training seed (default: recipe, 0)")
+    t.add_argument("--lr", type=inputs.positive_number, default=None,
+                   help="peak learning rate (default: recipe)")
+    t.add_argument("--warmup", type=inputs.integer(0), default=None,
+                   help="linear warm-up steps (default: recipe)")
+    t.add_argument("--init", type=inputs.existing_file, default=None,
+                   help="start from this checkpoint instead of random weights")
+    t.add_argument("--logit-scale", type=inputs.positive_number, default=None,
+                   help="train at this fixed logit scale (e.g. 100: the protocol's temperature "
+                        "0.01) instead of a learned one")
+    t.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the arithmetic runs (the card records it)")
     t.add_argument("--out", type=inputs.out_file, default=None,
                    help="checkpoint path (default: the shipped one in bench/assets/models/)")
     t.add_argument("--quiet", action="store_true")
@@ -41,13 +52,15 @@ def run(args: argparse.Namespace) -> int:
 
         from bench.studies.mini.train import RECIPES, train
 
-        changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size}
+        changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size,
+                   "lr": args.lr, "warmup": args.warmup, "logit_scale": args.logit_scale,
+                   "init": str(args.init) if args.init else None}
         cfg = dataclasses.replace(RECIPES[args.model],
                                   **{k: v for k, v in changed.items() if v is not None})
         if cfg.steps < 1 or cfg.batch_size < 2:
             raise ConfigError("--steps must be >= 1 and --batch-size >= 2")
         out = args.out or MODELS.get(args.model).default_weights()
-        card = train(cfg, out, quiet=args.quiet)
+        card = train(cfg, out, quiet=args.quiet, device=args.device)
         print(json.dumps(card["test_metrics"], indent=1))
         print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
         return 0

@@ -47,6 +47,8 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True  # photometric noise (bench/studies/mini/augment.py)
     caption_noise: bool = True  # typos and dropped words in half of the captions
+    init: str | None = None  # start from this checkpoint (a path) instead of random weights
+    logit_scale: float | None = None  # fixed logit scale (not learned); None: learned, <= 100
 
 
 # The shipped checkpoints' recipes (each one's card in bench/assets/models/ records the
@@ -71,27 +73,69 @@ def _cosine_lr(step: int, cfg: TrainConfig) -> float:
     return 0.5 * cfg.lr * (1 + math.cos(math.pi * t))
 
 
-def _wrap(model: torch.nn.Module, preprocess, name: str) -> RetrievalModel:
+def _wrap(model: torch.nn.Module, preprocess, name: str,
+          device: torch.device | None = None) -> RetrievalModel:
     """A RetrievalModel around `model` whose 'source' weights are the current ones."""
     return RetrievalModel(model, preprocess, open_clip.get_tokenizer(name), name, "training",
-                          "training", torch.device("cpu"))
+                          "training", device or torch.device("cpu"))
 
 
-def _new_model(cfg: TrainConfig) -> tuple[torch.nn.Module, RetrievalModel]:
+def _new_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module, RetrievalModel]:
     add_bench_configs()
     torch.manual_seed(cfg.seed)
     logging.getLogger().setLevel(logging.ERROR)  # "initialized randomly" is the point here
     model, _, preprocess = open_clip.create_model_and_transforms(cfg.model, pretrained=None)
-    rm = _wrap(model, preprocess, cfg.model)
+    if cfg.init:
+        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    if cfg.logit_scale is not None:
+        with torch.no_grad():
+            model.logit_scale.fill_(math.log(cfg.logit_scale))
+    model.to(device)
+    rm = _wrap(model, preprocess, cfg.model, device)
     for p in model.parameters():  # RetrievalModel freezes everything; training needs all
         p.requires_grad_(True)
+    if cfg.logit_scale is not None:
+        model.logit_scale.requires_grad_(False)
     return model, rm
 
 
-def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None = None) -> dict:
-    """Train, evaluate on the test split, write ``out`` (fp16 weights) and ``out``.card.json."""
+def _state_path(out: Path) -> Path:
+    """Where an unfinished training run keeps its state (removed when the run finishes)."""
+    return out.with_name(out.name + ".train-state")
+
+
+def _save_state(path: Path, cfg: TrainConfig, step: int, model, opt, rng, pyrng, gen,
+                order, cursor) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"config": dataclasses.asdict(cfg), "step": step, "model": model.state_dict(),
+                "opt": opt.state_dict(), "rng": rng.bit_generator.state,
+                "pyrng": pyrng.getstate(), "gen": gen.get_state(), "order": order,
+                "cursor": cursor}, tmp)
+    tmp.replace(path)
+
+
+def _load_state(path: Path, cfg: TrainConfig) -> dict | None:
+    """A saved state of the same recipe, or None (a state of another recipe is ignored)."""
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    return state if state["config"] == dataclasses.asdict(cfg) else None
+
+
+def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None = None,
+          save_every: int = 50, device: str = "cpu") -> dict:
+    """Train, evaluate on the test split, write ``out`` (fp16 weights) and ``out``.card.json.
+
+    ``device`` only moves the arithmetic (a CUDA run is faster, not bitwise equal).
+    Every ``save_every`` steps the full training state (weights, optimiser, random
+    generators, data order) is written beside ``out``; a rerun of the same recipe resumes
+    from it and gives the checkpoint an uninterrupted run gives.
+    """
     start = time.time()
-    model, rm = _new_model(cfg)
+    init_sha = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest() if cfg.init else None
+    dev = torch.device(device)
+    model, rm = _new_model(cfg, dev)
     data = training_data(cfg.model, "train")
     build = InputOptions(cache=Cache(), workers=workers or default_workers(), quiet=quiet)
     images, _ = resized_images(data, np.arange(data.n_images), "clean", 0, rm, build)
@@ -99,8 +143,8 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     for text, img in zip(data.captions, data.caption_image, strict=True):
         captions[int(img)].append(normalize_caption(text))
     norm = rm.tensor_steps[-1]
-    mean = torch.tensor(norm.mean).view(1, 3, 1, 1)
-    std = torch.tensor(norm.std).view(1, 3, 1, 1)
+    mean = torch.tensor(norm.mean).view(1, 3, 1, 1).to(dev)
+    std = torch.tensor(norm.std).view(1, 3, 1, 1).to(dev)
 
     rng = np.random.default_rng(cfg.seed)
     pyrng = random.Random(cfg.seed)
@@ -109,7 +153,17 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     model.train()
     order, cursor = rng.permutation(data.n_images), 0
-    bar = tqdm(range(cfg.steps), desc=f"train {cfg.model}", disable=quiet, dynamic_ncols=True)
+    state_path, first = _state_path(out), 0
+    saved = _load_state(state_path, cfg)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        rng.bit_generator.state = saved["rng"]
+        pyrng.setstate(saved["pyrng"])
+        gen.set_state(saved["gen"])
+        order, cursor, first = saved["order"], saved["cursor"], saved["step"]
+    bar = tqdm(range(first, cfg.steps), desc=f"train {cfg.model}", disable=quiet,
+               dynamic_ncols=True, initial=first, total=cfg.steps)
     for step in bar:
         if cursor + cfg.batch_size > len(order):
             order, cursor = rng.permutation(data.n_images), 0
@@ -118,13 +172,13 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
         x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float() / 255.0
         if cfg.augment:
             x = photometric(x, gen)
-        x = (x - mean) / std
+        x = (x.to(dev) - mean) / std
         texts = [pyrng.choice(captions[int(i)]) for i in idx]
         if cfg.caption_noise:
             texts = [noisy_caption(t, pyrng) for t in texts]
         for group in opt.param_groups:
             group["lr"] = _cosine_lr(step, cfg)
-        image_features, text_features, logit_scale = model(x, rm.tokenize(texts))[:3]
+        image_features, text_features, logit_scale = model(x, rm.tokenize(texts).to(dev))[:3]
         loss = loss_fn(image_features, text_features, logit_scale)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -133,13 +187,20 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
             model.logit_scale.clamp_(0, math.log(100))
         if step % 10 == 0:
             bar.set_postfix(loss=f"{loss.item():.3f}")
+        if save_every and (step + 1) % save_every == 0 and step + 1 < cfg.steps:
+            _save_state(state_path, cfg, step + 1, model, opt, rng, pyrng, gen, order, cursor)
     model.eval()
-    metrics = evaluate_clean(_wrap(model, rm.preprocess, cfg.model), cfg.model, build)
+    metrics = evaluate_clean(_wrap(model, rm.preprocess, cfg.model, dev), cfg.model, build)
     card = {"model": cfg.model, "config": dataclasses.asdict(cfg), "train_images": data.n_images,
             "train_captions": data.n_captions, "test_metrics": metrics,
             "train_wall_s": round(time.time() - start, 1), "torch_version": torch.__version__,
-            "threads": torch.get_num_threads(), "bench_git_sha": git_sha()}
+            "threads": torch.get_num_threads(), "device": str(dev), "bench_git_sha": git_sha()}
+    if init_sha:
+        card["init_sha256"] = init_sha
+    if saved is not None:
+        card["resumed_at_step"] = saved["step"]  # train_wall_s counts this run only
     save_checkpoint(model, out, card)
+    state_path.unlink(missing_ok=True)
     return card
 
 
@@ -165,7 +226,8 @@ def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions) -> dict:
 
 
 def save_checkpoint(model: torch.nn.Module, out: Path, card: dict) -> None:
-    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    state = {k: (v.cpu().half() if v.is_floating_point() else v.cpu())
+             for k, v in model.state_dict().items()}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     torch.save(state, tmp)
