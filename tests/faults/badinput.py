@@ -213,11 +213,15 @@ def cases() -> list[Case]:
     add(Case("ablate --seed -1", ("ablate", "--method", "tent", *SMOKE, "--seed", "-1",
                                   "--out", "{w}/out")))
     for flag, value in (("--steps", "0"), ("--batch-size", "1"), ("--seed", "-1"),
-                        ("--out", "{w}/dir"), ("--out", "{w}/file.txt/m.pt")):
+                        ("--out", "{w}/dir"), ("--out", "{w}/file.txt/m.pt"), ("--lr", "0"),
+                        ("--warmup", "-1"), ("--init", "{w}/missing.pt"),
+                        ("--logit-scale", "-5"), ("--device", "tpu")):
         add(Case(f"mini train {flag} {value.replace('{w}/', '')}",
                  ("mini", "train", "--quiet", flag, value)))
     add(Case("mini eval --pretrained missing", ("mini", "eval", "--pretrained",
                                                 "{w}/missing.pt")))
+    add(Case("mini eval --split test5k on mini-reid", ("mini", "eval", "--model", "mini-reid",
+                                                       "--split", "test5k")))
     add(Case("mini frob", ("mini", "frob")))
     # ---- perf --------------------------------------------------------------------------
     for argv in (("run", "--method", "nope"), ("run", "--suite", "nope"), ("run", "--threads", "0"),

@@ -204,14 +204,15 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     return card
 
 
-def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions) -> dict:
-    """Clean R@1/R@5/R@10 of a model on its test split, both directions (t2i only for ReID)."""
+def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions,
+                   split: str = "test") -> dict:
+    """Clean R@1/R@5/R@10 of a model on a test split, both directions (t2i only for ReID)."""
     from bench.engine.inputs import build_queries, gallery_embeddings
     from bench.engine.loop import evaluate_frozen
     from bench.suites.streams import Segment, plan_stream
 
     rm.model.eval()
-    ds = training_data(model, "test")
+    ds = training_data(model, split)
     directions = ("t2i",) if ds.kind == "reid" else ("i2t", "t2i")
     out = {}
     for d in directions:
