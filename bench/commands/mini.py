@@ -1,4 +1,4 @@
-"""`python -m bench mini train|eval`: the embedded mini CLIPs."""
+"""`python -m bench mini train|eval`: the embedded mini CLIPs and the mini combiner."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import json
 from bench.commands import inputs
 
 NAME = "mini"
-HELP = "train or evaluate the embedded mini CLIPs (mini-clip, mini-reid)"
+HELP = ("train or evaluate the embedded mini models (mini-clip, mini-reid; mini-cir-combiner, "
+        "the combiner of composed queries on mini-clip)")
+MODELS_TRAINED = ("mini-clip", "mini-reid", "mini-cir-combiner")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
-    t = sub.add_parser("train", help="train a mini CLIP from scratch (fixed steps and seed)")
-    t.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    t = sub.add_parser("train", help="train a mini model from scratch (fixed steps and seed)")
+    t.add_argument("--model", choices=MODELS_TRAINED, default="mini-clip")
     t.add_argument("--steps", type=inputs.count, default=None,
                    help="training steps (default: recipe)")
     t.add_argument("--batch-size", type=inputs.integer(2), default=None)
@@ -24,8 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--out", type=inputs.out_file, default=None,
                    help="checkpoint path (default: the shipped one in bench/assets/models/)")
     t.add_argument("--quiet", action="store_true")
-    e = sub.add_parser("eval", help="clean test metrics of a mini CLIP checkpoint")
-    e.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    e = sub.add_parser("eval", help="clean test metrics of a mini model checkpoint")
+    e.add_argument("--model", choices=MODELS_TRAINED, default="mini-clip")
     e.add_argument("--pretrained", default=None, type=inputs.existing_file,
                    help="checkpoint (default: the shipped one)")
 
@@ -39,15 +41,18 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "train":
         import dataclasses
 
+        from bench.studies.mini import combiner
         from bench.studies.mini.train import RECIPES, train
 
+        recipes = {**RECIPES, "mini-cir-combiner": combiner.CombinerTrainConfig()}
+        trainer = combiner.train if args.model == "mini-cir-combiner" else train
         changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size}
-        cfg = dataclasses.replace(RECIPES[args.model],
+        cfg = dataclasses.replace(recipes[args.model],
                                   **{k: v for k, v in changed.items() if v is not None})
         if cfg.steps < 1 or cfg.batch_size < 2:
             raise ConfigError("--steps must be >= 1 and --batch-size >= 2")
         out = args.out or MODELS.get(args.model).default_weights()
-        card = train(cfg, out, quiet=args.quiet)
+        card = trainer(cfg, out, quiet=args.quiet)
         print(json.dumps(card["test_metrics"], indent=1))
         print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
         return 0
@@ -58,6 +63,11 @@ def run(args: argparse.Namespace) -> int:
     from bench.studies.mini.train import evaluate_clean
 
     rm = resolve_model(args.model, args.pretrained, "cpu")
+    if args.model == "mini-cir-combiner":
+        from bench.studies.mini.combiner import evaluate_test
+
+        print(json.dumps({"ti2i": evaluate_test(rm, rm.combine)}, indent=1))
+        return 0
     metrics = evaluate_clean(rm, args.model, InputOptions(cache=Cache(), workers=default_workers()))
     print(json.dumps(metrics, indent=1))
     return 0
