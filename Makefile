@@ -43,10 +43,13 @@ coco:
 		--out $(RESULTS)/coco
 	$(MAKE) pair
 
-# Composed image retrieval (docs/composed.md), opt-in like coco, in its own store.
+# Composed image retrieval (docs/composed.md), opt-in like coco, in its own store: the
+# zero-shot composition (mini-clip) and the trained combiner (mini-cir-combiner).
 composed:
 	$(PY) -m bench run --method $(METHODS) --suite $(COMPOSED_SUITES) --seed $(SEEDS) \
 		--out $(RESULTS)/composed
+	$(PY) -m bench run --method $(METHODS) --suite $(COMPOSED_SUITES) --seed $(SEEDS) \
+		--model mini-cir-combiner --out $(RESULTS)/composed
 
 pair:
 	$(PY) tools/suite_pair.py $(RESULTS) $(RESULTS)/coco --suites mini-c,mini-coco-c \

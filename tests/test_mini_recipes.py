@@ -1,4 +1,4 @@
-"""The mini CLIPs' training recipes have one source, and it is the shipped checkpoints' own."""
+"""The mini models' training recipes have one source, and it is the shipped checkpoints' own."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 import bench
 from bench.cli import main
+from bench.studies.mini import combiner as mini_combiner
 from bench.studies.mini import train as mini_train
 
 ASSETS = Path(bench.__file__).parent / "assets" / "models"
@@ -19,6 +20,25 @@ ASSETS = Path(bench.__file__).parent / "assets" / "models"
 def test_recipe_is_the_config_the_shipped_checkpoint_was_trained_with(model):
     card = json.loads((ASSETS / f"{model}.card.json").read_text())
     assert dataclasses.asdict(mini_train.RECIPES[model]) == card["config"]
+
+
+def test_combiner_recipe_is_the_shipped_combiners_config():
+    card = json.loads((ASSETS / "mini-cir-combiner.card.json").read_text())
+    assert dataclasses.asdict(mini_combiner.CombinerTrainConfig()) == card["config"]
+
+
+def test_train_command_trains_the_combiner_from_its_recipe(monkeypatch, tmp_path):
+    seen = []
+
+    def fake_train(cfg, out, quiet=False):
+        seen.append((cfg, out))
+        return {"test_metrics": {}, "checkpoint_mb": 0.0}
+
+    monkeypatch.setattr(mini_combiner, "train", fake_train)
+    out = tmp_path / "c.pt"
+    assert main(["mini", "train", "--model", "mini-cir-combiner", "--out", str(out),
+                 "--steps", "5", "--quiet"]) == 0
+    assert seen == [(dataclasses.replace(mini_combiner.CombinerTrainConfig(), steps=5), out)]
 
 
 def test_train_command_starts_from_the_recipe(monkeypatch, tmp_path, capsys):

@@ -1,4 +1,4 @@
-"""`python -m bench mini train|eval`: the embedded mini CLIPs."""
+"""`python -m bench mini train|eval`: the embedded mini CLIPs and the mini combiner."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ import json
 from bench.commands import inputs
 
 NAME = "mini"
-HELP = "train or evaluate the embedded mini CLIPs (mini-clip, mini-reid)"
+HELP = ("train or evaluate the embedded mini models (mini-clip, mini-reid; mini-cir-combiner, "
+        "the combiner of composed queries on mini-clip)")
+MODELS_TRAINED = ("mini-clip", "mini-reid", "mini-cir-combiner")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
-    t = sub.add_parser("train", help="train a mini CLIP from scratch (fixed steps and seed)")
-    t.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    t = sub.add_parser("train", help="train a mini model from scratch (fixed steps and seed)")
+    t.add_argument("--model", choices=MODELS_TRAINED, default="mini-clip")
     t.add_argument("--steps", type=inputs.count, default=None,
                    help="training steps (default: recipe)")
     t.add_argument("--batch-size", type=inputs.integer(2), default=None)
@@ -35,8 +37,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--out", type=inputs.out_file, default=None,
                    help="checkpoint path (default: the shipped one in bench/assets/models/)")
     t.add_argument("--quiet", action="store_true")
-    e = sub.add_parser("eval", help="clean test metrics of a mini CLIP checkpoint")
-    e.add_argument("--model", choices=("mini-clip", "mini-reid"), default="mini-clip")
+    e = sub.add_parser("eval", help="clean test metrics of a mini model checkpoint")
+    e.add_argument("--model", choices=MODELS_TRAINED, default="mini-clip")
     e.add_argument("--pretrained", default=None, type=inputs.existing_file,
                    help="checkpoint (default: the shipped one)")
     e.add_argument("--split", choices=("test", "test5k"), default="test",
@@ -53,17 +55,30 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "train":
         import dataclasses
 
+        from bench.studies.mini import combiner
         from bench.studies.mini.train import RECIPES, train
 
-        changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size,
-                   "lr": args.lr, "warmup": args.warmup, "logit_scale": args.logit_scale,
-                   "init": str(args.init) if args.init else None}
-        cfg = dataclasses.replace(RECIPES[args.model],
+        recipes = {**RECIPES, "mini-cir-combiner": combiner.CombinerTrainConfig()}
+        changed = {"seed": args.seed, "steps": args.steps, "batch_size": args.batch_size}
+        if args.model == "mini-cir-combiner":
+            clip_only = {"--lr": args.lr, "--warmup": args.warmup, "--init": args.init,
+                         "--logit-scale": args.logit_scale}
+            given = [k for k, v in clip_only.items() if v is not None]
+            if given or args.device != "cpu":
+                raise ConfigError(f"{', '.join(given) or '--device'} applies to the mini CLIPs, "
+                                  "not to mini-cir-combiner")
+        else:
+            changed |= {"lr": args.lr, "warmup": args.warmup, "logit_scale": args.logit_scale,
+                        "init": str(args.init) if args.init else None}
+        cfg = dataclasses.replace(recipes[args.model],
                                   **{k: v for k, v in changed.items() if v is not None})
         if cfg.steps < 1 or cfg.batch_size < 2:
             raise ConfigError("--steps must be >= 1 and --batch-size >= 2")
         out = args.out or MODELS.get(args.model).default_weights()
-        card = train(cfg, out, quiet=args.quiet, device=args.device)
+        if args.model == "mini-cir-combiner":
+            card = combiner.train(cfg, out, quiet=args.quiet)
+        else:
+            card = train(cfg, out, quiet=args.quiet, device=args.device)
         print(json.dumps(card["test_metrics"], indent=1))
         print(f"wrote {out} ({card['checkpoint_mb']} MB) and {out.with_suffix('.card.json')}")
         return 0
@@ -76,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
     rm = resolve_model(args.model, args.pretrained, "cpu")
     if args.split != "test" and args.model != "mini-clip":
         raise ConfigError(f"--split {args.split}: model {args.model} has only the test split")
+    if args.model == "mini-cir-combiner":
+        from bench.studies.mini.combiner import evaluate_test
+
+        print(json.dumps({"ti2i": evaluate_test(rm, rm.combine)}, indent=1))
+        return 0
     metrics = evaluate_clean(rm, args.model, InputOptions(cache=Cache(), workers=default_workers()),
                              split=args.split)
     print(json.dumps(metrics, indent=1))

@@ -13,7 +13,8 @@ reference image and keeps the text.
 
 The embedding is the published zero-shot "image + text" baseline (CLIP4Cir's
 ``element_wise_sum``, the Pic2Word / CLIP4Cir papers' "Image + Text" row): the L2-normalised
-sum of the L2-normalised reference image and modification text embeddings.
+sum of the L2-normalised reference image and modification text embeddings; a model may
+replace it by a trained combiner (bench/models/combiner.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import torch.nn.functional as F
 from bench.api.contract import COMPOSED
 from bench.api.errors import ConfigError
 
-__all__ = ["COMPOSED", "compose", "encode_composed", "pack_composed", "token_tile",
+__all__ = ["COMPOSED", "Combine", "compose", "encode_composed", "pack_composed", "token_tile",
            "unpack_composed"]
 
 
@@ -67,9 +68,15 @@ def compose(image_features: torch.Tensor, text_features: torch.Tensor) -> torch.
                        dim=-1)
 
 
+Combine = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def encode_composed(batch: torch.Tensor, context_length: int,
                     encode_images: Callable[[torch.Tensor], torch.Tensor],
-                    encode_texts: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-    """The composed embedding of a packed batch with the given towers."""
+                    encode_texts: Callable[[torch.Tensor], torch.Tensor],
+                    combine: Combine = compose) -> torch.Tensor:
+    """The composed embedding of a packed batch with the given towers; `combine` maps the
+    normalised image and text embeddings to the query (default: the zero-shot sum; a
+    trained combiner: bench/models/combiner.py)."""
     images, tokens = unpack_composed(batch, context_length)
-    return compose(encode_images(images), encode_texts(tokens.cpu()))
+    return combine(encode_images(images), encode_texts(tokens.cpu()))

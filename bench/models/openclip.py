@@ -32,7 +32,7 @@ from bench.models.activation import (
     built_activation,
 )
 from bench.models.checkpoint import load_local
-from bench.models.composed import COMPOSED, encode_composed
+from bench.models.composed import COMPOSED, compose, encode_composed
 from bench.models.weights import add_bench_configs, file_sha256, hub_reachable
 
 RANDOM = "random"  # --pretrained random: untrained weights, for tests only
@@ -62,6 +62,9 @@ class RetrievalModel:
         if self.prep is not None:
             self.spatial_steps = self.prep.spatial()
         self.activation = built_activation(self.model)
+        # composed queries: how the two embeddings become one (a frozen trained combiner, set
+        # by its backbone, or the zero-shot sum); never adapted, never part of `model`
+        self.combine = compose
         self._source_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     # ---- preprocessing -------------------------------------------------------------------
@@ -113,7 +116,7 @@ class RetrievalModel:
         reference images and modification tokens for ti2i: bench/models/composed.py)."""
         if direction == COMPOSED:
             return encode_composed(batch, self.context_length, self.encode_images,
-                                   self.encode_texts)
+                                   self.encode_texts, self.combine)
         return self.encode_images(batch) if direction == "i2t" else self.encode_texts(batch)
 
     def encode_gallery(self, direction: str, batch: torch.Tensor) -> torch.Tensor:
@@ -227,7 +230,8 @@ class QueryTower(QueryModel):
             @torch.no_grad()
             def encode(batch: torch.Tensor) -> torch.Tensor:
                 if self.direction == COMPOSED:
-                    return encode_composed(batch, self.rm.context_length, images, texts)
+                    return encode_composed(batch, self.rm.context_length, images, texts,
+                                           self.rm.combine)
                 return images(batch) if self.direction == "i2t" else texts(batch)
 
             self._source = encode

@@ -1,8 +1,9 @@
-"""Named models with shipped weights: the embedded mini CLIPs.
+"""Named models with shipped weights: the embedded mini CLIPs and the mini combiner.
 
 A registered model is an open_clip architecture (a JSON config in
-bench/assets/models/) plus a default checkpoint. Third-party packages can
-register more through the ``bench.models`` entry-point group.
+bench/assets/models/) plus a default checkpoint; a combiner model is a registered CLIP
+whose composed queries go through a trained combiner (bench/models/combiner.py).
+Third-party packages can register more through the ``bench.models`` entry-point group.
 """
 
 from __future__ import annotations
@@ -90,6 +91,77 @@ MODELS.add("mini-reid", RegisteredModel(
     name="mini-reid", arch="mini-reid", checkpoint="mini-reid.pt",
     description="embedded mini CLIP trained by bench on mini-pedes style A (person search)",
     train_command="python -m bench mini train --model mini-reid"))
+
+
+@dataclass(frozen=True)
+class CombinerModel:
+    """A registered CLIP (its shipped weights) plus a trained combiner of composed queries.
+
+    ``--pretrained`` names the combiner checkpoint (the CLIP is always `clip`'s shipped one,
+    the one the combiner was trained on; ``random``: untrained CLIP and combiner, for tests).
+    The combiner is frozen: methods adapt the CLIP's query towers that feed it.
+    """
+
+    name: str
+    clip: str  # a registered model (RegisteredModel)
+    arch: str  # its open_clip architecture
+    checkpoint: str  # the combiner's file under bench/assets/models/ (or an absolute path)
+    description: str
+    train_command: str = ""
+
+    def default_weights(self) -> Path:
+        path = Path(self.checkpoint)
+        return path if path.is_absolute() else package_assets() / "models" / path
+
+    def missing(self, pretrained: str | None = None) -> str | None:
+        """Why the weights cannot be had, or None."""
+        reason = MODELS.get(self.clip).missing("random" if pretrained == "random" else None)
+        if reason or pretrained == "random":
+            return reason
+        if pretrained:
+            return None if Path(pretrained).is_file() else f"checkpoint {pretrained} not found"
+        if not self.default_weights().is_file():
+            return (f"the shipped combiner of model {self.name} is missing "
+                    f"(make it with `{self.train_command}`)")
+        return None
+
+    def weights_identity(self, pretrained: str | None, seed: int = 0, memo: bool = True) -> str:
+        """The CLIP's identity and the combiner's (sha256 of each file)."""
+        if pretrained == "random":
+            return f"random-seed{seed}"
+        clip = MODELS.get(self.clip).weights_identity(None, seed, memo)
+        combiner = weights_identity(self.name, pretrained or str(self.default_weights()), seed,
+                                    memo)
+        return f"{clip}+combiner:{combiner}"
+
+    def load(self, pretrained: str | None, device: str | torch.device, seed: int = 0,
+             prep: ImagePrep | None = None, activation: str | None = None) -> RetrievalModel:
+        reason = self.missing(pretrained)
+        if reason:
+            raise WeightsError(reason)
+        from bench.models.combiner import Combiner, CombinerConfig, load_combiner
+
+        random = pretrained == "random"
+        rm = MODELS.get(self.clip).load("random" if random else None, device, seed, prep=prep,
+                                        activation=activation)
+        if random:
+            torch.manual_seed(seed)
+            combiner = Combiner(CombinerConfig()).eval().requires_grad_(False)
+        else:
+            clip_sha = rm.weights_id.removeprefix("sha256:")
+            combiner = load_combiner(Path(pretrained or self.default_weights()), clip_sha)
+        rm.combine = combiner.to(rm.device)
+        rm.name = self.name
+        rm.weights_id = self.weights_identity(pretrained, seed)
+        return rm
+
+
+MODELS.add("mini-cir-combiner", CombinerModel(
+    name="mini-cir-combiner", clip="mini-clip", arch="mini-clip",
+    checkpoint="mini-cir-combiner.pt",
+    description="mini-clip with a combiner of composed queries (CLIP4Cir's design) trained by "
+                "bench on mini-cir's training split",
+    train_command="python -m bench mini train --model mini-cir-combiner"))
 
 
 def resolve_model(name: str, pretrained: str | None, device: str | torch.device,

@@ -177,11 +177,12 @@ def _rerendered(spec: SceneSpec, rng: np.random.Generator) -> SceneSpec:
     return replace(spec, seed=int(rng.integers(2**31)))
 
 
-def sample_cir(cfg: CirConfig) -> list[CirItem]:
-    """The queries of mini-cir: a pure function of `cfg`. A query is re-drawn when any of
-    its scenes repeats a described scene already in the gallery."""
+def sample_cir(cfg: CirConfig, exclude: frozenset = frozenset()) -> list[CirItem]:
+    """The queries of mini-cir: a pure function of `cfg` (and `exclude`). A query is re-drawn
+    when any of its scenes repeats a described scene already in the gallery or in `exclude`
+    (`scene_keys` of another split: a training split shares no scene with the test one)."""
     rng = np.random.default_rng([cfg.seed, 43])
-    taken: set[tuple] = set()
+    taken: set[tuple] = set(exclude)
     items: list[CirItem] = []
     while len(items) < cfg.n_queries:
         ref = sample_scene(rng)
@@ -198,6 +199,12 @@ def sample_cir(cfg: CirConfig) -> list[CirItem]:
         distractors = tuple(_rerendered(m.target, rng) for m in chosen[1:])
         items.append(CirItem(ref, kind, chosen[0].text, target, distractors))
     return items
+
+
+def scene_keys(items: list[CirItem]) -> frozenset:
+    """The described scenes (`SceneSpec.key`) of every reference, target and distractor."""
+    return frozenset(spec.key() for it in items
+                     for spec in (it.reference, it.target, *it.distractors))
 
 
 def gallery_of(items: list[CirItem]) -> tuple[list[SceneSpec], list[int], list[int]]:
