@@ -91,3 +91,18 @@ def test_places_give_a_second_tau_that_counts_noise_level_gaps_as_ties(tmp_path)
     text = markdown(cmp)
     assert "measured place (paired)" in text and f"tau-b = {-2 / 24 ** 0.5:.3f}" in text
     assert "place" not in compare(read_results(tmp_path)).table  # no outcomes: no places
+
+
+def test_sign_agreement_compares_each_baselines_delta_vs_source():
+    from bench.report.published_rank import sign_agreement
+
+    same = sign_agreement(compare(rows({m: v - 10 for m, v in PUBLISHED.items()})))
+    assert list(same["method"]) == ["eata", "deyo", "read", "sar", "tent"]
+    assert same["agree"].all()
+    assert same.set_index("method").loc["eata", "measured delta"] == pytest.approx(4.3)
+    # eata below source where the table has it above; tent exactly at source (published -2.0)
+    flipped = dict(PUBLISHED, eata=44.0, tent=45.0)
+    signs = sign_agreement(compare(rows(flipped))).set_index("method")["agree"]
+    assert not signs["eata"] and not signs["tent"] and signs["deyo"]
+    text = markdown(compare(rows(flipped)))
+    assert "| eata | -1.0 | +4.3 | no |" in text and "Sign agreement: 3 of 5 baselines" in text

@@ -1,7 +1,9 @@
 """The measured ranking of source, tent, eata, sar, read, deyo beside the published BLIP
 COCO-C ranking (docs/protocol.md section 7), with Kendall's tau (`bench.report.published_rank`).
 
-    python tools/rank_vs_published.py RESULTS [--suite mini-coco-c] [--direction i2t] [--out F.md]
+    python tools/rank_vs_published.py RESULTS [--suite mini-coco-c] [--direction i2t,t2i] [--out F.md]
+
+One section per direction (image shifts, then text shifts where the results have them).
 
 `make rank` runs it on the committed results; run the suite first, e.g.
 `python -m bench run --method source,tent,eata,sar,read,deyo --suite mini-coco-c`.
@@ -23,18 +25,26 @@ from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown  # noqa: E402
 
 
-def rank_markdown(results: Path, suite: str, direction: str) -> str:
+def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
     rows = read_results(results)
-    picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
-    outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))
-    return markdown(compare(rows, suite, direction, outcomes=outcomes))
+    parts = []
+    for direction in directions:
+        picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
+        if direction != directions[0] and picked.empty:
+            continue  # the first direction is required; later ones only where run
+        outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))
+        parts.append(markdown(compare(rows, suite, direction, outcomes=outcomes)))
+    return "\n\n".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="results folder")
     p.add_argument("--suite", default="mini-coco-c")
-    p.add_argument("--direction", default="i2t", choices=("i2t", "t2i"))
+    p.add_argument("--direction", default="i2t,t2i",
+                   type=lambda v: [d for d in v.split(",") if d in ("i2t", "t2i")] or
+                   p.error(f"--direction: i2t, t2i or both, got {v!r}"),
+                   help="comma list of i2t, t2i (default: both)")
     p.add_argument("--out", type=Path, help="also write the Markdown here")
     args = p.parse_args(argv)
     load_builtins()

@@ -259,11 +259,47 @@ def coco_block() -> str:
     return "\n\n".join(parts) or "(not run yet: `make rank`, `make coco`)"
 
 
+def prediction_block() -> str:
+    """What the miniature predicts about the real benchmark, in the measured numbers of
+    `results/embedded/coco` (the baselines beside TCR's published BLIP COCO-C table)."""
+    from bench.engine.store import read_results
+    from bench.report.published_rank import compare, sign_agreement
+
+    store = RESULTS / "coco"
+    if not (store / "cells").is_dir():
+        return "(not run yet: `make rank`)"
+    rows = read_results(store)
+    i2t, t2i = compare(rows, "mini-coco-c", "i2t"), compare(rows, "mini-coco-c", "t2i")
+
+    def signs(cmp) -> str:
+        table = sign_agreement(cmp)
+        wrong = [f"{r['method']} {r['measured delta']:+.1f} against {r['published delta']:+.1f}"
+                 for _, r in table.iterrows() if not r["agree"]]
+        agree = f"{int(table['agree'].sum())} of {len(table)}"
+        return agree + (f" (not: {'; '.join(wrong)})" if wrong else "")
+
+    def source(cmp) -> str:
+        row = cmp.table.set_index("method").loc["source"]
+        return f"{row['measured']:.1f} against {row['published']:.1f}"
+
+    return (f"On `mini-coco-c`, the COCO-sized miniature, the six published baselines' "
+            f"average R@1 over the image shifts ranks with Kendall's tau-b {i2t.tau:.2f} "
+            f"against BLIP's COCO-C table. A baseline's change over source has the published "
+            f"sign for {signs(i2t)} on image shifts, and for {signs(t2i)} on text shifts. The "
+            f"miniature's source rows sit far below the real ones (i2t {source(i2t)}, t2i "
+            f"{source(t2i)}), and the pseudo-labels the baselines' filters keep are often wrong "
+            "([docs/embedded-regime.md](docs/embedded-regime.md) measures how often, and "
+            "why). So the "
+            "embedded suites test that a method runs correctly under the protocol; whether it "
+            "helps on COCO-C they do not predict yet. Full tables: "
+            "[RANK.md](results/embedded/RANK.md).")
+
+
 BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,
           "leaderboard": leaderboard_block, "reading": reading_block, "coco": coco_block,
-          "summary": summary_block}
+          "summary": summary_block, "prediction": prediction_block}
 # the file each block lives in (relative to the repository root)
-PAGES = {"README.md": ("summary",), "docs/benchmark.md": ("suites", "methods"),
+PAGES = {"README.md": ("summary", "prediction"), "docs/benchmark.md": ("suites", "methods"),
          "docs/embedded.md": ("embedded", "coco"), "docs/results.md": ("leaderboard", "reading")}
 
 

@@ -8,6 +8,12 @@ count, in their default config (row label = method name); seeds are averaged per
 shift first. Kendall's tau is `scipy.stats.kendalltau` (tau-b) over the methods both
 sides have; it is reported as it comes out.
 
+Each baseline's delta against source is set beside the published one, and whether their
+signs agree: whether the miniature says "helps" where the published table does, the
+question a user asks it first. Image shifts (i2t) compare all six baselines; the published
+text-shift (t2i) table has source, Tent and EATA only, averaged over 15 text shifts where
+the embedded suite has 10 (the five sentence-level ones need models).
+
 With the cells' per-query outcomes, each method also gets its place by the leaderboard's
 rule (`bench.report.ranking`: neighbours tie while the pooled paired sign test finds no
 difference at 95 %), and a second tau-b over those places: a measured order that rests on
@@ -93,6 +99,10 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
     table["measured rank"] = table["measured"].rank(ascending=False, method="average")
     table["published rank"] = table["published"].rank(ascending=False, method="average")
     table = table.sort_values("published rank", kind="stable").reset_index(drop=True)
+    if "source" in common:
+        src = table.set_index("method").loc["source"]
+        table["measured delta"] = table["measured"] - src["measured"]
+        table["published delta"] = table["published"] - src["published"]
     tau, p = kendalltau(table["measured"], table["published"])
     cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts)
     if outcomes is not None and not outcomes.empty:
@@ -105,10 +115,25 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
     return cmp
 
 
+def sign_agreement(cmp: RankComparison) -> pd.DataFrame:
+    """The baselines other than source: measured and published delta vs source and whether
+    their signs agree (a zero delta agrees only with a zero)."""
+    if "measured delta" not in cmp.table:
+        return pd.DataFrame(columns=["method", "measured delta", "published delta", "agree"])
+    out = cmp.table[cmp.table["method"] != "source"][["method", "measured delta",
+                                                      "published delta"]].copy()
+    signs = [(m > 0) - (m < 0) == (q > 0) - (q < 0)
+             for m, q in zip(out["measured delta"], out["published delta"], strict=True)]
+    out["agree"] = signs
+    return out.reset_index(drop=True)
+
+
 def markdown(cmp: RankComparison) -> str:
     head = (f"Measured `{cmp.suite}` {cmp.direction} (mean R@1 over {cmp.n_shifts} shifts at "
             "maximum severity) vs published BLIP ViT-B/16 COCO-C (TCR's table, third-party "
             "transcription)")
+    if cmp.direction == "t2i":
+        head += "; the published text-shift average is over 15 shifts"
     place = " measured place (paired) |" if cmp.places else ""
     lines = [head, "", f"| method | measured | published | measured rank |{place} published rank |",
              "|---|---:|---:|---:|" + ("---:|" if cmp.places else "") + "---:|"]
@@ -123,4 +148,11 @@ def markdown(cmp: RankComparison) -> str:
                       "measured places, where neighbours tie (n=) unless the pooled paired "
                       "sign test over all the suite's cells separates them (95 %; the "
                       "leaderboard's overall-ranking rule)"]
+    signs = sign_agreement(cmp)
+    if len(signs):
+        lines += ["", "Delta vs source, measured and published, and whether the signs agree:", "",
+                  "| method | measured Δ | published Δ | signs agree |", "|---|---:|---:|---|"]
+        lines += [f"| {r['method']} | {r['measured delta']:+.1f} | {r['published delta']:+.1f} | "
+                  f"{'yes' if r['agree'] else 'no'} |" for _, r in signs.iterrows()]
+        lines += ["", f"Sign agreement: {int(signs['agree'].sum())} of {len(signs)} baselines"]
     return "\n".join(lines)
