@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     load_plugins(args.plugin)
     pairs = _pairs(args.compare)
     start, cpu = time.perf_counter(), time.process_time()
-    inputs = read_stores(args.results)
+    inputs = read_stores(args.results, cached=not args.no_cache)
     read = (time.perf_counter() - start, time.process_time() - cpu)
     # the bootstraps that `leaderboard` memoised, read back by their inputs (bench.report.memo);
     # the memo's keys are content hashes, so one folder's memo serves every table

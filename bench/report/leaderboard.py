@@ -68,6 +68,17 @@ def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = 
     return TableCell(status=status, seeds=len(rows))
 
 
+def _cell_rows(group: pd.DataFrame, metric: str, by: list[str]) -> dict[tuple, pd.DataFrame]:
+    """The rows of each cell (grouped by `by`), with only the columns `cell_of` reads and
+    their text as Python strings: selecting from Arrow-backed strings, cell after cell,
+    would cost most of a table's time."""
+    slim = group[list(dict.fromkeys([*by, "status", metric, "shift", "severity", "seed",
+                                     "cell_id"]))]
+    slim = slim.astype({c: object for c, t in slim.dtypes.items()
+                        if isinstance(t, pd.StringDtype)})
+    return dict(iter(slim.groupby(by)))
+
+
 def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:
     """Plain mean over cells; its sample gives each cell equal weight (stratified)."""
     oks = [c for c in cells if c.status == "ok"]
@@ -166,7 +177,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     names = [c[0] for c in cols]
     table = Table(_heading(key, group, metric, "at maximum severity"), "main",
                   names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols], key=key)
-    by_cell = dict(iter(group.groupby(ROW_KEYS + ["shift", "severity"])))
+    by_cell = _cell_rows(group, metric, ROW_KEYS + ["shift", "severity"])
     keys = _row_keys(group, labels)
     for rk, ref_row in zip(keys, _refs(keys), strict=True):
         line = [cell_of(by_cell.get((*rk, shift, sev)), metric, outcomes)
@@ -225,7 +236,7 @@ def severity_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     table = Table(_heading(key, shifted, metric, "per severity, mean over shifts"), "severity",
                   [str(s) for s in sevs])
     shifts_at = {s: sorted(set(shifted.loc[shifted["severity"] == s, "shift"])) for s in sevs}
-    by_cell = dict(iter(shifted.groupby(ROW_KEYS + ["severity", "shift"])))
+    by_cell = _cell_rows(shifted, metric, ROW_KEYS + ["severity", "shift"])
     keys = _row_keys(shifted, labels)
     for rk, ref_row in zip(keys, _refs(keys), strict=True):
         line = [_mean_cell([cell_of(by_cell.get((*rk, s, sh)), metric, outcomes)
@@ -288,11 +299,13 @@ def absent_suites(df: pd.DataFrame, suites: list[str]) -> list[str]:
 
 
 def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
-          reported: bool = False, outcomes: pd.DataFrame | None = None) -> Leaderboard:
+          reported: bool = False, outcomes: pd.DataFrame | None = None,
+          per_query: Outcomes | None = None) -> Leaderboard:
     """All leaderboard tables of a results DataFrame (RESULT_SCHEMA columns).
 
     `outcomes` (the store's per-query outcomes, OUTCOME_COLUMNS) give the intervals and
-    paired tests; rows without them are shown as point values.
+    paired tests; rows without them are shown as point values. `per_query`: the metric's
+    per-query values when the caller has them already (else made from `outcomes`).
     """
     if metric not in METRICS:
         raise ConfigError(f"unknown metric '{metric}'", f"known: {', '.join(METRICS)}")
@@ -305,7 +318,7 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         df = df[df["suite"].isin(suites)]
     labels = row_labels(df)
     notes = note_markers(df, labels)
-    per_query = Outcomes(outcomes, metric)
+    per_query = per_query if per_query is not None else Outcomes(outcomes, metric)
     board = Leaderboard(metric, [])
     groups = sorted(df.groupby(GROUP_KEYS), key=lambda kv: (*kv[0][:3], stream_key(kv[0][3])))
     applied = False

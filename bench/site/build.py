@@ -32,7 +32,7 @@ from bench.report.order import (
 from bench.report.paired_compare import compare_table
 from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
-from bench.report.significance import Outcomes
+from bench.report.significance import OutcomeOrder, Outcomes
 from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
@@ -121,11 +121,13 @@ class SiteWriter:
             src = resources.files("bench.site") / "static" / name
             (self.out / "assets" / name).write_bytes(src.read_bytes())
         self.boards: dict[str, Leaderboard] = {}
+        with self.report.timed("outcomes by cell"):
+            self.order = OutcomeOrder(self.inputs.outcomes)  # one sort for every metric
         for m in _metrics(self.df):
             try:
                 with self.report.timed(f"tables {m}"):
                     self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
-                                           outcomes=self.inputs.outcomes)
+                                           per_query=Outcomes(self.order, m))
                 self.report.messages += [line for line in self.boards[m].messages
                                          if line not in self.report.messages]
             except ConfigError as err:
@@ -314,7 +316,7 @@ class SiteWriter:
         shown, skipped = [], []
         rows, outcomes = self.inputs.rows, self.inputs.outcomes
         # the outcomes grouped by cell once for every pair (the grouping is most of the cost)
-        per_query = Outcomes(outcomes, "r1") if pairs else None
+        per_query = Outcomes(self.order, "r1") if pairs else None
         for method, baseline in pairs:
             try:
                 t = compare_table(rows, outcomes, method, baseline, per_query=per_query)
