@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bench.api.errors import ConfigError, DataError
@@ -50,33 +52,45 @@ __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard
 GROUP_KEYS = ["suite", "dataset", "direction", "stream"]
 
 
-def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = None) -> TableCell:
+@dataclass
+class CellRows:
+    """One cell's rows (its seeds), as `cell_of` reads them: status and metric value per
+    row, and the (shift, severity, seed, cell id) that names each row's outcomes."""
+
+    status: list[str]
+    value: np.ndarray
+    strata: list[tuple]
+
+
+def cell_of(rows: CellRows | None, metric: str, outcomes: Outcomes | None = None) -> TableCell:
     """Average a cell's seeds: ok seeds give the value; otherwise the status word."""
-    if rows is None or rows.empty:
+    if rows is None or not rows.status:
         return TableCell()
-    ok_rows = rows[(rows["status"] == "ok") & rows[metric].notna()]
-    ok = ok_rows[metric]
-    if len(ok):
+    keep = [i for i, (status, v) in enumerate(zip(rows.status, rows.value, strict=True))
+            if status == "ok" and not math.isnan(v)]
+    if keep:
+        ok = pd.Series(rows.value[keep])
         std = float(ok.std()) if len(ok) > 1 else math.nan
         # some seeds failed: the value stands for the others only, say so
-        mark = "°" if len(ok) < len(rows) else ""
-        sample = outcomes.sample(ok_rows) if outcomes is not None else None
+        mark = "°" if len(keep) < len(rows.status) else ""
+        sample = outcomes.sample_of([rows.strata[i] for i in keep]) \
+            if outcomes is not None else None
         return TableCell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample,
                          digits=METRIC_DIGITS.get(metric, 1))
-    statuses = set(rows["status"])
+    statuses = set(rows.status)
     status = next((s for s in NOT_OK if s in statuses), "n/a")  # n/a: ok but metric not measured
-    return TableCell(status=status, seeds=len(rows))
+    return TableCell(status=status, seeds=len(rows.status))
 
 
-def _cell_rows(group: pd.DataFrame, metric: str, by: list[str]) -> dict[tuple, pd.DataFrame]:
-    """The rows of each cell (grouped by `by`), with only the columns `cell_of` reads and
-    their text as Python strings: selecting from Arrow-backed strings, cell after cell,
-    would cost most of a table's time."""
-    slim = group[list(dict.fromkeys([*by, "status", metric, "shift", "severity", "seed",
-                                     "cell_id"]))]
-    slim = slim.astype({c: object for c, t in slim.dtypes.items()
-                        if isinstance(t, pd.StringDtype)})
-    return dict(iter(slim.groupby(by)))
+def _cell_rows(group: pd.DataFrame, metric: str, by: list[str]) -> dict[tuple, CellRows]:
+    """The rows of each cell (grouped by `by`) as plain Python values: selecting rows of a
+    frame, cell after cell, would cost most of a table's time."""
+    status = group["status"].tolist()
+    value = group[metric].to_numpy(dtype=float, na_value=np.nan)
+    strata = list(zip(*(group[c].tolist() for c in ("shift", "severity", "seed", "cell_id")),
+                      strict=True))
+    return {key: CellRows([status[i] for i in at], value[at], [strata[i] for i in at])
+            for key, at in group.groupby(by).indices.items()}
 
 
 def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:

@@ -86,11 +86,15 @@ class Outcomes:
 
     def sample(self, ok_rows: pd.DataFrame) -> stats.Sample | None:
         """One stratum per seed of a cell's ok rows; None unless every one has outcomes."""
-        if ok_rows.empty or not all(c in self.by_cell for c in ok_rows["cell_id"]):
-            return None
         columns = (ok_rows[c].tolist() for c in ("shift", "severity", "seed", "cell_id"))
+        return self.sample_of(list(zip(*columns, strict=True)))
+
+    def sample_of(self, rows: list[tuple]) -> stats.Sample | None:
+        """`sample` of rows given as (shift, severity, seed, cell id) tuples."""
+        if not rows or not all(cell in self.by_cell for *_, cell in rows):
+            return None
         return {(shift, int(sev), int(seed)): (*self.by_cell[cell], 1.0)
-                for shift, sev, seed, cell in zip(*columns, strict=True)}
+                for shift, sev, seed, cell in rows}
 
 
 def _sorted(codes: np.ndarray, position: np.ndarray) -> bool:

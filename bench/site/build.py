@@ -182,12 +182,12 @@ class SiteWriter:
     def _entries(self, key: tuple, page: str) -> dict[tuple[str, str, str], str]:
         """Write the page's data script; returns (kind, row, column) -> entry id."""
         group = self.df[(self.df[GROUP_KEYS] == pd.Series(key, index=GROUP_KEYS)).all(axis=1)]
-        sets = cellmod.table_entries(group, self.labels)
         # Python strings instead of Arrow-backed ones (the same values, NaN for missing):
         # the entries below select, group and iterate these rows hundreds of times
-        by_id = group.set_index("cell_id", drop=False)
-        by_id = by_id.astype({c: object for c, t in by_id.dtypes.items()
+        group = group.astype({c: object for c, t in group.dtypes.items()
                               if isinstance(t, pd.StringDtype)})
+        sets = cellmod.table_entries(group, self.labels)
+        by_id = group.set_index("cell_id", drop=False)
         traces = dict(iter(self.inputs.traces[self.inputs.traces["cell_id"].isin(group["cell_id"])]
                            .groupby("cell_id")))
         row_tpl, entry_tpl = self.env.get_template("cell_row.html"), \

@@ -9,6 +9,7 @@ entry named in its URL fragment, so a few thousand cells cost one page, not thou
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shlex
@@ -54,14 +55,19 @@ def table_entries(group: pd.DataFrame, labels: dict) -> dict[tuple[str, str, str
     return out
 
 
-def pretty_json(text) -> str:
-    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
-    if not isinstance(text, str) or not text:
-        return ""
+@functools.lru_cache(maxsize=4096)
+def _pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), sort_keys=True, separators=(", ", ": "))
     except ValueError:
         return text
+
+
+def pretty_json(text) -> str:
+    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return _pretty(text)  # the same few configs and protocols recur in every entry
 
 
 def plain(value) -> str:
@@ -145,7 +151,9 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
     order = np.argsort(trace["batch"].to_numpy(), kind="quicksort")
     r1 = trace["r1"].to_numpy(dtype=float)[order]
     step = max(1, math.ceil(len(r1) / TRACE_POINTS))
-    pts = np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
+    # runs of one batch are the batches themselves (what nanmean of one value gives)
+    pts = r1 if step == 1 else \
+        np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
     xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])
     ys = height - 1 - (height - 2) * np.clip(pts, 0, 100) / 100
     path = " ".join(f"{x:.0f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
