@@ -98,9 +98,10 @@ class SiteWriter:
 
     def __init__(self, inputs: SiteInputs, out: Path, reported: bool = False,
                  figures: bool = True, pairs: list[tuple[str, str]] | None = None,
-                 cache: bool = True):
+                 cache: bool = True, section: str = "", sections: list[dict] | None = None):
         self.inputs, self.out, self.reported, self.with_figures = inputs, out, reported, figures
         self.pairs, self.cache = pairs, cache
+        self.section, self.sections = section, sections or []
         self.env = _env()
         self.df = prepare(inputs.rows)
         self.labels = row_labels(self.df)
@@ -177,7 +178,8 @@ class SiteWriter:
                 ("stores", ", ".join(self.inputs.stores))]
         return {"stores": self.inputs.stores, "bench": __version__, "made": made,
                 "n_cells": len(df), "n_ok": int((df["status"] == "ok").sum()),
-                "methods": sorted(set(df["method"]), key=method_key)}
+                "methods": sorted(set(df["method"]), key=method_key),
+                "section": self.section, "sections": self.sections}
 
     def _entries(self, key: tuple, page: str) -> dict[tuple[str, str, str], str]:
         """Write the page's data script; returns (kind, row, column) -> entry id."""
@@ -378,14 +380,27 @@ def _note(df: pd.DataFrame, key: tuple) -> str:
     return "; ".join(notes)
 
 
+def section_summary(name: str, inputs: SiteInputs) -> dict:
+    """What the main index says of a nested store's section: its link, suites and counts."""
+    rows = inputs.rows
+    return {"name": name, "page": f"{name}/index.html", "stores": ", ".join(inputs.stores),
+            "suites": ", ".join(sorted(set(rows["suite"].dropna()))),
+            "methods": int(rows["method"].nunique()), "cells": len(rows),
+            "ok": int((rows["status"] == "ok").sum())}
+
+
 def build_site(inputs: SiteInputs, out: str | Path, reported: bool = False,
                figures: bool = True, pairs: list[tuple[str, str]] | None = None,
-               cache: bool = True) -> SiteReport:
+               cache: bool = True, section: str = "",
+               sections: list[dict] | None = None) -> SiteReport:
     """Write the whole site into `out` (its previous pages, data and figures replaced).
-    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache)."""
+    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache).
+    `section`: the name of the nested store this site is the section of (written into
+    OUT/<name>/; its pages link back to ../index.html); `sections`: the nested stores'
+    `section_summary`s, listed on the index of the main site."""
     out = Path(out)
     for sub in ("data", "figures", "downloads", "assets"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for old in out.glob("*.html"):
         old.unlink()
-    return SiteWriter(inputs, out, reported, figures, pairs, cache).write()
+    return SiteWriter(inputs, out, reported, figures, pairs, cache, section, sections).write()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.api.errors import DataError
+from bench.api.errors import ConfigError, DataError
 from bench.engine.store import ResultStore, read_results
 
 
@@ -40,3 +40,22 @@ def read_stores(paths: list[str | Path], cached: bool = False) -> SiteInputs:
     return SiteInputs(pd.concat(rows, ignore_index=True),
                       pd.concat(outcomes, ignore_index=True),
                       pd.concat(traces, ignore_index=True), [str(p) for p in paths], store_of)
+
+
+# folder names the site itself writes into its output folder
+RESERVED = ("assets", "data", "figures", "downloads")
+
+
+def nested_stores(paths: list[str | Path]) -> list[tuple[str, Path]]:
+    """(name, folder) of each nested store: a sub-folder of a results folder that holds a
+    `cells/` folder of its own (e.g. results/embedded/coco), sorted by name. Each is a
+    section of the site, written into OUT/<name>/."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        for sub in sorted(p for p in Path(path).iterdir() if (p / "cells").is_dir()):
+            if sub.name in RESERVED or sub.name in found:
+                where = found.get(sub.name, "the site's own folders")
+                raise ConfigError(f"nested store {sub} would be written where {where} goes "
+                                  f"(OUT/{sub.name}/)", "rename the folder, or leave out --nested")
+            found[sub.name] = sub
+    return sorted(found.items())
