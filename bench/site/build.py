@@ -33,7 +33,15 @@ from bench.report.paired_compare import compare_table
 from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
 from bench.report.significance import OutcomeOrder, Outcomes
-from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
+from bench.report.tables import (
+    AVG,
+    COUNT,
+    DIAGNOSTIC_METRICS,
+    METRIC_LABELS,
+    Leaderboard,
+    Table,
+    TableCell,
+)
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
 from bench.site.load import SiteInputs
@@ -89,8 +97,9 @@ def _groups(board: Leaderboard) -> dict[tuple, dict[str, Table]]:
 
 
 def _metrics(df: pd.DataFrame) -> list[str]:
+    """The rank metrics, then the common-space diagnostics, that some ok row measures."""
     ok = df[df["status"] == "ok"]
-    return [m for m in SITE_METRICS if m in ok and ok[m].notna().any()]
+    return [m for m in SITE_METRICS + DIAGNOSTIC_METRICS if m in ok and ok[m].notna().any()]
 
 
 class SiteWriter:
@@ -129,8 +138,10 @@ class SiteWriter:
                 with self.report.timed(f"tables {m}"):
                     self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
                                            per_query=Outcomes(self.order, m))
+                # a diagnostic measured on some suites only: its absence elsewhere is no news
                 self.report.messages += [line for line in self.boards[m].messages
-                                         if line not in self.report.messages]
+                                         if line not in self.report.messages and not (
+                                             m in DIAGNOSTIC_METRICS and "not measured" in line)]
             except ConfigError as err:
                 self.report.messages.append(f"{METRIC_LABELS[m]}: {err}")
         if "r1" not in self.boards:
@@ -190,6 +201,7 @@ class SiteWriter:
                               if isinstance(t, pd.StringDtype)})
         sets = cellmod.table_entries(group, self.labels)
         by_id = group.set_index("cell_id", drop=False)
+        diagnostics = cellmod.present_diagnostics(group)
         traces = dict(iter(self.inputs.traces[self.inputs.traces["cell_id"].isin(group["cell_id"])]
                            .groupby("cell_id")))
         row_tpl, entry_tpl = self.env.get_template("cell_row.html"), \
@@ -205,12 +217,15 @@ class SiteWriter:
                      "state": r["method_state"] if isinstance(r["method_state"], str) else "",
                      "trace": cellmod.trace_svg(trace)}
             view |= {m: cellmod.plain(r[m]) for m in CELL_METRICS}
-            cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS)
+            view["diagnostics"] = cellmod.diagnostics_lines(r, diagnostics)
+            cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS,
+                                             diagnostics=bool(diagnostics))
         head = ("<div class=\"scroll\"><table class=\"board\"><thead><tr><th>cell id</th>"
                 "<th>shift</th><th>seed</th><th>status</th>"
                 + "".join(f"<th>{METRIC_LABELS[m]}</th>" for m in CELL_METRICS)
                 + "<th>wall s</th><th>created</th><th>run id</th><th>online R@1 trace</th>"
-                "</tr></thead><tbody>")
+                + ("<th>common space: source → adapted</th>" if diagnostics else "")
+                + "</tr></thead><tbody>")
         entries, ids = {}, {}
         for n, ((kind, label, col), cell_ids) in enumerate(sorted(sets.items())):
             ident = f"{kind[0]}{n}"
@@ -237,8 +252,11 @@ class SiteWriter:
         page = slug(key)
         ids = self._entries(key, page)
         variants, labels = [], []
-        for m, groups in self.groups.items():
-            tables = groups.get(key, {})
+        # the rank metrics on every page; a diagnostic where this table's rows measure it
+        metrics = [m for m, groups in self.groups.items()
+                   if m not in DIAGNOSTIC_METRICS or key in groups]
+        for m in metrics:
+            tables = self.groups[m].get(key, {})
             absolute = [table_view(tables["main"], ids, "main", f"{page}-{m}-main")] \
                 if "main" in tables else []
             if "severity" in tables:
@@ -257,7 +275,10 @@ class SiteWriter:
             labels += [r.label for v in absolute + delta for r in v.rows]
         main = self.groups["r1"][key]["main"]
         self._page("table.html", f"{page}.html", title=" · ".join(key), page=page,
-                   metrics=[(m, METRIC_LABELS[m]) for m in self.groups],
+                   metrics=[(m, METRIC_LABELS[m]) for m in metrics
+                            if m not in DIAGNOSTIC_METRICS],
+                   diagnostics=[(m, METRIC_LABELS[m]) for m in metrics
+                                if m in DIAGNOSTIC_METRICS],
                    variants=variants, row_labels=list(dict.fromkeys(labels)), figures=figures)
         return {"page": page, "key": key, "title": " · ".join(key), "main": main}
 

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.order import ROW_KEYS, columns_at_max_severity, max_severity
+from bench.report.tables import DIAGNOSTIC_METRICS
 
 # fields shown once per entry (every distinct value when the entry's cells differ)
 SHARED = ("suite", "suite_version", "dataset", "direction", "stream", "method", "method_config",
@@ -161,3 +162,41 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
             f'{height}" role="img"><title>online R@1 per batch ({len(r1)} batches), 0-100 %'
             f'</title><rect width="{width}" height="{height}"/><polyline points="{path}"/>'
             "</svg>")
+
+
+# the common-space measures of a row, each before (source model) and after (adapted)
+MEASURES = tuple(m.removesuffix("_before") for m in DIAGNOSTIC_METRICS
+                 if m.endswith("_before") and not m.endswith("_clean_before"))
+
+
+def present_diagnostics(rows: pd.DataFrame) -> list[str]:
+    """The diagnostics columns that some of the rows measure ([] for rows stored without
+    them: their cell pages show no diagnostics column)."""
+    return [m for m in DIAGNOSTIC_METRICS if m in rows and rows[m].notna().any()]
+
+
+def _measure(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def diagnostics_lines(row, present: list[str]) -> list[str]:
+    """A cell's common-space measures as lines: `gap 0.660 → 0.690 (clean 0.640 → 0.650)`
+    (source model → adapted model; – where the row lacks one), the gallery's uniformity and
+    the mean gradient conflict angle. Only the columns in `present` are shown."""
+    lines = []
+    for m in MEASURES:
+        pair = [f"{m}_before", f"{m}_after"]
+        clean = [f"{m}_clean_before", f"{m}_clean_after"]
+        if not any(c in present for c in pair + clean):
+            continue
+        text = f"{m.replace('_', ' ')} " + " → ".join(_measure(row.get(c)) for c in pair)
+        if any(c in present for c in clean):
+            text += " (clean " + " → ".join(_measure(row.get(c)) for c in clean) + ")"
+        lines.append(text)
+    if "uniformity_g" in present:
+        lines.append(f"uniformity g (gallery) {_measure(row.get('uniformity_g'))}")
+    if "grad_angle" in present:
+        lines.append(f"grad angle {_measure(row.get('grad_angle'), 1)}°")
+    return lines
