@@ -325,3 +325,20 @@ def test_diagnostics_lines_show_source_and_adapted_measures():
         "gap 0.660 → 0.690 (clean 0.640 → –)", "consistency 0.290 → –",
         "uniformity g (gallery) 0.800", "grad angle 112.3°"]
     assert diagnostics_lines(row, []) == []
+
+
+def test_a_trace_of_61_to_120_batches_is_drawn_from_the_means_of_batch_pairs():
+    """The pairs' means are numpy's nanmean of each pair, bit for bit (NaN batches left out,
+    an all-NaN pair NaN, an odd last batch alone)."""
+    import numpy as np
+
+    from bench.site.cells import _pair_means
+
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 100, 101)
+    values[[3, 10, 11, 40]] = np.nan
+    expected = [np.nanmean(values[i:i + 2]) if not np.isnan(values[i:i + 2]).all() else np.nan
+                for i in range(0, len(values), 2)]
+    got = _pair_means(values)
+    assert len(got) == 51 and np.isnan(got[5]) and got[-1] == values[-1]
+    assert np.array_equal(got, np.array(expected), equal_nan=True)

@@ -314,16 +314,18 @@ def absent_suites(df: pd.DataFrame, suites: list[str]) -> list[str]:
 
 def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
           reported: bool = False, outcomes: pd.DataFrame | None = None,
-          per_query: Outcomes | None = None) -> Leaderboard:
+          per_query: Outcomes | None = None, prepared: bool = False) -> Leaderboard:
     """All leaderboard tables of a results DataFrame (RESULT_SCHEMA columns).
 
     `outcomes` (the store's per-query outcomes, OUTCOME_COLUMNS) give the intervals and
     paired tests; rows without them are shown as point values. `per_query`: the metric's
     per-query values when the caller has them already (else made from `outcomes`).
+    `prepared`: `df` is `bench.report.order.prepare`'s output already (a caller building
+    several boards of one frame prepares it once).
     """
     if metric not in METRICS:
         raise ConfigError(f"unknown metric '{metric}'", f"known: {', '.join(METRICS)}")
-    df = prepare(df)
+    df = df if prepared else prepare(df)
     if suites:
         absent = absent_suites(df, suites)
         if absent:

@@ -136,8 +136,8 @@ class SiteWriter:
         for m in _metrics(self.df):
             try:
                 with self.report.timed(f"tables {m}"):
-                    self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
-                                           per_query=Outcomes(self.order, m))
+                    self.boards[m] = build(self.df, m, reported=self.reported,
+                                           per_query=Outcomes(self.order, m), prepared=True)
                 # a diagnostic measured on some suites only: its absence elsewhere is no news
                 self.report.messages += [line for line in self.boards[m].messages
                                          if line not in self.report.messages and not (
@@ -337,12 +337,13 @@ class SiteWriter:
         pairs = self.pairs if self.pairs is not None else \
             [(m, "source") for m in methods if m != "source" and "source" in methods]
         shown, skipped = [], []
-        rows, outcomes = self.inputs.rows, self.inputs.outcomes
+        outcomes = self.inputs.outcomes
         # the outcomes grouped by cell once for every pair (the grouping is most of the cost)
         per_query = Outcomes(self.order, "r1") if pairs else None
         for method, baseline in pairs:
             try:
-                t = compare_table(rows, outcomes, method, baseline, per_query=per_query)
+                t = compare_table(self.df, outcomes, method, baseline, per_query=per_query,
+                                  prepared=True)
             except ConfigError as err:
                 if self.pairs is not None:  # asked for by name: say so, do not skip
                     raise

@@ -143,6 +143,18 @@ def base_method(name: str) -> str:
     return name.split("[", 1)[0]
 
 
+def _pair_means(values: np.ndarray) -> np.ndarray:
+    """np.nanmean of each run of two values (the last run may hold one), all at once: the
+    NaN-free values' sum over their count, as nanmean computes it. (Runs of one value are
+    the values themselves.)"""
+    runs = np.append(values, np.nan) if len(values) % 2 else values
+    runs = runs.reshape(-1, 2)
+    missing = np.isnan(runs)
+    kept = np.where(missing, 0.0, runs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (kept[:, 0] + kept[:, 1]) / (~missing).sum(axis=1)
+
+
 def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) -> str:
     """A cell's online R@1 per batch as an inline SVG line (batches averaged in runs of
     equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
@@ -152,8 +164,7 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
     order = np.argsort(trace["batch"].to_numpy(), kind="quicksort")
     r1 = trace["r1"].to_numpy(dtype=float)[order]
     step = max(1, math.ceil(len(r1) / TRACE_POINTS))
-    # runs of one batch are the batches themselves (what nanmean of one value gives)
-    pts = r1 if step == 1 else \
+    pts = r1 if step == 1 else _pair_means(r1) if step == 2 else \
         np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
     xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])
     ys = height - 1 - (height - 2) * np.clip(pts, 0, 100) / 100
