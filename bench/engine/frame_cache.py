@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from bench.files import atomic_write, cache_home
 
 FORMAT = 1
-KEEP = 12  # tables: rows, outcomes and traces of four stores
+KEEP = 32  # tables: rows, outcomes and traces of a store and its nested stores, twice over
 
 
 def cache_root() -> Path:
