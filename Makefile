@@ -75,7 +75,8 @@ similarity:
 # scratch, so the committed one holds exactly the entries these tables use.
 tables:
 	rm -f $(RESULTS)/statistics.json $(RESULTS)/severity/statistics.json \
-		$(RESULTS)/coco/statistics.json
+		$(RESULTS)/coco/statistics.json $(RESULTS)/composed/statistics.json \
+		$(RESULTS)/ablation/statistics.json
 	$(PY) -m bench leaderboard $(RESULTS) --out $(RESULTS)/LEADERBOARD.md
 	$(PY) -m bench leaderboard $(RESULTS) --metric retention_r1 --suite mini-diverse \
 		--out $(RESULTS)/RETENTION.md
@@ -101,6 +102,8 @@ test:
 	$(PY) -m pytest -q
 
 # The committed embedded leaderboard as a static website (docs/leaderboard/index.html):
-# tables, methods, each number's cells, compare, figures, downloads (docs/site.md).
+# tables, methods, each number's cells, compare, figures, downloads (docs/site.md); each
+# nested store (severity, ablation, coco, composed) a section of its own in
+# docs/leaderboard/<name>/ (--nested).
 site:
-	$(PY) -m bench site $(RESULTS) --out docs/leaderboard
+	$(PY) -m bench site $(RESULTS) --nested --out docs/leaderboard

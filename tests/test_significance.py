@@ -197,3 +197,24 @@ def test_a_rows_intervals_do_not_move_when_an_unrelated_run_joins(tmp_path):
     for (heading, label), texts in before.items():
         assert after[(heading, f"{label} #1")] == texts, (heading, label)
     assert after[(main, "source #2")] != before[(main, "source")]  # the new run is its own row
+
+
+def test_outcomes_in_any_row_order_give_the_same_per_query_values():
+    """`Outcomes` sorts each cell's queries by stream position whatever order the rows come
+    in; the values of one `OutcomeOrder` shared by several metrics are each metric's own."""
+    import numpy as np
+    import pandas as pd
+
+    from bench.report.significance import OutcomeOrder, Outcomes
+
+    frame = pd.DataFrame({"cell_id": ["b", "a", "b", "a", "b"], "position": [2, 1, 0, 0, 1],
+                          "query_id": 0, "batch": 0, "best_rank": [1, 7, 12, 1, 5]})
+    order = OutcomeOrder(frame)
+    for rows in (frame, frame.iloc[::-1], frame.sort_values(["cell_id", "position"])):
+        got = Outcomes(rows, "r5").by_cell
+        assert sorted(got) == ["a", "b"]
+        assert got["a"][0].tolist() == [0, 1] and got["a"][1].tolist() == [100.0, 0.0]
+        assert got["b"][0].tolist() == [0, 1, 2] and got["b"][1].tolist() == [0.0, 100.0, 100.0]
+    shared = Outcomes(order, "r_mean").by_cell
+    assert np.allclose(shared["b"][1], [0.0, 200 / 3, 100.0])  # rank 12, 5, 1 over k = 1, 5, 10
+    assert Outcomes(order, "map").by_cell == {}  # not recomputable per query

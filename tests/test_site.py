@@ -144,8 +144,9 @@ def test_a_cell_in_two_stores_is_an_error(tmp_path):
         read_stores([tmp_path / "a", tmp_path / "b"])
 
 
-def _smoke_store(tmp_path, methods=("source", "tent")):
-    """A results folder holding the committed smoke cells of `methods`."""
+def _smoke_store(tmp_path, methods=("source", "tent"), store=None):
+    """A results folder (`store`, default tmp_path/store) holding the committed smoke cells
+    of `methods`."""
     import shutil
     from pathlib import Path
 
@@ -154,7 +155,7 @@ def _smoke_store(tmp_path, methods=("source", "tent")):
     committed = Path(__file__).resolve().parents[1] / "results" / "embedded"
     rows = ResultStore(committed).read()
     ids = rows.loc[(rows["suite"] == "smoke") & rows["method"].isin(list(methods)), "cell_id"]
-    store = tmp_path / "store"
+    store = store or tmp_path / "store"
     for sub in ("cells", "outcomes", "traces"):
         (store / sub).mkdir(parents=True)
         for cid in ids:
@@ -223,3 +224,121 @@ def test_the_figure_cache_keeps_the_most_recently_used_drawings(tmp_path, monkey
     figure_cache.save("k3", figures, placed, 1)
     assert sorted(p.name for p in figure_cache.cache_root().iterdir()) == ["k1", "k3"]
     assert (out / "a.png").read_bytes() == b"png"
+
+
+def test_nested_stores_are_sections_of_their_own(tmp_path):
+    """--nested: a sub-folder holding cells/ is a site of its own in OUT/<name>/ (its own
+    tables and ranking: source only here), listed on the main index and linking back;
+    without --nested the main site is the same as before and has no section."""
+    from bench.cli import main
+
+    store = _smoke_store(tmp_path)
+    _smoke_store(tmp_path, methods=("source",), store=store / "only-source")
+    plain, nested = tmp_path / "plain", tmp_path / "nested"
+    assert main(["site", str(store), "--out", str(plain), "--no-figures"]) == 0
+    assert main(["site", str(store), "--out", str(nested), "--no-figures", "--nested"]) == 0
+    assert not (plain / "only-source").exists()
+    assert "Other result stores" not in (plain / "index.html").read_text()
+    index = (nested / "index.html").read_text()
+    assert 'href="only-source/index.html"' in index and "Other result stores" in index
+    section = (nested / "only-source" / "index.html").read_text()
+    assert 'href="../index.html"' in section and "bench leaderboard: only-source" in section
+    assert (nested / "only-source" / "assets" / "site.js").is_file()
+    board = (nested / "only-source" / "downloads" / "leaderboard.r1.csv").read_text()
+    assert "source" in board and "tent" not in board  # ranked apart from the main store
+    main_board = (nested / "downloads" / "leaderboard.r1.csv").read_text()
+    assert main_board == (plain / "downloads" / "leaderboard.r1.csv").read_text()
+    for name in ("data/smoke_mini-scenes-smoke_i2t_single.js",
+                 "downloads/smoke_mini-scenes-smoke_i2t_single.r1.csv"):
+        assert (nested / name).read_text() == (plain / name).read_text()
+    compare = (nested / "compare.html").read_text()  # every page links to the sections
+    assert compare.replace('<a href="index.html#stores">Other stores</a>', "") == \
+        (plain / "compare.html").read_text()
+    assert (nested / "only-source" / "smoke_mini-scenes-smoke_i2t_single.html").is_file()
+
+
+def test_a_nested_store_named_like_a_site_folder_is_refused(tmp_path, capsys):
+    from bench.cli import main
+
+    store = _smoke_store(tmp_path)
+    _smoke_store(tmp_path, methods=("source",), store=store / "data")
+    assert main(["site", str(store), "--out", str(tmp_path / "site"), "--nested"]) == 2
+    assert "nested store" in capsys.readouterr().err
+    assert main(["site", str(store), "--out", str(tmp_path / "site"), "--no-figures"]) == 0
+
+
+def _with_diagnostics(store, direction: str) -> None:
+    """Give the rows of one direction's cells a before / after modality gap (the other
+    direction's rows keep the columns empty, as rows stored without diagnostics do)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from bench.engine.store import RESULT_SCHEMA
+
+    for path in sorted((store / "cells").glob("*.parquet")):
+        row = pq.read_table(path).to_pylist()[0]
+        if row["direction"] != direction:
+            continue
+        row |= {"gap_before": 0.5, "gap_after": 0.625 if row["method"] == "tent" else 0.5}
+        pq.write_table(pa.Table.from_pylist([row], schema=RESULT_SCHEMA), path)
+
+
+def test_diagnostics_are_offered_where_the_rows_have_them(tmp_path):
+    """Rows of t2i carry gap_before / gap_after, rows of i2t none: the t2i page's metric
+    switch offers them (the numbers of `leaderboard --metric gap_after`) and its cells show
+    before -> after; the i2t page and its cells are as without diagnostics."""
+    from bench.cli import main
+
+    store = _smoke_store(tmp_path)
+    plain = tmp_path / "plain"
+    assert main(["site", str(store), "--out", str(plain), "--no-figures"]) == 0
+    _with_diagnostics(store, "t2i")
+    site, board = tmp_path / "site", tmp_path / "board.csv"
+    assert main(["site", str(store), "--out", str(site), "--no-figures"]) == 0
+    t2i, i2t = "smoke_mini-scenes-smoke_t2i_single", "smoke_mini-scenes-smoke_i2t_single"
+    page = (site / f"{t2i}.html").read_text()
+    assert '<optgroup label="common-space diagnostics"><option value="gap_before">gap before' \
+        '</option><option value="gap_after">gap after</option></optgroup>' in page
+    assert f'id="{t2i}-gap_after-main"' in page
+    data = (site / "data" / f"{t2i}.js").read_text()
+    assert "common space: source → adapted" in data
+    assert "gap 0.500 → 0.625" in data and "gap 0.500 → 0.500" in data
+    for name in (f"{i2t}.html", f"data/{i2t}.js"):  # no diagnostics: unchanged
+        assert (site / name).read_text() == (plain / name).read_text()
+    assert main(["leaderboard", str(store), "--metric", "gap_after", "--format", "csv",
+                 "--out", str(board)]) == 0
+    assert (site / "downloads" / "leaderboard.gap_after.csv").read_bytes() == board.read_bytes()
+    assert "0.625" in board.read_text()
+
+
+def test_diagnostics_lines_show_source_and_adapted_measures():
+    import math
+
+    from bench.site.cells import diagnostics_lines
+
+    row = {"gap_before": 0.66, "gap_after": 0.69, "gap_clean_before": 0.64,
+           "gap_clean_after": math.nan, "consistency_before": 0.29, "consistency_after": None,
+           "uniformity_g": 0.8, "grad_angle": 112.34}
+    present = ["gap_before", "gap_after", "gap_clean_before", "consistency_before",
+               "uniformity_g", "grad_angle"]
+    assert diagnostics_lines(row, present) == [
+        "gap 0.660 → 0.690 (clean 0.640 → –)", "consistency 0.290 → –",
+        "uniformity g (gallery) 0.800", "grad angle 112.3°"]
+    assert diagnostics_lines(row, []) == []
+
+
+def test_a_trace_of_61_to_120_batches_is_drawn_from_the_means_of_batch_pairs():
+    """The pairs' means are numpy's nanmean of each pair, bit for bit (NaN batches left out,
+    an all-NaN pair NaN, an odd last batch alone)."""
+    import numpy as np
+
+    from bench.site.cells import _pair_means
+
+    rng = np.random.default_rng(0)
+    values = rng.uniform(0, 100, 101)
+    values[[3, 10, 11, 40]] = np.nan
+    expected = [np.nanmean(values[i:i + 2]) if not np.isnan(values[i:i + 2]).all() else np.nan
+                for i in range(0, len(values), 2)]
+    got = _pair_means(values)
+    assert len(got) == 51 and np.isnan(got[5]) and got[-1] == values[-1]
+    assert np.array_equal(got, np.array(expected), equal_nan=True)

@@ -7,6 +7,7 @@ tmp folder)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlparse
@@ -31,7 +32,10 @@ def site(tmp_path_factory) -> Path:
     assert main(["run", "--method", "source,tent", "--suite", "smoke", "--limit", "48",
                  "--batch-size", "16", "--set", f"tent.lr={TENT_LR}", "--seed", "0,1",
                  "--threads", "1", "--quiet", "--out", str(store)]) == 0
-    assert main(["site", str(store), "--out", str(out)]) == 0
+    # the same cells again as a nested store: a section of its own (--nested)
+    for sub in ("cells", "outcomes", "traces"):
+        shutil.copytree(store / sub, store / "again" / sub)
+    assert main(["site", str(store), "--out", str(out), "--nested"]) == 0
     return out
 
 
@@ -181,8 +185,33 @@ def test_every_link_resolves(site, browser):
                 todo.append(target)
             if target.name == "cell.html" and fragment:
                 stem, entry = fragment.split("/")
-                data = (site / "data" / f"{stem}.js").read_text(encoding="utf-8")
+                data = (target.parent / "data" / f"{stem}.js").read_text(encoding="utf-8")
                 if f'"{entry}":{{' not in data:
                     missing.append(f"{path.name} -> entry {fragment}")
     assert missing == []
-    assert len(seen) == 7  # index, 2 tables, 2 methods, compare, cell
+    # index, 2 tables, 2 methods, compare, cell: of the main store and of its section
+    assert len(seen) == 2 * 7
+    assert site / "again" / "index.html" in seen
+
+
+def test_the_diagnostics_switch_shows_the_measures_and_the_cells_before_and_after(site,
+                                                                                  browser):
+    """`bench run` stores the common-space diagnostics: the metric switch offers them, and
+    a cell page shows each cell's measures on the source and the adapted model."""
+    page, errors = _open(browser, _table_page(site).as_uri())
+    stem = "smoke_mini-scenes-smoke_i2t_single"
+    options = page.eval_on_selector_all("#metric optgroup option", "os => os.map(o => o.value)")
+    assert "gap_after" in options and "consistency_before" in options
+    page.select_option("#metric", "gap_after")
+    assert page.locator(f"#{stem}-gap_after-main").is_visible()
+    assert not page.locator(f"#{stem}-r1-main").is_visible()
+    values = [float(v) for v in page.eval_on_selector_all(
+        f"#{stem}-gap_after-main tbody tr", "rows => rows.map(r => r.cells[1].dataset.sort)")]
+    assert len(values) == 2 and all(0 < v < 2 for v in values)  # a distance of unit vectors
+    page.locator(f"#{stem}-gap_after-main tbody tr").nth(1).locator("td").nth(1) \
+        .locator("a").click()
+    page.wait_for_selector("#entry h1")
+    text = page.locator("#entry").inner_text()
+    assert "common space: source → adapted" in text
+    assert re.search(r"gap \d\.\d{3} → \d\.\d{3}", text)
+    assert errors == []

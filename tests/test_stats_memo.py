@@ -151,3 +151,23 @@ def test_perf_leaderboard_times_each_variant_and_flags_a_different_output(tmp_pa
     assert rows["memo"] == rows["fresh (--no-cache)"] == "identical"
     assert rows[f"code {other}"] == "DIFFERS"
     assert "output differs from the memo run's" in err
+
+
+def test_perf_site_compares_every_file_of_the_folders(tmp_path):
+    """`perf site`: the cached and the --no-cache site are the same file for file; a
+    checkout whose site folder holds other bytes is reported as DIFFERS (exit 3)."""
+    store = write_store(tmp_path / "res", seeds=(0,), shifts=("fog",))
+    other = tmp_path / "other"
+    (other / "bench").mkdir(parents=True)
+    (other / "bench" / "__init__.py").write_text("")
+    (other / "bench" / "__main__.py").write_text(
+        "import pathlib, sys\nargs = sys.argv\nout = pathlib.Path(args[args.index('--out') + 1])"
+        "\nout.mkdir(parents=True, exist_ok=True)\n(out / 'index.html').write_text('x')\n")
+    code, out, err = cli("perf", "site", store.root, "--no-figures", "--repeat", "1",
+                         "--versus-code", other)
+    assert code == 3, err
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    assert rows["memo"] == rows["fresh (--no-cache)"] == "identical"
+    assert rows[f"code {other}"] == "DIFFERS"
+    assert "`bench site" in out and "--no-figures" in out

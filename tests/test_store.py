@@ -43,3 +43,27 @@ def test_read_results_errors(tmp_path):
         read_results(tmp_path / "nope")
     with pytest.raises(DataError, match="holds no results"):
         read_results(tmp_path)
+
+
+def test_the_frame_cache_reads_back_what_the_fragments_hold(tmp_path, monkeypatch):
+    """A cached read is the fresh read (values and dtypes); it is stored once per content:
+    rewriting one cell with other values is a new key, read afresh."""
+    from bench.engine import frame_cache
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    store = ResultStore(tmp_path / "store")
+    for cid, r1 in (("a", 50.0), ("b", 25.0)):
+        store.write({"cell_id": cid, "status": "ok", "r1": r1, "method_config": {"lr": 1e-3}},
+                    outcomes=pd.DataFrame({"position": [1, 0], "query_id": [7, 3],
+                                           "batch": [0, 0], "best_rank": [1, 4]}))
+    fresh = store.read()
+    assert not frame_cache.cache_root().exists()  # an uncached read stores nothing
+    first, second = store.read(cached=True), store.read(cached=True)
+    for got in (first, second):
+        pd.testing.assert_frame_equal(got, fresh, check_exact=True)
+    pd.testing.assert_frame_equal(store.read_outcomes(cached=True), store.read_outcomes(),
+                                  check_exact=True)
+    assert len(list(frame_cache.cache_root().glob("*.parquet"))) == 2  # rows, outcomes
+    store.write({"cell_id": "b", "status": "ok", "r1": 75.0})
+    assert sorted(store.read(cached=True)["r1"]) == [50.0, 75.0]
+    assert len(list(frame_cache.cache_root().glob("*.parquet"))) == 3

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from bench.api.registry import load_plugins
 
     load_plugins(args.plugin)
-    df = read_results(args.results)
+    df = read_results(args.results, cached=not args.no_cache)
     suites = [s for s in (args.suite or "").split(",") if s]
     if args.if_present and suites:
         absent = absent_suites(df, suites)
@@ -57,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     # the bootstraps of earlier calls, read back by their inputs (bench.report.memo)
     with nullcontext() if args.no_cache else memo(args.results):
         board = build(df, args.metric, suites or None, reported=args.reported,
-                      outcomes=ResultStore(args.results).read_outcomes())
+                      outcomes=ResultStore(args.results).read_outcomes(
+                          cached=not args.no_cache))
     for line in board.messages:
         print(line, file=sys.stderr)
     text = render(board, args.format)

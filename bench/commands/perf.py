@@ -26,6 +26,9 @@
   row written) against a bare hand-written Tent loop on the same loaded model, gallery
   and queries, interleaved rounds, the ratio's median and range, and both R@1 (which must
   be equal: exit 3 otherwise). `bench.studies.overhead`.
+* ``perf leaderboard`` / ``perf site``: `bench leaderboard` / `bench site` of a results
+  folder in fresh processes, with their caches, without them and from other checkouts
+  (``--versus-code``); the outputs must be identical. `bench.studies.leaderboard_perf`.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ BUILD_CHUNK = 8  # jobs per task handed to a worker process
 NAME = "perf"
 HELP = ("speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s), "
         "`perf sweep` (local vs dask), `perf profile` (time by phase), `perf overhead` "
-        "(bench vs a bare Tent loop), `perf leaderboard` (the tables' time)")
+        "(bench vs a bare Tent loop), `perf leaderboard` (the tables' time), `perf site` "
+        "(the website's time)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -105,6 +109,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "which goes first); medians reported")
     add_selection_arguments(o)
     perf_leaderboard.add_parser(sub)
+    perf_leaderboard.add_site_parser(sub)
 
 
 def _add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -134,7 +139,8 @@ def _job(args) -> float:
 
 def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep, "profile": _perf_profile,
-            "overhead": _perf_overhead, "leaderboard": perf_leaderboard.run}[args.what](args)
+            "overhead": _perf_overhead, "leaderboard": perf_leaderboard.run,
+            "site": perf_leaderboard.run}[args.what](args)
 
 
 def _run_fields(args: argparse.Namespace) -> dict:

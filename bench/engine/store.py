@@ -32,6 +32,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from bench.api.errors import DataError
+from bench.engine import frame_cache
 from bench.engine.diagnostics import ROW_COLUMNS as DIAGNOSTIC_COLUMNS
 from bench.engine.diagnostics import TRACE_COLUMNS as TRACE_MEASURES
 from bench.files import atomic_write, remove_leftovers
@@ -121,15 +122,25 @@ def fragments(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.parquet") if not p.name.startswith("."))
 
 
-def read_fragments(files: list[Path], schema: pa.Schema) -> pd.DataFrame:
-    """Concatenate Parquet fragments; an unreadable one is skipped with a warning."""
+def read_fragments(files: list[Path], schema: pa.Schema, cached: bool = False) -> pd.DataFrame:
+    """Concatenate Parquet fragments; an unreadable one is skipped with a warning.
+    `cached`: read them back from the frame cache (bench.engine.frame_cache) when their
+    bytes were read before, and store a new read there."""
     if not files:
         return schema.empty_table().to_pandas()
+    key = frame_cache.frames_key(files, schema) if cached else ""
+    cached = bool(key)  # a fragment that cannot be read for its key: no cache
+    table = frame_cache.load(key) if cached else None
+    if table is not None:
+        return table.to_pandas()
     try:  # all at once, on arrow's threads; any unreadable file: one by one, below
-        return ds.dataset([str(f) for f in files], schema=schema, format="parquet") \
-            .to_table().to_pandas()
+        table = ds.dataset([str(f) for f in files], schema=schema, format="parquet").to_table()
     except (OSError, pa.ArrowException):
-        pass
+        table = None
+    if table is not None:
+        if cached:
+            frame_cache.save(key, table)
+        return table.to_pandas()
     tables = []
     for f in files:
         try:
@@ -204,13 +215,14 @@ class ResultStore:
     def cell_ids(self) -> list[str]:
         return [p.stem for p in fragments(self.cells_dir)]
 
-    def read(self) -> pd.DataFrame:
-        """All rows as a DataFrame (empty with the right columns when there are none)."""
-        return read_fragments(fragments(self.cells_dir), RESULT_SCHEMA)
+    def read(self, cached: bool = False) -> pd.DataFrame:
+        """All rows as a DataFrame (empty with the right columns when there are none).
+        `cached`: through the frame cache (`read_fragments`)."""
+        return read_fragments(fragments(self.cells_dir), RESULT_SCHEMA, cached)
 
-    def read_traces(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
+    def read_traces(self, cell_ids: list[str] | None = None, cached: bool = False) -> pd.DataFrame:
         """Per-batch traces of the given cells (all when None)."""
-        return read_fragments(_cell_files(self.traces_dir, cell_ids), TRACE_SCHEMA)
+        return read_fragments(_cell_files(self.traces_dir, cell_ids), TRACE_SCHEMA, cached)
 
     def remove_leftovers(self) -> list[Path]:
         """Delete temporary files that killed writers left in the store's folders."""
@@ -219,10 +231,11 @@ class ResultStore:
         folders = [self.root, *(p for p in self.root.iterdir() if p.is_dir())]
         return [p for d in folders for p in remove_leftovers(d)]
 
-    def read_outcomes(self, cell_ids: list[str] | None = None) -> pd.DataFrame:
+    def read_outcomes(self, cell_ids: list[str] | None = None,
+                      cached: bool = False) -> pd.DataFrame:
         """Per-query outcomes of the given cells (all when None); cells without any (rows
         written before outcomes were stored) are simply absent."""
-        return read_fragments(_cell_files(self.outcomes_dir, cell_ids), OUTCOME_SCHEMA)
+        return read_fragments(_cell_files(self.outcomes_dir, cell_ids), OUTCOME_SCHEMA, cached)
 
 
 def _cell_files(folder: Path, cell_ids: list[str] | None) -> list[Path]:
@@ -246,13 +259,14 @@ def trace_terms(traces: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Rows of a results folder; one clear error when it is missing or empty."""
+def read_results(path: str | Path, cached: bool = False) -> pd.DataFrame:
+    """Rows of a results folder; one clear error when it is missing or empty. `cached`:
+    through the frame cache (`read_fragments`)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"results folder {path} does not exist",
                         "run `python -m bench run ...` first or pass the folder it wrote")
-    df = ResultStore(path).read()
+    df = ResultStore(path).read(cached)
     if df.empty:
         raise DataError(f"results folder {path} holds no results",
                         "run `python -m bench run ...` first or pass the folder it wrote")

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from bench.api.errors import ConfigError, DataError
@@ -50,22 +52,45 @@ __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard
 GROUP_KEYS = ["suite", "dataset", "direction", "stream"]
 
 
-def cell_of(rows: pd.DataFrame | None, metric: str, outcomes: Outcomes | None = None) -> TableCell:
+@dataclass
+class CellRows:
+    """One cell's rows (its seeds), as `cell_of` reads them: status and metric value per
+    row, and the (shift, severity, seed, cell id) that names each row's outcomes."""
+
+    status: list[str]
+    value: np.ndarray
+    strata: list[tuple]
+
+
+def cell_of(rows: CellRows | None, metric: str, outcomes: Outcomes | None = None) -> TableCell:
     """Average a cell's seeds: ok seeds give the value; otherwise the status word."""
-    if rows is None or rows.empty:
+    if rows is None or not rows.status:
         return TableCell()
-    ok_rows = rows[(rows["status"] == "ok") & rows[metric].notna()]
-    ok = ok_rows[metric]
-    if len(ok):
+    keep = [i for i, (status, v) in enumerate(zip(rows.status, rows.value, strict=True))
+            if status == "ok" and not math.isnan(v)]
+    if keep:
+        ok = pd.Series(rows.value[keep])
         std = float(ok.std()) if len(ok) > 1 else math.nan
         # some seeds failed: the value stands for the others only, say so
-        mark = "°" if len(ok) < len(rows) else ""
-        sample = outcomes.sample(ok_rows) if outcomes is not None else None
+        mark = "°" if len(keep) < len(rows.status) else ""
+        sample = outcomes.sample_of([rows.strata[i] for i in keep]) \
+            if outcomes is not None else None
         return TableCell(float(ok.mean()), std, len(ok), "ok", mark=mark, sample=sample,
                          digits=METRIC_DIGITS.get(metric, 1))
-    statuses = set(rows["status"])
+    statuses = set(rows.status)
     status = next((s for s in NOT_OK if s in statuses), "n/a")  # n/a: ok but metric not measured
-    return TableCell(status=status, seeds=len(rows))
+    return TableCell(status=status, seeds=len(rows.status))
+
+
+def _cell_rows(group: pd.DataFrame, metric: str, by: list[str]) -> dict[tuple, CellRows]:
+    """The rows of each cell (grouped by `by`) as plain Python values: selecting rows of a
+    frame, cell after cell, would cost most of a table's time."""
+    status = group["status"].tolist()
+    value = group[metric].to_numpy(dtype=float, na_value=np.nan)
+    strata = list(zip(*(group[c].tolist() for c in ("shift", "severity", "seed", "cell_id")),
+                      strict=True))
+    return {key: CellRows([status[i] for i in at], value[at], [strata[i] for i in at])
+            for key, at in group.groupby(by).indices.items()}
 
 
 def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:
@@ -166,7 +191,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     names = [c[0] for c in cols]
     table = Table(_heading(key, group, metric, "at maximum severity"), "main",
                   names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols], key=key)
-    by_cell = dict(iter(group.groupby(ROW_KEYS + ["shift", "severity"])))
+    by_cell = _cell_rows(group, metric, ROW_KEYS + ["shift", "severity"])
     keys = _row_keys(group, labels)
     for rk, ref_row in zip(keys, _refs(keys), strict=True):
         line = [cell_of(by_cell.get((*rk, shift, sev)), metric, outcomes)
@@ -225,7 +250,7 @@ def severity_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     table = Table(_heading(key, shifted, metric, "per severity, mean over shifts"), "severity",
                   [str(s) for s in sevs])
     shifts_at = {s: sorted(set(shifted.loc[shifted["severity"] == s, "shift"])) for s in sevs}
-    by_cell = dict(iter(shifted.groupby(ROW_KEYS + ["severity", "shift"])))
+    by_cell = _cell_rows(shifted, metric, ROW_KEYS + ["severity", "shift"])
     keys = _row_keys(shifted, labels)
     for rk, ref_row in zip(keys, _refs(keys), strict=True):
         line = [_mean_cell([cell_of(by_cell.get((*rk, s, sh)), metric, outcomes)
@@ -288,15 +313,19 @@ def absent_suites(df: pd.DataFrame, suites: list[str]) -> list[str]:
 
 
 def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
-          reported: bool = False, outcomes: pd.DataFrame | None = None) -> Leaderboard:
+          reported: bool = False, outcomes: pd.DataFrame | None = None,
+          per_query: Outcomes | None = None, prepared: bool = False) -> Leaderboard:
     """All leaderboard tables of a results DataFrame (RESULT_SCHEMA columns).
 
     `outcomes` (the store's per-query outcomes, OUTCOME_COLUMNS) give the intervals and
-    paired tests; rows without them are shown as point values.
+    paired tests; rows without them are shown as point values. `per_query`: the metric's
+    per-query values when the caller has them already (else made from `outcomes`).
+    `prepared`: `df` is `bench.report.order.prepare`'s output already (a caller building
+    several boards of one frame prepares it once).
     """
     if metric not in METRICS:
         raise ConfigError(f"unknown metric '{metric}'", f"known: {', '.join(METRICS)}")
-    df = prepare(df)
+    df = df if prepared else prepare(df)
     if suites:
         absent = absent_suites(df, suites)
         if absent:
@@ -305,7 +334,7 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         df = df[df["suite"].isin(suites)]
     labels = row_labels(df)
     notes = note_markers(df, labels)
-    per_query = Outcomes(outcomes, metric)
+    per_query = per_query if per_query is not None else Outcomes(outcomes, metric)
     board = Leaderboard(metric, [])
     groups = sorted(df.groupby(GROUP_KEYS), key=lambda kv: (*kv[0][:3], stream_key(kv[0][3])))
     applied = False

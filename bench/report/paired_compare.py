@@ -50,15 +50,17 @@ def _value(sample: stats.Sample | None, rows: pd.DataFrame, metric: str, name: t
 
 
 def compare_table(df: pd.DataFrame, outcomes: pd.DataFrame | None, method: str,
-                  baseline: str, metric: str = "r1", per_query: Outcomes | None = None) -> Table:
+                  baseline: str, metric: str = "r1", per_query: Outcomes | None = None,
+                  prepared: bool = False) -> Table:
     """One row per common cell (in a fixed order), then the pooled row. `per_query`: the
     metric's per-query values when the caller has them already (several pairs share them;
-    grouping the outcomes by cell is most of a pair's cost); else made from `outcomes`."""
+    grouping the outcomes by cell is most of a pair's cost); else made from `outcomes`.
+    `prepared`: `df` is `bench.report.order.prepare`'s output already."""
     if metric not in METRICS:
         raise ConfigError(f"unknown metric '{metric}'", f"known: {', '.join(METRICS)}")
     if method == baseline:
         raise ConfigError("--method and --baseline are the same method")
-    df = prepare(df)
+    df = df if prepared else prepare(df)
     a, b = _one_config(df, method), _one_config(df, baseline)
     per_query = per_query if per_query is not None else Outcomes(outcomes, metric)
     ga, gb = dict(iter(a.groupby(CELL_KEYS))), dict(iter(b.groupby(CELL_KEYS)))

@@ -43,29 +43,64 @@ def per_query(metric: str, best_rank: np.ndarray) -> np.ndarray | None:
     return 100.0 * np.mean([best <= k for k in ks], axis=0)
 
 
-class Outcomes:
-    """Per-query values of one metric for each cell id that has stored outcomes."""
+class OutcomeOrder:
+    """Per-query outcomes sorted by cell, then stream position (unique within a cell): each
+    cell's positions and best ranks. Sorting is most of the cost of `Outcomes`, and it is
+    the same for every metric: one order serves the `Outcomes` of them all."""
 
-    def __init__(self, outcomes: pd.DataFrame | None, metric: str):
-        self.by_cell: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if outcomes is None or outcomes.empty or metric not in OUTCOME_KS:
+    def __init__(self, outcomes: pd.DataFrame | None):
+        self.slices: dict[str, tuple[int, int]] = {}  # cell id -> its rows [start, end)
+        self.position: dict[str, np.ndarray] = {}  # cell id -> its positions, in order
+        self.best_rank = np.empty(0, dtype=np.int64)
+        if outcomes is None or outcomes.empty:
             return
-        # one sort for all cells: by cell, then stream position (unique within a cell)
         codes, cells = pd.factorize(outcomes["cell_id"])
         position = outcomes["position"].to_numpy()
         best_rank = outcomes["best_rank"].to_numpy()
-        order = np.lexsort((position, codes))
-        for rows in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1):
-            self.by_cell[cells[codes[rows[0]]]] = (position[rows],
-                                                   per_query(metric, best_rank[rows]))
+        if not _sorted(codes, position):
+            order = np.lexsort((position, codes))
+            codes, position, best_rank = codes[order], position[order], best_rank[order]
+        names = cells.tolist()
+        bounds = [0, *(np.flatnonzero(np.diff(codes)) + 1).tolist(), len(codes)]
+        for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+            cell = names[codes[start]]
+            self.slices[cell] = (start, end)
+            self.position[cell] = position[start:end]
+        self.best_rank = best_rank
+
+
+class Outcomes:
+    """Per-query values of one metric for each cell id that has stored outcomes (from the
+    outcomes frame, or from its `OutcomeOrder` when several metrics share one)."""
+
+    def __init__(self, outcomes: pd.DataFrame | OutcomeOrder | None, metric: str):
+        self.by_cell: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if outcomes is None or metric not in OUTCOME_KS:
+            return
+        order = outcomes if isinstance(outcomes, OutcomeOrder) else OutcomeOrder(outcomes)
+        if not order.slices:
+            return
+        values = per_query(metric, order.best_rank)  # element by element: any slice is alike
+        self.by_cell = {cell: (order.position[cell], values[start:end])
+                        for cell, (start, end) in order.slices.items()}
 
     def sample(self, ok_rows: pd.DataFrame) -> stats.Sample | None:
         """One stratum per seed of a cell's ok rows; None unless every one has outcomes."""
-        if ok_rows.empty or not all(c in self.by_cell for c in ok_rows["cell_id"]):
-            return None
         columns = (ok_rows[c].tolist() for c in ("shift", "severity", "seed", "cell_id"))
+        return self.sample_of(list(zip(*columns, strict=True)))
+
+    def sample_of(self, rows: list[tuple]) -> stats.Sample | None:
+        """`sample` of rows given as (shift, severity, seed, cell id) tuples."""
+        if not rows or not all(cell in self.by_cell for *_, cell in rows):
+            return None
         return {(shift, int(sev), int(seed)): (*self.by_cell[cell], 1.0)
-                for shift, sev, seed, cell in zip(*columns, strict=True)}
+                for shift, sev, seed, cell in rows}
+
+
+def _sorted(codes: np.ndarray, position: np.ndarray) -> bool:
+    """Whether rows are already in (cell code, position) order, as the stable sort puts them."""
+    step, forward = np.diff(codes), np.diff(position)
+    return bool(np.all((step > 0) | ((step == 0) & (forward >= 0))))
 
 
 def seed_key(table: Table, i: int, sample: stats.Sample) -> tuple:

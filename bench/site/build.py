@@ -32,8 +32,16 @@ from bench.report.order import (
 from bench.report.paired_compare import compare_table
 from bench.report.reading import main_delta_pairs, summary_column, table_reading
 from bench.report.render import render
-from bench.report.significance import Outcomes
-from bench.report.tables import AVG, COUNT, METRIC_LABELS, Leaderboard, Table, TableCell
+from bench.report.significance import OutcomeOrder, Outcomes
+from bench.report.tables import (
+    AVG,
+    COUNT,
+    DIAGNOSTIC_METRICS,
+    METRIC_LABELS,
+    Leaderboard,
+    Table,
+    TableCell,
+)
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
 from bench.site.load import SiteInputs
@@ -89,8 +97,9 @@ def _groups(board: Leaderboard) -> dict[tuple, dict[str, Table]]:
 
 
 def _metrics(df: pd.DataFrame) -> list[str]:
+    """The rank metrics, then the common-space diagnostics, that some ok row measures."""
     ok = df[df["status"] == "ok"]
-    return [m for m in SITE_METRICS if m in ok and ok[m].notna().any()]
+    return [m for m in SITE_METRICS + DIAGNOSTIC_METRICS if m in ok and ok[m].notna().any()]
 
 
 class SiteWriter:
@@ -98,9 +107,10 @@ class SiteWriter:
 
     def __init__(self, inputs: SiteInputs, out: Path, reported: bool = False,
                  figures: bool = True, pairs: list[tuple[str, str]] | None = None,
-                 cache: bool = True):
+                 cache: bool = True, section: str = "", sections: list[dict] | None = None):
         self.inputs, self.out, self.reported, self.with_figures = inputs, out, reported, figures
         self.pairs, self.cache = pairs, cache
+        self.section, self.sections = section, sections or []
         self.env = _env()
         self.df = prepare(inputs.rows)
         self.labels = row_labels(self.df)
@@ -121,13 +131,17 @@ class SiteWriter:
             src = resources.files("bench.site") / "static" / name
             (self.out / "assets" / name).write_bytes(src.read_bytes())
         self.boards: dict[str, Leaderboard] = {}
+        with self.report.timed("outcomes by cell"):
+            self.order = OutcomeOrder(self.inputs.outcomes)  # one sort for every metric
         for m in _metrics(self.df):
             try:
                 with self.report.timed(f"tables {m}"):
-                    self.boards[m] = build(self.inputs.rows, m, reported=self.reported,
-                                           outcomes=self.inputs.outcomes)
+                    self.boards[m] = build(self.df, m, reported=self.reported,
+                                           per_query=Outcomes(self.order, m), prepared=True)
+                # a diagnostic measured on some suites only: its absence elsewhere is no news
                 self.report.messages += [line for line in self.boards[m].messages
-                                         if line not in self.report.messages]
+                                         if line not in self.report.messages and not (
+                                             m in DIAGNOSTIC_METRICS and "not measured" in line)]
             except ConfigError as err:
                 self.report.messages.append(f"{METRIC_LABELS[m]}: {err}")
         if "r1" not in self.boards:
@@ -175,17 +189,19 @@ class SiteWriter:
                 ("stores", ", ".join(self.inputs.stores))]
         return {"stores": self.inputs.stores, "bench": __version__, "made": made,
                 "n_cells": len(df), "n_ok": int((df["status"] == "ok").sum()),
-                "methods": sorted(set(df["method"]), key=method_key)}
+                "methods": sorted(set(df["method"]), key=method_key),
+                "section": self.section, "sections": self.sections}
 
     def _entries(self, key: tuple, page: str) -> dict[tuple[str, str, str], str]:
         """Write the page's data script; returns (kind, row, column) -> entry id."""
         group = self.df[(self.df[GROUP_KEYS] == pd.Series(key, index=GROUP_KEYS)).all(axis=1)]
-        sets = cellmod.table_entries(group, self.labels)
         # Python strings instead of Arrow-backed ones (the same values, NaN for missing):
         # the entries below select, group and iterate these rows hundreds of times
-        by_id = group.set_index("cell_id", drop=False)
-        by_id = by_id.astype({c: object for c, t in by_id.dtypes.items()
+        group = group.astype({c: object for c, t in group.dtypes.items()
                               if isinstance(t, pd.StringDtype)})
+        sets = cellmod.table_entries(group, self.labels)
+        by_id = group.set_index("cell_id", drop=False)
+        diagnostics = cellmod.present_diagnostics(group)
         traces = dict(iter(self.inputs.traces[self.inputs.traces["cell_id"].isin(group["cell_id"])]
                            .groupby("cell_id")))
         row_tpl, entry_tpl = self.env.get_template("cell_row.html"), \
@@ -201,12 +217,15 @@ class SiteWriter:
                      "state": r["method_state"] if isinstance(r["method_state"], str) else "",
                      "trace": cellmod.trace_svg(trace)}
             view |= {m: cellmod.plain(r[m]) for m in CELL_METRICS}
-            cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS)
+            view["diagnostics"] = cellmod.diagnostics_lines(r, diagnostics)
+            cells_html[cid] = row_tpl.render(r=view, metrics=CELL_METRICS,
+                                             diagnostics=bool(diagnostics))
         head = ("<div class=\"scroll\"><table class=\"board\"><thead><tr><th>cell id</th>"
                 "<th>shift</th><th>seed</th><th>status</th>"
                 + "".join(f"<th>{METRIC_LABELS[m]}</th>" for m in CELL_METRICS)
                 + "<th>wall s</th><th>created</th><th>run id</th><th>online R@1 trace</th>"
-                "</tr></thead><tbody>")
+                + ("<th>common space: source → adapted</th>" if diagnostics else "")
+                + "</tr></thead><tbody>")
         entries, ids = {}, {}
         for n, ((kind, label, col), cell_ids) in enumerate(sorted(sets.items())):
             ident = f"{kind[0]}{n}"
@@ -233,8 +252,11 @@ class SiteWriter:
         page = slug(key)
         ids = self._entries(key, page)
         variants, labels = [], []
-        for m, groups in self.groups.items():
-            tables = groups.get(key, {})
+        # the rank metrics on every page; a diagnostic where this table's rows measure it
+        metrics = [m for m, groups in self.groups.items()
+                   if m not in DIAGNOSTIC_METRICS or key in groups]
+        for m in metrics:
+            tables = self.groups[m].get(key, {})
             absolute = [table_view(tables["main"], ids, "main", f"{page}-{m}-main")] \
                 if "main" in tables else []
             if "severity" in tables:
@@ -253,7 +275,10 @@ class SiteWriter:
             labels += [r.label for v in absolute + delta for r in v.rows]
         main = self.groups["r1"][key]["main"]
         self._page("table.html", f"{page}.html", title=" · ".join(key), page=page,
-                   metrics=[(m, METRIC_LABELS[m]) for m in self.groups],
+                   metrics=[(m, METRIC_LABELS[m]) for m in metrics
+                            if m not in DIAGNOSTIC_METRICS],
+                   diagnostics=[(m, METRIC_LABELS[m]) for m in metrics
+                                if m in DIAGNOSTIC_METRICS],
                    variants=variants, row_labels=list(dict.fromkeys(labels)), figures=figures)
         return {"page": page, "key": key, "title": " · ".join(key), "main": main}
 
@@ -312,12 +337,13 @@ class SiteWriter:
         pairs = self.pairs if self.pairs is not None else \
             [(m, "source") for m in methods if m != "source" and "source" in methods]
         shown, skipped = [], []
-        rows, outcomes = self.inputs.rows, self.inputs.outcomes
+        outcomes = self.inputs.outcomes
         # the outcomes grouped by cell once for every pair (the grouping is most of the cost)
-        per_query = Outcomes(outcomes, "r1") if pairs else None
+        per_query = Outcomes(self.order, "r1") if pairs else None
         for method, baseline in pairs:
             try:
-                t = compare_table(rows, outcomes, method, baseline, per_query=per_query)
+                t = compare_table(self.df, outcomes, method, baseline, per_query=per_query,
+                                  prepared=True)
             except ConfigError as err:
                 if self.pairs is not None:  # asked for by name: say so, do not skip
                     raise
@@ -376,14 +402,27 @@ def _note(df: pd.DataFrame, key: tuple) -> str:
     return "; ".join(notes)
 
 
+def section_summary(name: str, inputs: SiteInputs) -> dict:
+    """What the main index says of a nested store's section: its link, suites and counts."""
+    rows = inputs.rows
+    return {"name": name, "page": f"{name}/index.html", "stores": ", ".join(inputs.stores),
+            "suites": ", ".join(sorted(set(rows["suite"].dropna()))),
+            "methods": int(rows["method"].nunique()), "cells": len(rows),
+            "ok": int((rows["status"] == "ok").sum())}
+
+
 def build_site(inputs: SiteInputs, out: str | Path, reported: bool = False,
                figures: bool = True, pairs: list[tuple[str, str]] | None = None,
-               cache: bool = True) -> SiteReport:
+               cache: bool = True, section: str = "",
+               sections: list[dict] | None = None) -> SiteReport:
     """Write the whole site into `out` (its previous pages, data and figures replaced).
-    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache)."""
+    `cache`: reuse the figure cache's drawings of the same inputs (bench.site.figure_cache).
+    `section`: the name of the nested store this site is the section of (written into
+    OUT/<name>/; its pages link back to ../index.html); `sections`: the nested stores'
+    `section_summary`s, listed on the index of the main site."""
     out = Path(out)
     for sub in ("data", "figures", "downloads", "assets"):
         shutil.rmtree(out / sub, ignore_errors=True)
     for old in out.glob("*.html"):
         old.unlink()
-    return SiteWriter(inputs, out, reported, figures, pairs, cache).write()
+    return SiteWriter(inputs, out, reported, figures, pairs, cache, section, sections).write()

@@ -9,6 +9,7 @@ entry named in its URL fragment, so a few thousand cells cost one page, not thou
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import shlex
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report.order import ROW_KEYS, columns_at_max_severity, max_severity
+from bench.report.tables import DIAGNOSTIC_METRICS
 
 # fields shown once per entry (every distinct value when the entry's cells differ)
 SHARED = ("suite", "suite_version", "dataset", "direction", "stream", "method", "method_config",
@@ -54,14 +56,19 @@ def table_entries(group: pd.DataFrame, labels: dict) -> dict[tuple[str, str, str
     return out
 
 
-def pretty_json(text) -> str:
-    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
-    if not isinstance(text, str) or not text:
-        return ""
+@functools.lru_cache(maxsize=4096)
+def _pretty(text: str) -> str:
     try:
         return json.dumps(json.loads(text), sort_keys=True, separators=(", ", ": "))
     except ValueError:
         return text
+
+
+def pretty_json(text) -> str:
+    """A JSON field on one line, keys sorted ('' when empty); the page lets it wrap."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return _pretty(text)  # the same few configs and protocols recur in every entry
 
 
 def plain(value) -> str:
@@ -136,6 +143,18 @@ def base_method(name: str) -> str:
     return name.split("[", 1)[0]
 
 
+def _pair_means(values: np.ndarray) -> np.ndarray:
+    """np.nanmean of each run of two values (the last run may hold one), all at once: the
+    NaN-free values' sum over their count, as nanmean computes it. (Runs of one value are
+    the values themselves.)"""
+    runs = np.append(values, np.nan) if len(values) % 2 else values
+    runs = runs.reshape(-1, 2)
+    missing = np.isnan(runs)
+    kept = np.where(missing, 0.0, runs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (kept[:, 0] + kept[:, 1]) / (~missing).sum(axis=1)
+
+
 def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) -> str:
     """A cell's online R@1 per batch as an inline SVG line (batches averaged in runs of
     equal length down to TRACE_POINTS points; 0-100 % bottom to top); '' without a trace."""
@@ -145,7 +164,8 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
     order = np.argsort(trace["batch"].to_numpy(), kind="quicksort")
     r1 = trace["r1"].to_numpy(dtype=float)[order]
     step = max(1, math.ceil(len(r1) / TRACE_POINTS))
-    pts = np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
+    pts = r1 if step == 1 else _pair_means(r1) if step == 2 else \
+        np.array([np.nanmean(r1[i:i + step]) for i in range(0, len(r1), step)])
     xs = np.linspace(1, width - 1, len(pts)) if len(pts) > 1 else np.array([width / 2])
     ys = height - 1 - (height - 2) * np.clip(pts, 0, 100) / 100
     path = " ".join(f"{x:.0f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
@@ -153,3 +173,41 @@ def trace_svg(trace: pd.DataFrame | None, width: int = 140, height: int = 32) ->
             f'{height}" role="img"><title>online R@1 per batch ({len(r1)} batches), 0-100 %'
             f'</title><rect width="{width}" height="{height}"/><polyline points="{path}"/>'
             "</svg>")
+
+
+# the common-space measures of a row, each before (source model) and after (adapted)
+MEASURES = tuple(m.removesuffix("_before") for m in DIAGNOSTIC_METRICS
+                 if m.endswith("_before") and not m.endswith("_clean_before"))
+
+
+def present_diagnostics(rows: pd.DataFrame) -> list[str]:
+    """The diagnostics columns that some of the rows measure ([] for rows stored without
+    them: their cell pages show no diagnostics column)."""
+    return [m for m in DIAGNOSTIC_METRICS if m in rows and rows[m].notna().any()]
+
+
+def _measure(value, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
+
+
+def diagnostics_lines(row, present: list[str]) -> list[str]:
+    """A cell's common-space measures as lines: `gap 0.660 → 0.690 (clean 0.640 → 0.650)`
+    (source model → adapted model; – where the row lacks one), the gallery's uniformity and
+    the mean gradient conflict angle. Only the columns in `present` are shown."""
+    lines = []
+    for m in MEASURES:
+        pair = [f"{m}_before", f"{m}_after"]
+        clean = [f"{m}_clean_before", f"{m}_clean_after"]
+        if not any(c in present for c in pair + clean):
+            continue
+        text = f"{m.replace('_', ' ')} " + " → ".join(_measure(row.get(c)) for c in pair)
+        if any(c in present for c in clean):
+            text += " (clean " + " → ".join(_measure(row.get(c)) for c in clean) + ")"
+        lines.append(text)
+    if "uniformity_g" in present:
+        lines.append(f"uniformity g (gallery) {_measure(row.get('uniformity_g'))}")
+    if "grad_angle" in present:
+        lines.append(f"grad angle {_measure(row.get('grad_angle'), 1)}°")
+    return lines

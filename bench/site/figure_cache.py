@@ -60,14 +60,16 @@ def _code_digest(h) -> None:
 
 
 def _versions() -> dict[str, str]:
-    import matplotlib
+    import importlib.metadata
+
     import numpy
-    import PIL
     import scipy
 
-    return {"format": str(FORMAT), "matplotlib": matplotlib.__version__,
+    # the installed distributions' versions: a build that finds its figures cached does
+    # not import matplotlib or Pillow at all
+    return {"format": str(FORMAT), "matplotlib": importlib.metadata.version("matplotlib"),
             "numpy": numpy.__version__, "pandas": pd.__version__, "scipy": scipy.__version__,
-            "pillow": PIL.__version__}
+            "pillow": importlib.metadata.version("pillow")}
 
 
 def figures_key(rows: pd.DataFrame, outcomes: pd.DataFrame, traces: pd.DataFrame,
