@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bench.engine.diagnostics import MEASURES
+from bench.report.tables import DIAGNOSTIC_MEASURES as MEASURES
 
 LABELS = {"uniformity_q": "query uniformity", "gap": "modality gap",
           "intermodal_sim": "inter-modal similarity", "consistency": "consistency"}
