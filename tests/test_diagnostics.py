@@ -161,35 +161,41 @@ def test_rows_identical_with_diagnostics_on_and_off(smoke_rows):
     assert smoke_rows["on"].trace["gap"].notna().all()
 
 
-def test_source_cell_reads_its_before_from_its_scored_embeddings(tmp_path):
-    """The source method's scored embeddings are the source pass, bit for bit: its row's
-    before measures are its after ones, and what it leaves for the next cells equals what
-    the pass would have encoded (so a tcr cell after it measures the same before)."""
+def test_source_cells_serve_as_the_source_passes_exactly(tmp_path, monkeypatch):
+    """The source method's scored embeddings are the source passes, bit for bit: its own
+    before measures are its after ones, its cells on the clean and the shifted queries leave
+    both passes for the cells after them (no encoding at all), and a tcr cell measures
+    exactly what it measures alone, where it encodes both passes itself."""
+    import bench.engine.cell_run as cell_run
     from bench.api.registry import load_builtins
     from bench.engine.cache import Cache
-    from bench.engine.cell_run import cell_plan, execute_cell
-    from bench.engine.loop import source_embeddings, stream_batches
 
     load_builtins()
-    with torch_threads(1):
+    passes = []
+    encode = cell_run.source_embeddings
+    monkeypatch.setattr(cell_run, "source_embeddings",
+                        lambda *a: passes.append(1) or encode(*a))
+
+    def cells(folder: str) -> tuple[dict, object]:
         run = plan_in_process(["source", "tcr"], "smoke", 96,
-                              {"shifts": ["contrast"], "directions": "i2t", "workers": 1,
-                               "pretrained": "random", "cache": Cache(tmp_path / "cache")})
-        source_cell, tcr_cell = run.cells
-        res = run.res
-        row = execute_cell(source_cell, res, run.run_id, progress=False).row
-        for m in ("uniformity_q", "gap", "intermodal_sim", "consistency"):
-            assert row[f"{m}_before"] == row[f"{m}_after"], m
-        kept = next(iter(res._source_q.values()))  # the shifted queries (the clean ones next)
-        plan = cell_plan(source_cell, res.dataset(source_cell))
-        queries = res.queries(source_cell, plan)
-        batches = stream_batches(plan, queries, source_cell.protocol.batch_size)
-        encoded = source_embeddings(res.model(source_cell), "i2t", queries, batches)
-        assert torch.equal(kept, encoded)
-        misses = res.build.cache.misses
-        tcr = execute_cell(tcr_cell, res, run.run_id, progress=False).row
-        assert res.build.cache.misses == misses  # no source pass of the shifted queries
-        assert tcr["gap_before"] == row["gap_before"]
+                              {"shifts": ["clean", "contrast"], "directions": "i2t",
+                               "workers": 1, "pretrained": "random",
+                               "cache": Cache(tmp_path / folder)})
+        return {(c.method, c.spec.shift): c for c in run.cells}, run
+
+    columns = [c for c in ROW_COLUMNS if c.endswith(("_before", "uniformity_g"))]
+    with torch_threads(1):
+        alone, run = cells("alone")
+        lone = cell_run.execute_cell(alone["tcr", "contrast"], run.res, run.run_id, False).row
+        assert len(passes) == 2  # the shifted queries and their clean versions
+        passes.clear()
+        shared, run = cells("shared")
+        rows = {k: cell_run.execute_cell(shared[k], run.res, run.run_id, False).row
+                for k in (("source", "clean"), ("source", "contrast"), ("tcr", "contrast"))}
+    assert passes == []
+    for m in ("uniformity_q", "gap", "intermodal_sim", "consistency"):
+        assert rows["source", "contrast"][f"{m}_before"] == rows["source", "contrast"][f"{m}_after"]
+    assert {c: rows["tcr", "contrast"][c] for c in columns} == {c: lone[c] for c in columns}
 
 
 def test_trace_grads_records_one_angle_per_step(smoke_rows):

@@ -128,6 +128,14 @@ class Resources:
                 if known is None else known)
         return self._source_q[key]
 
+    def forget_diagnostic_inputs(self) -> None:
+        """Drop the source passes and clean query sets held for the run, so that the next
+        cell builds its own (`perf diagnostics` times a lone cell this way)."""
+        self._source_q.clear()
+        clean = [key for key in self._queries if key[8]]  # the key's `clean` flag
+        for key in clean:
+            del self._queries[key]
+
     def diagnostic_inputs(self, cell: Cell, plan: StreamPlan, queries: QuerySet
                           ) -> DiagnosticInputs:
         """The source embeddings the diagnostics read, each built when first read; a
@@ -148,11 +156,14 @@ class Resources:
             if clean_plan is plan:
                 return source()
             clean = self.queries(cell, clean_plan, clean=True)
-            usable = np.nonzero(clean.usable)[0]
-            embedded = self.source_queries(
-                cell, clean, [usable[i:i + size] for i in range(0, len(usable), size)])
             where = {int(q): k for k, q in enumerate(clean_plan.query_ids)}
-            return embedded[np.asarray([where[int(q)] for q in plan.query_ids])]
+            at = np.asarray([where[int(q)] for q in plan.query_ids], dtype=np.int64)
+            # the clean version of each stream batch: the batches a `source` cell of the clean
+            # shift encodes (same seed, same order), so that its scored embeddings serve here
+            batches = [b[clean.usable[b]] for b in (at[p] for p in
+                                                     stream_batches(plan, queries, size))]
+            embedded = self.source_queries(cell, clean, [b for b in batches if len(b)])
+            return embedded[at]
 
         scored_are_source = METHODS.get(cell.method).scores_source
         return DiagnosticInputs(source, clean_source, scored_are_source,

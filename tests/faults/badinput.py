@@ -237,7 +237,9 @@ def cases() -> list[Case]:
                  ("build", "--workers", "-1"), ("sweep", "--dask-workers", "0"),
                  ("sweep", "--method", "nope"), ("profile", "--threads", "0"),
                  ("profile", "--method", "nope"), ("profile", "--trace", "{w}/file.txt"),
-                 ("overhead", "--repeat", "0"), ("overhead", "--suite", "nope")):
+                 ("overhead", "--repeat", "0"), ("overhead", "--suite", "nope"),
+                 ("diagnostics", "--repeat", "0"), ("diagnostics", "--method", "nope"),
+                 ("diagnostics", "--suite", "nope")):
         add(Case(f"perf {' '.join(argv).replace('{w}/', '')}", ("perf", *argv)))
     add(Case("no command", ()))
     add(Case("unknown command", ("frobnicate",)))
