@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from bench.report.tables import DIAGNOSTIC_MEASURES as MEASURES
 
@@ -98,7 +99,7 @@ def angle_traces(df: pd.DataFrame, traces: pd.DataFrame, style_of, rows_in_order
     figs = []
     for key, g in ok.groupby(["suite", "dataset", "direction"]):
         styles = style_of(g)
-        fig, axes = _figure(1, 4.8, 2.6)
+        fig, axes = _figure(1, 5.6, 2.6)
         ax = axes[0]
         for r in rows_in_order(g):
             cells = [step_angles(t) for _, t in
@@ -114,9 +115,10 @@ def angle_traces(df: pd.DataFrame, traces: pd.DataFrame, style_of, rows_in_order
             ax.plot(np.arange(n), mean, label=r, markevery=max(1, n // 8), **styles[r])
         ax.axhline(CONFLICT_DEGREES, color="0.3", linestyle="--", linewidth=1,
                    label="90 degrees: conflict above")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("adaptation step along the stream")
         ax.set_ylabel("angle(update, keep) (degrees)")
         legend(fig, axes)
-        fig.suptitle(f"{' · '.join(key)}: gradient conflict per step (mean over cells)")
+        fig.suptitle(f"{' · '.join(key)}: conflict angle per step (mean over cells)")
         figs.append((name("angles", *key), fig))
     return figs
