@@ -28,7 +28,7 @@
   be equal: exit 3 otherwise). `bench.studies.overhead`.
 * ``perf diagnostics``: what the common-space diagnostics add to each cell's time, its
   ``wall_s`` off, warm (the source passes built before) and cold (built by the cell itself,
-  the disk cache bypassed), interleaved rounds, medians. `bench.studies.diagnostics_cost`.
+  the disk cache bypassed), interleaved rounds, medians. `perf_diagnostics`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import argparse
 import sys
 import time
 
-from bench.commands import inputs, perf_leaderboard
+from bench.commands import inputs, perf_diagnostics, perf_leaderboard
 from bench.commands.common import add_plugin_argument, add_selection_arguments
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
@@ -107,18 +107,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="interleaved rounds per cell (each side once per round, alternating "
                         "which goes first); medians reported")
     add_selection_arguments(o)
-    d = sub.add_parser("diagnostics", help="what the common-space diagnostics add to each "
-                       "cell's time: off, warm (source passes built) and cold (built by the cell)")
-    d.add_argument("--method", default="source,tcr", type=inputs.text,
-                   help="comma list of methods")
-    d.add_argument("--suite", default="smoke", type=inputs.text)
-    d.add_argument("--limit", type=inputs.count, default=None, help="first N queries per cell")
-    _add_model_arguments(d)
-    d.add_argument("--threads", type=inputs.count, default=1, help="torch threads (default 1)")
-    d.add_argument("--repeat", type=inputs.count, default=3,
-                   help="interleaved rounds per cell (each mode once per round, the order "
-                        "rotating); medians reported")
-    add_selection_arguments(d)
+    perf_diagnostics.add_parser(sub, _add_model_arguments)
     perf_leaderboard.add_parser(sub)
 
 
@@ -149,7 +138,8 @@ def _job(args) -> float:
 
 def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep, "profile": _perf_profile,
-            "overhead": _perf_overhead, "diagnostics": _perf_diagnostics,
+            "overhead": _perf_overhead,
+            "diagnostics": lambda a: perf_diagnostics.run(a, _run_fields(a), _cells_label(a)),
             "leaderboard": perf_leaderboard.run}[args.what](args)
 
 
@@ -358,30 +348,6 @@ def _perf_overhead(args: argparse.Namespace) -> int:
         print(f"error: R@1 of bench and of the bare loop differ on {', '.join(differ)}",
               file=sys.stderr)
         return 3
-    return 0
-
-
-def _perf_diagnostics(args: argparse.Namespace) -> int:
-    from bench.api.registry import load_builtins
-    from bench.studies.diagnostics_cost import cell_cost, cost_table
-    from bench.studies.inprocess import plan_in_process, torch_threads
-
-    load_builtins()
-    methods = [m for m in args.method.split(",") if m]
-    inputs.check_names(methods=methods, suites=args.suite)
-    run = plan_in_process(methods, args.suite, args.limit, _run_fields(args))
-    results = []
-    with torch_threads(args.threads):
-        for k, cell in enumerate(run.cells, 1):
-            start = time.perf_counter()
-            results.append(cell_cost(cell, run.res, args.repeat, run.run_id))
-            _progress(f"[{k}/{len(run.cells)}] {cell.title}: "
-                      f"{time.perf_counter() - start:.1f} s")
-    print(f"cells: {_cells_label(args)}; device {run.device}, {args.threads} thread(s); "
-          f"{args.repeat} interleaved round(s) per cell after one untimed run off and warm; "
-          "the cell's wall_s with diagnostics off, warm (source passes built before) and cold "
-          "(built by the cell itself)")
-    print(cost_table(results))
     return 0
 
 
