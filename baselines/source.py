@@ -13,6 +13,7 @@ from bench.api.phases import phase
 class Source(TTAMethod):
     name = "source"
     rank = 0
+    scores_source = True  # no update: its scored embeddings are the source pass
 
     @dataclass
     class Config:

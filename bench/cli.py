@@ -22,7 +22,7 @@ from bench.api.errors import BenchError, first_line
 from bench.commands.inputs import OneLineParser, check_parser
 
 COMMANDS = ("run", "list", "build", "leaderboard", "compare", "plot", "ablate", "similarity",
-            "mini", "perf", "doctor", "compare_queries", "diagnose", "site", "regime")
+            "mini", "perf", "doctor", "compare_queries", "diagnose", "terms", "site", "regime")
 
 
 def _load_commands() -> list:

@@ -161,6 +161,43 @@ def test_rows_identical_with_diagnostics_on_and_off(smoke_rows):
     assert smoke_rows["on"].trace["gap"].notna().all()
 
 
+def test_source_cells_serve_as_the_source_passes_exactly(tmp_path, monkeypatch):
+    """The source method's scored embeddings are the source passes, bit for bit: its own
+    before measures are its after ones, its cells on the clean and the shifted queries leave
+    both passes for the cells after them (no encoding at all), and a tcr cell measures
+    exactly what it measures alone, where it encodes both passes itself."""
+    import bench.engine.cell_run as cell_run
+    from bench.api.registry import load_builtins
+    from bench.engine.cache import Cache
+
+    load_builtins()
+    passes = []
+    encode = cell_run.source_embeddings
+    monkeypatch.setattr(cell_run, "source_embeddings",
+                        lambda *a: passes.append(1) or encode(*a))
+
+    def cells(folder: str) -> tuple[dict, object]:
+        run = plan_in_process(["source", "tcr"], "smoke", 96,
+                              {"shifts": ["clean", "contrast"], "directions": "i2t",
+                               "workers": 1, "pretrained": "random",
+                               "cache": Cache(tmp_path / folder)})
+        return {(c.method, c.spec.shift): c for c in run.cells}, run
+
+    columns = [c for c in ROW_COLUMNS if c.endswith(("_before", "uniformity_g"))]
+    with torch_threads(1):
+        alone, run = cells("alone")
+        lone = cell_run.execute_cell(alone["tcr", "contrast"], run.res, run.run_id, False).row
+        assert len(passes) == 2  # the shifted queries and their clean versions
+        passes.clear()
+        shared, run = cells("shared")
+        rows = {k: cell_run.execute_cell(shared[k], run.res, run.run_id, False).row
+                for k in (("source", "clean"), ("source", "contrast"), ("tcr", "contrast"))}
+    assert passes == []
+    for m in ("uniformity_q", "gap", "intermodal_sim", "consistency"):
+        assert rows["source", "contrast"][f"{m}_before"] == rows["source", "contrast"][f"{m}_after"]
+    assert {c: rows["tcr", "contrast"][c] for c in columns} == {c: lone[c] for c in columns}
+
+
 def test_trace_grads_records_one_angle_per_step(smoke_rows):
     trace = smoke_rows["grads"].trace
     angles = [a for v in trace["grad_angles"].dropna() for a in json.loads(v)]

@@ -176,3 +176,29 @@ def test_perf_run_rejects_bad_repeat_and_versus():
     assert code == 2 and "--repeat" in err
     code, _, err = cli("perf", "run", "--method", "tent", "--versus", "tcr")
     assert code == 2 and "--versus tcr" in err
+
+
+def test_perf_diagnostics_times_off_warm_and_cold(monkeypatch):
+    """Each cell once per mode and round; cold rebuilds both source passes (counted), warm
+    and off build none; the table has the cell's line with its query count."""
+    import bench.engine.cell_run as cell_run
+
+    passes = []
+    encode = cell_run.source_embeddings
+    monkeypatch.setattr(cell_run, "source_embeddings",
+                        lambda *a: passes.append(1) or encode(*a))
+    code, out, err = cli("perf", "diagnostics", "--suite", "smoke", "--method", "tcr",
+                         "--shift", "contrast", "--direction", "i2t", "--limit", "32",
+                         "--pretrained", "random", "--repeat", "2")
+    assert code == 0, err
+    # untimed warm-up: the warm run builds both passes once; then per round only cold does
+    assert len(passes) == 2 + 2 * 2
+    line = next(ln for ln in out.splitlines() if "contrast@5 tcr" in ln)
+    values = line.split()[-6:]
+    assert values[0] == "32" and all(float(v) > 0 for v in values[1:3])
+
+
+def test_perf_diagnostics_rejects_bad_input():
+    for argv in (("--repeat", "0"), ("--method", "nope"), ("--threads", "0")):
+        code, _, err = cli("perf", "diagnostics", *argv)
+        assert code == 2 and len(err.strip().splitlines()) == 1, argv

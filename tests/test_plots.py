@@ -132,3 +132,48 @@ def test_trace_band_hand_computed():
     assert lo[0] == pytest.approx(100 * (0.5 - half)) and hi[0] == pytest.approx(100 * (0.5 + half))
     assert lo[1] == hi[1] == 100.0
     assert trace_band(outcomes, ["a", "b"], 1) is None  # a cell without outcomes: no band
+
+
+def _with_diagnostics(results):
+    """The store's rows with before/after diagnostics on mini-c's shifted cells (gap moving
+    by a known amount per method) and its diverse traces with per-step angles."""
+    df = read_results(results)
+    shifted = (df["suite"] == "mini-c") & (df["shift"] != "clean") & (df["status"] == "ok")
+    move = {"source": 0.0, "tent": -0.01, "tcr": -0.02, "rest": -0.03}
+    for m in ("uniformity_q", "gap", "intermodal_sim", "consistency"):
+        df[f"{m}_before"] = np.where(shifted, 0.5, np.nan)
+        df[f"{m}_after"] = np.where(shifted, 0.5 + df["method"].map(move).fillna(0.0), np.nan)
+        df[f"{m}_clean_before"] = np.where(shifted, 0.6, np.nan)
+    traces = ResultStore(results).read_traces()
+    traces["grad_angles"] = [f"[null, {80 + b}, {100 + b}]" for b in traces["batch"]]
+    return df, traces
+
+
+def test_diagnostic_figures_where_rows_have_them(results):
+    df, traces = _with_diagnostics(results)
+    figs, skipped = plots.build_figures(df, traces)
+    figs = dict(figs)
+    assert not skipped
+    moves = figs["diagnostics_mini-c_mini_i2t"]
+    assert [ax.get_title() for ax in moves.axes] == [
+        "query uniformity", "modality gap", "inter-modal similarity", "consistency"]
+    gap = moves.axes[1]
+    # per method: a hollow marker at the mean before, a filled one at the mean after
+    after = {ln.get_label(): ln.get_ydata()[0] for ln in gap.get_lines()
+             if not ln.get_label().startswith("_") and ln.get_label() != "in-domain (clean, source)"}
+    assert after == pytest.approx({"source": 0.5, "tent": 0.49, "tcr": 0.48, "rest": 0.47})
+    clean = [ln for ln in gap.get_lines() if ln.get_label() == "in-domain (clean, source)"]
+    assert list(clean[0].get_ydata()) == [0.6, 0.6]
+    angles = figs["angles_mini-diverse_mini_i2t"].axes[0]
+    lines = {ln.get_label(): ln for ln in angles.get_lines()}
+    assert list(lines["90 degrees: conflict above"].get_ydata()) == [90.0, 90.0]
+    first = next(ln for label, ln in lines.items() if not label.startswith(("_", "90")))
+    # batch 0's steps (null, 80, 100) then batch 1's (null, 81, 101): the mean over cells
+    assert np.isnan(first.get_ydata()[0])
+    assert list(first.get_ydata()[1:3]) == [80.0, 100.0]
+
+
+def test_diagnostic_figures_skipped_silently_without_them(results, figures):
+    figs, skipped = figures  # the store's rows and traces carry no diagnostics
+    assert not any(n.startswith(("diagnostics_", "angles_")) for n in figs)
+    assert not skipped

@@ -1,20 +1,18 @@
-"""`bench.studies.term_summary`: per-stream means and maxima of the traced loss terms,
-checked on hand-made traces, and the tool's clear error."""
+"""`bench terms` (`bench.studies.term_summary`): per-stream means and maxima of the traced
+loss terms and the rows' diagnostics, checked on hand-made traces and rows, and the
+command on a real store and its clear error."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
+import math
 
 import pandas as pd
 import pytest
+from helpers_run import cli, smoke_run
 
 from bench.api.errors import DataError
-from bench.studies.term_summary import markdown, summarise_terms
-
-ROOT = Path(__file__).resolve().parent.parent
+from bench.studies.term_summary import markdown, report, summarise_diagnostics, summarise_terms
 
 
 def _rows() -> pd.DataFrame:
@@ -59,13 +57,43 @@ def test_means_over_batches_then_seeds_and_maxima_over_both():
     assert "| s | i2t | mixed | mix | 5 | 2 | 3 |" in text
 
 
-def test_no_terms_is_one_clear_error(tmp_path):
+def test_diagnostics_are_averaged_over_seeds_per_stream():
+    rows = _rows()
+    rows["gap_before"] = [0.5, 0.7, 9.0, 9.0]   # tcr's row and the failed one: ignored
+    rows["gap_after"] = [0.4, math.nan, 9.0, 9.0]  # seed 1 did not measure after
+    rows["grad_angle"] = [100.0, 120.0, 9.0, 9.0]
+    rows["consistency_before"] = math.nan  # measured nowhere: left out
+    out = summarise_diagnostics(rows, "rest")
+    assert list(out.columns) == ["suite", "direction", "stream", "shift", "severity", "seeds",
+                                 "gap_before", "gap_after", "grad_angle"]
+    r = out.iloc[0]
+    assert r["seeds"] == 2
+    assert r["gap_before"] == pytest.approx(0.6) and r["gap_after"] == pytest.approx(0.4)
+    assert r["grad_angle"] == pytest.approx(110.0)
+    # a method without terms still reports its diagnostics
+    text = report(rows, _trace("c", [{"rem": 1.0}]), "rest")
+    assert "`rest` traces no loss terms." in text
+    assert "| s | i2t | mixed | mix | 5 | 2 | 0.6 | 0.4 | 110 |" in text
+
+
+def test_no_terms_and_no_diagnostics_is_one_clear_error():
     traces = _trace("c", [{"rem": 1.0}])
-    with pytest.raises(DataError, match="no traced loss terms for method 'rest'"):
-        summarise_terms(_rows(), traces, "rest")
+    assert summarise_terms(_rows(), traces, "rest").empty
+    with pytest.raises(DataError, match="no traced loss terms and no diagnostics for method"):
+        report(_rows(), traces, "rest")
     with pytest.raises(DataError, match="on suite 'other'"):
-        summarise_terms(_rows(), _trace("a", [{"rem": 1.0}]), "rest", suite="other")
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "term_summary.py"),
-                           str(tmp_path / "missing"), "--method", "rest"],
-                          capture_output=True, text=True)
-    assert done.returncode == 2 and done.stderr.startswith("error: results folder")
+        report(_rows(), _trace("a", [{"rem": 1.0}]), "rest", suite="other")
+
+
+def test_the_command_on_a_store(tmp_path):
+    code, _, err = smoke_run(tmp_path / "r", "--trace-grads", methods="tcr", limit=32)
+    assert code == 0, err
+    code, out, err = cli("terms", tmp_path / "r", "--method", "tcr", "--suite", "smoke",
+                         "--out", tmp_path / "t.md")
+    assert code == 0, err
+    assert "Loss terms of `tcr` per stream" in out and "term:" in out
+    assert "Common-space diagnostics of `tcr` per stream" in out and "gap_after" in out
+    assert "grad_angle" in out
+    assert (tmp_path / "t.md").read_text() == out
+    code, _, err = cli("terms", tmp_path / "r", "--method", "rest")
+    assert code == 2 and err.startswith("error: no results for method 'rest'")

@@ -108,6 +108,10 @@ class TTAMethod:
     # the last batch's per-step angle (degrees, NaN: undefined) between the update and a
     # knowledge-keeping gradient (with `trace_grads`; `GradientTTA.record_angle`)
     grad_angles: Sequence[float] = ()
+    # True for a method that never changes the model: its scored embeddings (StepOutput's
+    # ``embeddings``) are the source model's, encoded in the stream's batches, so the
+    # diagnostics take the stream's "before" measures from them instead of a second pass
+    scores_source: ClassVar[bool] = False
     # component -> the config overrides that remove it, for `bench ablate` (REST declares
     # its own); none: the method cannot be ablated
     ablation: ClassVar[Mapping[str, dict[str, Any]]] = MappingProxyType({})

@@ -29,6 +29,9 @@
 * ``perf leaderboard`` / ``perf site``: `bench leaderboard` / `bench site` of a results
   folder in fresh processes, with their caches, without them and from other checkouts
   (``--versus-code``); the outputs must be identical. `bench.studies.leaderboard_perf`.
+* ``perf diagnostics``: what the common-space diagnostics add to each cell's time, its
+  ``wall_s`` off, warm (the source passes built before) and cold (built by the cell itself,
+  the disk cache bypassed), interleaved rounds, medians. `perf_diagnostics`.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ import argparse
 import sys
 import time
 
-from bench.commands import inputs, perf_leaderboard
+from bench.commands import inputs, perf_diagnostics, perf_leaderboard
 from bench.commands.common import add_plugin_argument, add_selection_arguments
 
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
@@ -108,6 +111,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="interleaved rounds per cell (each side once per round, alternating "
                         "which goes first); medians reported")
     add_selection_arguments(o)
+    perf_diagnostics.add_parser(sub, _add_model_arguments)
     perf_leaderboard.add_parser(sub)
     perf_leaderboard.add_site_parser(sub)
 
@@ -139,8 +143,9 @@ def _job(args) -> float:
 
 def run(args: argparse.Namespace) -> int:
     return {"build": _perf_build, "run": _perf_run, "sweep": _perf_sweep, "profile": _perf_profile,
-            "overhead": _perf_overhead, "leaderboard": perf_leaderboard.run,
-            "site": perf_leaderboard.run}[args.what](args)
+            "overhead": _perf_overhead,
+            "diagnostics": lambda a: perf_diagnostics.run(a, _run_fields(a), _cells_label(a)),
+            "leaderboard": perf_leaderboard.run, "site": perf_leaderboard.run}[args.what](args)
 
 
 def _run_fields(args: argparse.Namespace) -> dict:

@@ -106,11 +106,12 @@ class Resources:
         return self._queries[key]
 
 
-    def source_queries(self, cell: Cell, queries: QuerySet, batches: list[np.ndarray]
-                       ) -> torch.Tensor:
+    def source_queries(self, cell: Cell, queries: QuerySet, batches: list[np.ndarray],
+                       known: torch.Tensor | None = None) -> torch.Tensor:
         """The source model's embeddings of a query set (`loop.source_embeddings`), kept for
         the run and cached on disk under the model, the inputs' bytes and the batches: every
-        method of a shift shares one encoding pass."""
+        method of a shift shares one encoding pass. ``known``: those embeddings as a cell of
+        a `scores_source` method scored them, stored instead of encoding (same floats)."""
         rm = self.model(cell)
         raw = queries.raw.numpy() if isinstance(queries.raw, torch.Tensor) else queries.raw
         order = np.concatenate(batches) if batches else np.zeros(0, dtype=np.int64)
@@ -123,29 +124,50 @@ class Resources:
         if key not in self._source_q:
             self._source_q[key] = self.build.cache.tensor(
                 "source-queries", parts,
-                lambda: source_embeddings(rm, cell.spec.direction, queries, batches))
+                lambda: source_embeddings(rm, cell.spec.direction, queries, batches)
+                if known is None else known)
         return self._source_q[key]
+
+    def forget_diagnostic_inputs(self) -> None:
+        """Drop the source passes and clean query sets held for the run, so that the next
+        cell builds its own (`perf diagnostics` times a lone cell this way)."""
+        self._source_q.clear()
+        clean = [key for key in self._queries if key[8]]  # the key's `clean` flag
+        for key in clean:
+            del self._queries[key]
 
     def diagnostic_inputs(self, cell: Cell, plan: StreamPlan, queries: QuerySet
                           ) -> DiagnosticInputs:
-        """The source embeddings the diagnostics read, each built when first read."""
+        """The source embeddings the diagnostics read, each built when first read; a
+        `scores_source` method's cell reads none and leaves its scored embeddings as the
+        source pass of its queries (in its stream's batches) for the cells after it."""
         size = cell.protocol.batch_size
         clean_plan = plan if cell.spec.shift == "clean" else plan.clean_plan()
 
         def source() -> torch.Tensor:
             return self.source_queries(cell, queries, stream_batches(plan, queries, size))
 
+        def keep_source(scored: np.ndarray, embedded: torch.Tensor) -> None:
+            known = torch.zeros(len(queries.usable), embedded.shape[1])
+            known[torch.as_tensor(scored)] = embedded.detach().float().cpu()
+            self.source_queries(cell, queries, stream_batches(plan, queries, size), known)
+
         def clean_source() -> torch.Tensor:
             if clean_plan is plan:
                 return source()
             clean = self.queries(cell, clean_plan, clean=True)
-            usable = np.nonzero(clean.usable)[0]
-            embedded = self.source_queries(
-                cell, clean, [usable[i:i + size] for i in range(0, len(usable), size)])
             where = {int(q): k for k, q in enumerate(clean_plan.query_ids)}
-            return embedded[np.asarray([where[int(q)] for q in plan.query_ids])]
+            at = np.asarray([where[int(q)] for q in plan.query_ids], dtype=np.int64)
+            # the clean version of each stream batch: the batches a `source` cell of the clean
+            # shift encodes (same seed, same order), so that its scored embeddings serve here
+            batches = [b[clean.usable[b]] for b in (at[p] for p in
+                                                     stream_batches(plan, queries, size))]
+            embedded = self.source_queries(cell, clean, [b for b in batches if len(b)])
+            return embedded[at]
 
-        return DiagnosticInputs(source, clean_source)
+        scored_are_source = METHODS.get(cell.method).scores_source
+        return DiagnosticInputs(source, clean_source, scored_are_source,
+                                keep_source if scored_are_source else None)
 
 
 def _caption_rule(cell: Cell) -> str:

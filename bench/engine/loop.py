@@ -46,10 +46,17 @@ class CellOutcome:
 class DiagnosticInputs:
     """What the common-space diagnostics need beyond the stream (bench.engine.diagnostics):
     the source model's embeddings of every position of the stream's queries and of their
-    clean versions (each (P, d), built when read; None: not available)."""
+    clean versions (each (P, d), built when read; None: not available).
+
+    With ``scored_are_source`` (a method whose scored embeddings are the source model's, in
+    the stream's batches: `TTAMethod.scores_source`) the stream's "before" measures are its
+    "after" ones and `source` is not called; ``keep_source(scored, embeddings)`` hands those
+    embeddings on, to be reused as the source pass of the same queries by other cells."""
 
     source: Callable[[], torch.Tensor]
     clean_source: Callable[[], torch.Tensor] | None = None
+    scored_are_source: bool = False
+    keep_source: Callable[[np.ndarray, torch.Tensor], None] | None = None
 
 
 def _segment_label(plan: StreamPlan, positions: np.ndarray) -> str:
@@ -220,9 +227,16 @@ def cell_diagnostics(summary: GallerySummary, inputs: DiagnosticInputs, trace: p
     scored (after), in the stream's batches; their clean versions on the source model and,
     when retention re-encoded them, on the adapted one (in chunks of the batch size)."""
     sizes = trace["n"].astype(int).tolist()
-    phases = {"before": summary.measures(inputs.source()[scored], sizes)}
+    phases = {}
     if embedded and len(embedded) == len(sizes):
-        phases["after"] = summary.measures(torch.cat(embedded), sizes)
+        after = torch.cat(embedded)
+        phases["after"] = summary.measures(after, sizes)
+        if inputs.scored_are_source:
+            phases["before"] = phases["after"]
+            if inputs.keep_source is not None:
+                inputs.keep_source(scored, after)
+    if "before" not in phases:
+        phases["before"] = summary.measures(inputs.source()[scored], sizes)
     if inputs.clean_source is not None:
         clean = inputs.clean_source()[scored]
         phases["clean_before"] = summary.measures(clean, sizes)

@@ -1,4 +1,5 @@
-"""Figures of a results folder: severity curves, heatmaps, stream traces, retention.
+"""Figures of a results folder: severity curves, heatmaps, stream traces, retention, and
+where rows have them the common-space diagnostics (`bench.report.plot_diagnostics`).
 
 Lines and heatmap rows are the leaderboard's rows (`bench.report.order.ROW_KEYS`: a method
 run with other weights, protocol or inputs is its own line, never averaged in). With
@@ -32,6 +33,7 @@ from bench.report.order import (
     shift_key,
     stream_key,
 )
+from bench.report.plot_diagnostics import angle_traces, diagnostic_moves
 from bench.report.plot_stats import cell_bands, delta_heatmap_axes, trace_band
 from bench.report.significance import Outcomes
 
@@ -319,6 +321,10 @@ def build_figures(df: pd.DataFrame, traces: pd.DataFrame | None = None,
             figs += made
             if not made:
                 skipped.append(f"skipped {what}: {why}")
+        if len(df):  # only where rows (and traces) have them; nothing said otherwise
+            helpers = (_style_of, _rows_in_order, _legend, _name)
+            figs += diagnostic_moves(df, *helpers)
+            figs += angle_traces(df, traces, *helpers)
     return figs, skipped
 
 

@@ -15,9 +15,9 @@ import pandas as pd
 from bench.report import stats
 
 # the common-space diagnostics of each row (bench.engine.diagnostics.ROW_COLUMNS)
-_MEASURES = ("uniformity_q", "gap", "intermodal_sim", "consistency")
+DIAGNOSTIC_MEASURES = ("uniformity_q", "gap", "intermodal_sim", "consistency")
 DIAGNOSTIC_METRICS = ("uniformity_g",) + tuple(
-    f"{m}_{p}" for p in ("before", "after", "clean_before", "clean_after") for m in _MEASURES
+    f"{m}_{p}" for p in ("before", "after", "clean_before", "clean_after") for m in DIAGNOSTIC_MEASURES
 ) + ("grad_angle",)
 METRICS = ("r1", "r5", "r10", "r50", "r_mean", "map", "minp", "retention_r1") + DIAGNOSTIC_METRICS
 METRIC_LABELS = {"r1": "R@1", "r5": "R@5", "r10": "R@10", "r50": "R@50",

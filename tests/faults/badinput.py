@@ -185,6 +185,18 @@ def cases() -> list[Case]:
         add(Case(f"{cmd} --suite ''", (cmd, "{w}/results", *extra, "--suite", "")))
     add(Case("compare --method nope", ("compare", "{w}/results", "--method", "nope")))
     add(Case("leaderboard --suite nope", ("leaderboard", "{w}/results", "--suite", "nope")))
+    terms = ("terms", "{w}/results", "--method", "tent")
+    for value in ("{w}/dir", "{w}/file.txt/x.md", UNWRITABLE + "/x.md", ""):
+        add(Case(f"terms --out {value.replace('{w}/', '') or repr(value)}",
+                 (*terms, "--out", value)))
+    for value in ("{w}/missing", "{w}/file.txt", "{w}/foreign"):
+        add(Case(f"terms {value.replace('{w}/', '')} as results",
+                 ("terms", value, "--method", "tent")))
+    add(Case("terms --method nope", ("terms", "{w}/results", "--method", "nope")))
+    add(Case("terms --method ''", ("terms", "{w}/results", "--method", "")))
+    add(Case("terms --suite nope", (*terms, "--suite", "nope")))
+    add(Case("terms --suite ''", (*terms, "--suite", "")))
+    add(Case("terms without --method", ("terms", "{w}/results")))
     for value in ("{w}/file.txt", "{w}/file.txt/figs", UNWRITABLE + "/figs", ""):
         add(Case(f"plot --out {value.replace('{w}/', '') or repr(value)}",
                  ("plot", "{w}/results", "--out", value)))
@@ -229,11 +241,15 @@ def cases() -> list[Case]:
                  ("build", "--workers", "-1"), ("sweep", "--dask-workers", "0"),
                  ("sweep", "--method", "nope"), ("profile", "--threads", "0"),
                  ("profile", "--method", "nope"), ("profile", "--trace", "{w}/file.txt"),
-                 ("overhead", "--repeat", "0"), ("overhead", "--suite", "nope")):
+                 ("overhead", "--repeat", "0"), ("overhead", "--suite", "nope"),
+                 ("diagnostics", "--repeat", "0"), ("diagnostics", "--method", "nope"),
+                 ("diagnostics", "--suite", "nope")):
         add(Case(f"perf {' '.join(argv).replace('{w}/', '')}", ("perf", *argv)))
     add(Case("no command", ()))
     add(Case("unknown command", ("frobnicate",)))
     # ---- good input: what the checks must let through ------------------------------------
+    add(Case("terms of a method without loss terms (diagnostics only)",
+             ("terms", "{w}/results", "--method", "tent"), kind=CONTROL, expect=0))
     add(Case("leaderboard of a results folder", ("leaderboard", "{w}/results"), kind=CONTROL,
              expect=0))
     add(Case("run with a method that fails on t2i",
