@@ -138,16 +138,12 @@ def test_perf_leaderboard_times_each_variant_and_flags_a_different_output(tmp_pa
     """memo and --no-cache agree; a checkout whose leaderboard writes something else is
     reported as DIFFERS and the command exits 3."""
     store = write_store(tmp_path / "res", seeds=(0,), shifts=("fog",))
-    other = tmp_path / "other"
-    (other / "bench").mkdir(parents=True)
-    (other / "bench" / "__init__.py").write_text("")
-    (other / "bench" / "__main__.py").write_text(
-        "import sys\nargs = sys.argv\nopen(args[args.index('--out') + 1], 'w').write('x')\n")
+    other = _fake_checkout(
+        tmp_path, "import sys\nargs = sys.argv\nopen(args[args.index('--out') + 1], 'w').write('x')\n")
     code, out, err = cli("perf", "leaderboard", store.root, "--repeat", "1",
                          "--versus-code", other)
     assert code == 3, err
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
-            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    rows = _last_column(out)
     assert rows["memo"] == rows["fresh (--no-cache)"] == "identical"
     assert rows[f"code {other}"] == "DIFFERS"
     assert "output differs from the memo run's" in err
@@ -157,17 +153,28 @@ def test_perf_site_compares_every_file_of_the_folders(tmp_path):
     """`perf site`: the cached and the --no-cache site are the same file for file; a
     checkout whose site folder holds other bytes is reported as DIFFERS (exit 3)."""
     store = write_store(tmp_path / "res", seeds=(0,), shifts=("fog",))
-    other = tmp_path / "other"
-    (other / "bench").mkdir(parents=True)
-    (other / "bench" / "__init__.py").write_text("")
-    (other / "bench" / "__main__.py").write_text(
-        "import pathlib, sys\nargs = sys.argv\nout = pathlib.Path(args[args.index('--out') + 1])"
+    other = _fake_checkout(
+        tmp_path, "import pathlib, sys\nargs = sys.argv\nout = pathlib.Path(args[args.index('--out') + 1])"
         "\nout.mkdir(parents=True, exist_ok=True)\n(out / 'index.html').write_text('x')\n")
     code, out, err = cli("perf", "site", store.root, "--no-figures", "--repeat", "1",
                          "--versus-code", other)
     assert code == 3, err
-    rows = {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
-            for line in out.splitlines() if line.startswith("| ") and "---" not in line}
+    rows = _last_column(out)
     assert rows["memo"] == rows["fresh (--no-cache)"] == "identical"
     assert rows[f"code {other}"] == "DIFFERS"
     assert "`bench site" in out and "--no-figures" in out
+
+
+def _fake_checkout(tmp_path, main_body: str):
+    """A folder whose `python -m bench` runs `main_body` instead of bench."""
+    other = tmp_path / "other"
+    (other / "bench").mkdir(parents=True)
+    (other / "bench" / "__init__.py").write_text("")
+    (other / "bench" / "__main__.py").write_text(main_body)
+    return other
+
+
+def _last_column(out: str) -> dict[str, str]:
+    """A perf table's rows: first column -> last column."""
+    return {line.split(" | ")[0].strip("| "): line.split(" | ")[-1].strip(" |")
+            for line in out.splitlines() if line.startswith("| ") and "---" not in line}

@@ -13,9 +13,8 @@
   processes) and the speed-up; ``--scaling`` adds the local executor on one thread and
   dask on one worker (what one core does, so the speed-up of N threads and of N workers
   can be read); ``--malloc-trim`` adds a dask run with the nanny's default
-  MALLOC_TRIM_THRESHOLD_ (to measure what dropping it gains). With ``--device cuda`` the
-  dask run is the GPU cluster ``run --executor dask --device cuda`` starts (one worker
-  per visible GPU).
+  MALLOC_TRIM_THRESHOLD_. With ``--device cuda`` the dask run is the GPU cluster of
+  ``run --executor dask --device cuda`` (one worker per visible GPU).
 * ``perf profile``: where each method's time goes: each cell run once under torch's
   profiler (after one untimed cell), its time split by the phases the code names (forward,
   loss, backward, the keep loss, the gradient surgery, the optimizer, metrics...), with the
@@ -26,12 +25,10 @@
   row written) against a bare hand-written Tent loop on the same loaded model, gallery
   and queries, interleaved rounds, the ratio's median and range, and both R@1 (which must
   be equal: exit 3 otherwise). `bench.studies.overhead`.
-* ``perf leaderboard`` / ``perf site``: `bench leaderboard` / `bench site` of a results
-  folder in fresh processes, with their caches, without them and from other checkouts
-  (``--versus-code``); the outputs must be identical. `bench.studies.leaderboard_perf`.
-* ``perf diagnostics``: what the common-space diagnostics add to each cell's time, its
-  ``wall_s`` off, warm (the source passes built before) and cold (built by the cell itself,
-  the disk cache bypassed), interleaved rounds, medians. `perf_diagnostics`.
+* ``perf leaderboard`` / ``perf site`` / ``perf diagnostics``: those commands timed with
+  and without their caches and from other checkouts, outputs identical
+  (`bench.studies.leaderboard_perf`); the diagnostics' share of a cell's time off, warm
+  and cold (`perf_diagnostics`).
 """
 
 from __future__ import annotations
@@ -46,10 +43,8 @@ from bench.commands.common import add_plugin_argument, add_selection_arguments
 BUILD_CHUNK = 8  # jobs per task handed to a worker process
 
 NAME = "perf"
-HELP = ("speed benchmarks: `perf build` (corruption throughput), `perf run` (queries/s), "
-        "`perf sweep` (local vs dask), `perf profile` (time by phase), `perf overhead` "
-        "(bench vs a bare Tent loop), `perf leaderboard` (the tables' time), `perf site` "
-        "(the website's time)")
+HELP = ("speed benchmarks: perf build, run, sweep, profile, overhead, leaderboard, site, "
+        "diagnostics (each: `python -m bench perf WHAT --help`)")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

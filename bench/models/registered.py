@@ -24,6 +24,12 @@ if TYPE_CHECKING:  # open_clip loads with the first model, not with the registry
     from bench.models.openclip import RetrievalModel
 
 
+def shipped_file(checkpoint: str) -> Path:
+    """A checkpoint named by its file under bench/assets/models/, or an absolute path."""
+    path = Path(checkpoint)
+    return path if path.is_absolute() else package_assets() / "models" / path
+
+
 @dataclass(frozen=True)
 class RegisteredModel(Backbone):
     """An architecture with a default checkpoint (its input size: the architecture's)."""
@@ -35,8 +41,7 @@ class RegisteredModel(Backbone):
     train_command: str = ""
 
     def default_weights(self) -> Path:
-        path = Path(self.checkpoint)
-        return path if path.is_absolute() else package_assets() / "models" / path
+        return shipped_file(self.checkpoint)
 
     def missing(self, pretrained: str | None = None) -> str | None:
         """Why the weights cannot be had, or None."""
@@ -94,7 +99,7 @@ MODELS.add("mini-reid", RegisteredModel(
 
 
 @dataclass(frozen=True)
-class CombinerModel:
+class CombinerModel(Backbone):
     """A registered CLIP (its shipped weights) plus a trained combiner of composed queries.
 
     ``--pretrained`` names the combiner checkpoint (the CLIP is always `clip`'s shipped one,
@@ -110,8 +115,7 @@ class CombinerModel:
     train_command: str = ""
 
     def default_weights(self) -> Path:
-        path = Path(self.checkpoint)
-        return path if path.is_absolute() else package_assets() / "models" / path
+        return shipped_file(self.checkpoint)
 
     def missing(self, pretrained: str | None = None) -> str | None:
         """Why the weights cannot be had, or None."""

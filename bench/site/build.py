@@ -4,21 +4,17 @@ downloads. Numbers come from `bench.report` (leaderboard `build`, `compare_table
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import shutil
-import sys
 from importlib import resources
 from pathlib import Path
 
-import jinja2
-import markupsafe
 import pandas as pd
 
 from bench import __version__
 from bench.api.errors import ConfigError
-from bench.api.registry import METHODS, load_builtins
+from bench.api.registry import load_builtins
 from bench.report.leaderboard import GROUP_KEYS, build
 from bench.report.order import (
     NOT_OK,
@@ -45,6 +41,7 @@ from bench.report.tables import (
 from bench.site import cells as cellmod
 from bench.site.figures import site_figures
 from bench.site.load import SiteInputs
+from bench.site.text import environment, markdown_line, method_doc, slug
 from bench.site.timing import SiteReport
 from bench.site.view import table_view
 
@@ -52,33 +49,6 @@ SITE_METRICS = ("r1", "r5", "r10", "map")
 STATIC = ("site.css", "site.js", "tablesort.min.js", "tablesort.number.min.js",
           "tablesort-LICENCE.txt")
 CELL_METRICS = ("r1", "r5", "r10", "map", "retention_r1")
-
-
-def slug(key: tuple) -> str:
-    """A table page's file stem: its suite, dataset, direction and stream."""
-    return "_".join(re.sub(r"[^A-Za-z0-9.-]+", "-", str(p)) for p in key)
-
-
-def _breakable(text: str) -> markupsafe.Markup:
-    """A column name that may wrap after each underscore and before a severity
-    (gaussian_<wbr>noise<wbr>@5) when the table needs the room."""
-    text = str(markupsafe.escape(text)).replace("_", "_<wbr>").replace("@", "<wbr>@")
-    return markupsafe.Markup(text)
-
-
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("bench.site", "templates"),
-                             autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             undefined=jinja2.StrictUndefined)
-    env.filters["breakable"] = _breakable
-    return env
-
-
-def _markdown_line(text: str) -> str:
-    """A reading line (Markdown: `code`, **bold**) as HTML."""
-    out = html.escape(text.lstrip("- ").strip())
-    out = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", out)
-    return re.sub(r"`(.+?)`", r"<code>\1</code>", out)
 
 
 def _groups(board: Leaderboard) -> dict[tuple, dict[str, Table]]:
@@ -111,7 +81,7 @@ class SiteWriter:
         self.inputs, self.out, self.reported, self.with_figures = inputs, out, reported, figures
         self.pairs, self.cache = pairs, cache
         self.section, self.sections = section, sections or []
-        self.env = _env()
+        self.env = environment()
         self.df = prepare(inputs.rows)
         self.labels = row_labels(self.df)
         note_markers(self.df, self.labels)
@@ -298,7 +268,7 @@ class SiteWriter:
         load_builtins()
         self.method_cards = []
         for method in dict.fromkeys(cellmod.base_method(m) for m in self.meta["methods"]):
-            doc = _doc(method)
+            doc = method_doc(method)
             keys = [k for k in self.labels if cellmod.base_method(k[0]) == method]
             variants = [{"label": self.labels[k], "model": k[1],
                          "config": cellmod.pretty_json(k[2]) or "{}",
@@ -351,7 +321,7 @@ class SiteWriter:
                 continue
             shown.append({"ident": f"{method}-vs-{baseline}", "method": method,
                           "baseline": baseline, "table": table_view(t),
-                          "reading": _markdown_line(compare_reading(t))})
+                          "reading": markdown_line(compare_reading(t))})
         self._page("compare.html", "compare.html", title="compare", pairs=shown,
                    skipped=skipped, metric_label="R@1")
 
@@ -364,7 +334,7 @@ class SiteWriter:
             worse = [self._plain_label(line) for line in lines if "worse than source" in line]
             findings.append({"page": slug(main.key), "table": " · ".join(main.key),
                              "better": better, "worse": worse,
-                             "lines": [_markdown_line(x) for x in lines[1:] or lines]})
+                             "lines": [markdown_line(x) for x in lines[1:] or lines]})
         ranking = next((t for t in self.boards["r1"].tables if t.kind == "ranking"), None)
         suites_rows = []
         for p in pages:
@@ -385,15 +355,6 @@ class SiteWriter:
     def _plain_label(line: str) -> str:
         m = re.search(r"`(.+?)`", line)
         return m.group(1) if m else line
-
-
-def _doc(method: str) -> str:
-    """The first paragraph of the method class's docstring ('' when not registered)."""
-    if method not in METHODS:
-        return ""
-    cls = METHODS.get(method)
-    doc = (cls.__doc__ or "").strip() or (sys.modules[cls.__module__].__doc__ or "").strip()
-    return " ".join(doc.split("\n\n")[0].split())
 
 
 def _note(df: pd.DataFrame, key: tuple) -> str:
