@@ -178,10 +178,12 @@ def test_perf_run_rejects_bad_repeat_and_versus():
     assert code == 2 and "--versus tcr" in err
 
 
-def test_perf_diagnostics_times_off_warm_and_cold(monkeypatch):
+def test_perf_diagnostics_times_off_warm_and_cold(monkeypatch, tmp_path):
     """Each cell once per mode and round; cold rebuilds both source passes (counted), warm
     and off build none; the table has the cell's line with its query count."""
     import bench.engine.cell_run as cell_run
+
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # no pass cached by other tests
 
     passes = []
     encode = cell_run.source_embeddings
