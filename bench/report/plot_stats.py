@@ -54,7 +54,7 @@ def delta_heatmap_axes(ax, delta, columns: list[str], rows: list[str]) -> None:
     ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right")
     ax.set_yticks(range(len(rows)), rows)
     ax.grid(False)
-    ax.set_title("Δ vs source, paired (hatched: n.s.)")
+    ax.set_title("Δ vs source, paired (hatched: n.s.)", fontsize=9)
 
 
 def cell_bands(df: pd.DataFrame, outcomes: Outcomes, keys: list[str]) -> dict[tuple, tuple]:

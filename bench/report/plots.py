@@ -192,7 +192,7 @@ def heatmap_figure(key: tuple, table, delta=None) -> Figure:
 
 def _heatmap(key: tuple, rows: list, cols: list, values: np.ndarray, words: list,
              delta=None) -> Figure:
-    width = 1.2 + 0.55 * len(cols)
+    width = max(3.4, 1.2 + 0.55 * len(cols))  # room for the panel titles
     fig = Figure(figsize=(width * (2 if delta is not None else 1), 0.9 + 0.32 * len(rows)),
                  layout="constrained")
     FigureCanvasAgg(fig)
@@ -214,7 +214,7 @@ def _heatmap(key: tuple, rows: list, cols: list, values: np.ndarray, words: list
     if delta is None:
         ax.set_title(f"{' · '.join(key)}: R@1 (%) at max severity")
     else:
-        ax.set_title("R@1 (%) at max severity")
+        ax.set_title("R@1 (%) at max severity", fontsize=9)
         fig.suptitle(" · ".join(key))
         delta_heatmap_axes(fig.add_subplot(1, 2, 2, sharey=ax), delta, cols, rows)
     return fig
