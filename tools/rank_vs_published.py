@@ -37,13 +37,19 @@ def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
     return "\n\n".join(parts)
 
 
+def _directions(value: str) -> list[str]:
+    """`i2t`, `t2i` or both as a comma list; anything else is refused, not dropped."""
+    parts = value.split(",")
+    if not parts or any(d not in ("i2t", "t2i") for d in parts):
+        raise argparse.ArgumentTypeError(f"i2t, t2i or both (comma list), got {value!r}")
+    return parts
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("results", type=Path, help="results folder")
     p.add_argument("--suite", default="mini-coco-c")
-    p.add_argument("--direction", default="i2t,t2i",
-                   type=lambda v: [d for d in v.split(",") if d in ("i2t", "t2i")] or
-                   p.error(f"--direction: i2t, t2i or both, got {v!r}"),
+    p.add_argument("--direction", default="i2t,t2i", type=_directions,
                    help="comma list of i2t, t2i (default: both)")
     p.add_argument("--out", type=Path, help="also write the Markdown here")
     args = p.parse_args(argv)
