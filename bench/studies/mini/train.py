@@ -30,7 +30,7 @@ from bench.engine.inputs import InputOptions, resized_images
 from bench.engine.parallel import default_workers
 from bench.engine.provenance import git_sha
 from bench.models.openclip import RetrievalModel
-from bench.models.weights import add_bench_configs
+from bench.models.weights import add_bench_configs, file_sha256
 from bench.studies.mini.augment import noisy_caption, photometric
 
 
@@ -133,7 +133,7 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     from it and gives the checkpoint an uninterrupted run gives.
     """
     start = time.time()
-    init_sha = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest() if cfg.init else None
+    init_sha = file_sha256(Path(cfg.init)) if cfg.init else None
     dev = torch.device(device)
     model, rm = _new_model(cfg, dev)
     data = training_data(cfg.model, "train")
