@@ -35,7 +35,7 @@ from bench.engine.provenance import git_sha
 from bench.models.combiner import Combiner, CombinerConfig, combiner_state, load_combiner
 from bench.models.composed import compose
 from bench.models.openclip import RetrievalModel
-from bench.studies.mini.train import _cosine_lr
+from bench.studies.mini.train import _cosine_lr, clean_metrics
 
 
 @dataclass(frozen=True)
@@ -154,19 +154,11 @@ def evaluate_test(rm: RetrievalModel, combine) -> dict:
     """Clean R@1/5/10/50 and mAP on mini-cir (the test split, the suite's clean cell),
     with `combine` as the composition."""
     from bench.data.synth import load_mini_cir
-    from bench.engine.inputs import build_queries, gallery_embeddings
-    from bench.engine.loop import evaluate_frozen
-    from bench.suites.streams import Segment, plan_stream
 
     rm.combine = combine
-    ds = load_mini_cir(progress=False)
     build = InputOptions(cache=Cache(enabled=False), workers=1, quiet=True)
-    plan = plan_stream(ds.n_captions, [Segment("clean", 0)], "single", 0)
-    gallery = gallery_embeddings(ds, COMPOSED, rm, build)
-    queries = build_queries(ds, COMPOSED, plan, rm, build)
     with torch.no_grad():
-        return {k: round(v, 2) for k, v in evaluate_frozen(rm, COMPOSED, gallery,
-                                                           queries).items()}
+        return clean_metrics(rm, load_mini_cir(progress=False), COMPOSED, build)
 
 
 def write_checkpoint(combiner: Combiner, clip_sha: str, out: Path) -> None:

@@ -204,26 +204,28 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     return card
 
 
-def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions,
-                   split: str = "test") -> dict:
-    """Clean R@1/R@5/R@10 of a model on a test split, both directions (t2i only for ReID)."""
+def clean_metrics(rm: RetrievalModel, ds, direction: str, build: InputOptions) -> dict:
+    """Clean metrics of one direction of a dataset, every query once (rounded to 0.01); the
+    gallery is encoded afresh, the queries through `build`'s cache."""
     from bench.engine.inputs import build_queries, gallery_embeddings
     from bench.engine.loop import evaluate_frozen
     from bench.suites.streams import Segment, plan_stream
 
+    n = ds.n_images if direction == "i2t" else ds.n_captions
+    plan = plan_stream(n, [Segment("clean", 0)], "single", 0)
+    g = gallery_embeddings(ds, direction, rm, InputOptions(cache=Cache(enabled=False),
+                                                           workers=build.workers, quiet=True))
+    q = build_queries(ds, direction, plan, rm, build)
+    return {k: round(v, 2) for k, v in evaluate_frozen(rm, direction, g, q).items()}
+
+
+def evaluate_clean(rm: RetrievalModel, model: str, build: InputOptions,
+                   split: str = "test") -> dict:
+    """Clean R@1/R@5/R@10 of a model on a test split, both directions (t2i only for ReID)."""
     rm.model.eval()
     ds = training_data(model, split)
     directions = ("t2i",) if ds.kind == "reid" else ("i2t", "t2i")
-    out = {}
-    for d in directions:
-        n = ds.n_images if d == "i2t" else ds.n_captions
-        plan = plan_stream(n, [Segment("clean", 0)], "single", 0)
-        g = gallery_embeddings(ds, d, rm, InputOptions(cache=Cache(enabled=False),
-                                                       workers=build.workers, quiet=True))
-        q = build_queries(ds, d, plan, rm, build)
-        m = evaluate_frozen(rm, d, g, q)
-        out[d] = {k: round(v, 2) for k, v in m.items()}
-    return out
+    return {d: clean_metrics(rm, ds, d, build) for d in directions}
 
 
 def save_checkpoint(model: torch.nn.Module, out: Path, card: dict) -> None:
