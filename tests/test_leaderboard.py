@@ -153,6 +153,10 @@ def test_max_severity_uses_the_shift_book_then_rows(df, monkeypatch):
     table = _table(build(df, suites=["mini-c"]), "mini-c")
     assert "fog@5" in table.columns
     assert any("fog@5: highest severity run" in n for n in table.notes)
+    assert "at the severity run (shift@N: level N, below the shift's maximum)" in table.title
+    monkeypatch.setitem(SHIFT_BOOK._items, "fog", fog)
+    table = _table(build(df, suites=["mini-c"]), "mini-c")
+    assert "at maximum severity" in table.title and "fog@5" not in table.columns
 
 
 def test_ordering_keys():

@@ -24,7 +24,7 @@ def _specs(suite: str):
 
 
 @pytest.mark.parametrize(("suite", "dataset", "version"),
-                         [("mini-c", "mini-scenes", "3"), ("mini-coco-c", "mini-scenes-5k", "1")])
+                         [("mini-c", "mini-scenes", "4"), ("mini-coco-c", "mini-scenes-5k", "2")])
 def test_c_suites_query_with_every_caption(suite, dataset, version):
     specs = _specs(suite)
     assert SUITES.get(suite).version == version

@@ -16,7 +16,7 @@ from bench.studies.mini import train as mini_train
 ASSETS = Path(bench.__file__).parent / "assets" / "models"
 
 
-@pytest.mark.parametrize("model", ["mini-clip", "mini-reid"])
+@pytest.mark.parametrize("model", ["mini-clip", "mini-clip-2", "mini-reid"])
 def test_recipe_is_the_config_the_shipped_checkpoint_was_trained_with(model):
     card = json.loads((ASSETS / f"{model}.card.json").read_text())
     assert dataclasses.asdict(mini_train.RECIPES[model]) == card["config"]

@@ -11,14 +11,18 @@ import pytest
 from helpers_outcomes import PLANTED, flip, write_store
 
 from bench.api.errors import DataError
-from bench.api.registry import load_builtins
+from bench.api.registry import SUITES, load_builtins
 from bench.engine.store import ResultStore, read_results
-from bench.report.published_rank import compare, markdown, paired_places
+from bench.report.published_rank import compare, markdown, paired_places, suite_levels, versions
 from bench.suites.embedded import IMAGE_SHIFTS
 
 load_builtins()
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = {"source": 45.0, "tent": 43.0, "eata": 49.3, "sar": 46.0, "read": 46.9, "deyo": 48.2}
+
+
+LEVEL = suite_levels("mini-coco-c", "i2t")  # the level each image shift runs at by default
+VERSION = SUITES.get("mini-coco-c").version
 
 
 def rows(avg: dict[str, float], seeds=(0,), drop: tuple[str, str] | None = None) -> pd.DataFrame:
@@ -28,10 +32,13 @@ def rows(avg: dict[str, float], seeds=(0,), drop: tuple[str, str] | None = None)
             if drop == (method, shift):
                 continue
             for seed in seeds:  # shift k: value + (k - 7.5) averages back to value
-                out.append({"suite": "mini-coco-c", "direction": "i2t", "stream": "single",
-                            "status": "ok", "shift": shift, "severity": 5, "method": method,
-                            "seed": seed, "r1": value + (k - 7.5) + (seed - 0.5 * max(seeds))})
-    out.append({**out[0], "severity": 3, "r1": 0.0})  # not the maximum severity: ignored
+                out.append({"suite": "mini-coco-c", "suite_version": VERSION, "direction": "i2t",
+                            "stream": "single", "status": "ok", "shift": shift,
+                            "severity": LEVEL[shift], "method": method, "seed": seed,
+                            "r1": value + (k - 7.5) + (seed - 0.5 * max(seeds))})
+    other = LEVEL[out[0]["shift"]] % 5 + 1
+    out.append({**out[0], "severity": other, "r1": 0.0})  # not the suite's level: ignored
+    out.append({**out[0], "suite_version": "0", "r1": 0.0})  # another version: ignored
     out.append({**out[0], "method": "tcr", "r1": 99.0})  # not a published baseline
     return pd.DataFrame(out)
 
@@ -43,6 +50,8 @@ def test_same_order_gives_tau_one_and_the_measured_means():
     assert by.loc["eata", "measured"] == pytest.approx(39.3)
     assert by.loc["eata", "published rank"] == 1 and by.loc["tent", "published rank"] == 6
     assert "Kendall's tau-b = 1.000" in markdown(cmp)
+    words = "maximum severity" if LEVEL["fog"] == 5 else f"severity {LEVEL['fog']}"
+    assert f"(mean R@1 over 16 shifts at {words})" in markdown(cmp)
 
 
 def test_reversed_order_gives_minus_one_and_incomplete_methods_are_left_out():
@@ -53,6 +62,18 @@ def test_reversed_order_gives_minus_one_and_incomplete_methods_are_left_out():
     # one swap among 6: (15 - 2 * 1) / 15 concordant minus discordant pairs
     swapped = dict(PUBLISHED, read=PUBLISHED["sar"], sar=PUBLISHED["read"])
     assert compare(rows(swapped)).tau == pytest.approx(13 / 15)
+
+
+def test_each_version_of_the_suite_is_compared_on_its_own_rows():
+    current = rows({m: v - 10 for m, v in PUBLISHED.items()}).query("suite_version != '0'")
+    earlier = rows({m: 100 - v for m, v in PUBLISHED.items()}).query("r1 != 0")
+    earlier = earlier.assign(suite_version="0", severity=5)  # its highest level held: 5
+    both = pd.concat([current, earlier], ignore_index=True)
+    assert versions(both, "mini-coco-c") == [VERSION, "0"]
+    assert compare(both).tau == pytest.approx(1.0)
+    old = compare(both, version="0")
+    assert old.tau == pytest.approx(-1.0) and old.version == "0"
+    assert "`mini-coco-c` v0 i2t (mean R@1 over 16 shifts at maximum severity)" in markdown(old)
 
 
 def test_too_few_methods_is_one_clear_error(tmp_path):
@@ -67,7 +88,8 @@ def test_too_few_methods_is_one_clear_error(tmp_path):
 
 
 def test_paired_places_tie_what_the_sign_test_cannot_separate(tmp_path):
-    store = write_store(tmp_path, seeds=(0,))  # tent = sar (+4 points), eata = source
+    store = write_store(tmp_path, seeds=(0,),  # tent = sar (+4 points), eata = source
+                        suite_version=SUITES.get("mini-c").version)
     places = paired_places(read_results(tmp_path), store.read_outcomes(), "mini-c", "i2t",
                            ["source", "tent", "eata", "sar"])
     assert places == {"tent": "1=", "sar": "1=", "source": "3=", "eata": "3="}
@@ -78,7 +100,7 @@ def test_places_give_a_second_tau_that_counts_noise_level_gaps_as_ties(tmp_path)
                "sar": lambda h, rng: flip(h, rng, 55, 20),  # +3.5: not separable from tent
                "eata": lambda h, rng: flip(h, rng, 2, 0)}  # +0.2: not separable from source
     store = write_store(tmp_path, methods=methods, seeds=(0,), shifts=IMAGE_SHIFTS,
-                        suite="mini-coco-c")
+                        severities=(LEVEL["fog"],), suite="mini-coco-c", suite_version=VERSION)
     cmp = compare(read_results(tmp_path), outcomes=store.read_outcomes())
     by = cmp.table.set_index("method")
     assert list(by.loc[["tent", "sar", "eata", "source"], "measured rank"]) == [1, 2, 3, 4]

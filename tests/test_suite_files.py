@@ -27,12 +27,13 @@ load_builtins()
 EMBEDDED = ["smoke", "mini-clean", "mini-c", "mini-coco-c", "mini-pedes", "mini-pedes-c",
             "mini-diverse", "mini-coco-diverse"]
 METHODS = ["source", "tent", "eata", "sar", "read", "deyo", "tcr", "rest"]
-# sha256 of the sorted cell ids of EMBEDDED x METHODS (less deyo) x seeds 0,1,2 (each shift's
-# maximum severity): the ids of the committed stores, as the Python suite definitions planned
-# them. DeYO's are pinned apart: its config records the theta rule (theta_graph), so its
-# cells have their own ids.
-EMBEDDED_IDS_SHA256 = "3996297fe56ef1a2cad12a7a06d148641ff651da9a2709ff324d375901168b4f"
-DEYO_IDS_SHA256 = "39fad6d20732503a69344b8085617655fa3c68fb9b97b551bdb3fad03b6def53"
+# sha256 of the sorted cell ids of EMBEDDED x METHODS (less deyo) x seeds 0,1,2 at each
+# suite's default levels, as the current suite files plan them: a change to a suite file
+# that changes its cells changes these (and must come with a new suite version, so that old
+# and new rows never merge). DeYO's are pinned apart: its config records the theta rule
+# (theta_graph), so its cells have their own ids.
+EMBEDDED_IDS_SHA256 = "090c8bc1898c1cca6c1c8a300631d95a301febd2a77c46d8c26366ee62d98799"
+DEYO_IDS_SHA256 = "d2a9d8b61b918f106e7e8aa7be76d4560eff23c49d804eb94f15c18c92bb2a1d"
 # The same for the composed suite mini-cir-c x METHODS x seeds 0,1,2: the ids of the committed
 # composed store (results/embedded/composed), as its Python suite definition planned them.
 COMPOSED_IDS_SHA256 = "1c3a4704848954643741df78b8e6f61575a83425845a03fb868aa2b02d1ad1b5"
@@ -96,6 +97,25 @@ def test_cell_groups_expand_direction_then_shift_then_severity():
     assert suite.embedded and suite.version == "1" and suite.default_pretrained is None
 
 
+def test_a_default_severity_sets_the_level_a_run_without_severities_gets():
+    table = {"name": "t", "version": 1, "model": "mini-clip",
+             "datasets": {"d": {"format": "mini-scenes"}},
+             "cells": [{"dataset": "d", "direction": "i2t", "shifts": ["clean", "fog"],
+                        "default_severity": 2},
+                       {"dataset": "d", "direction": "t2i", "shifts": ["cr"],
+                        "default_severity": 6}]}
+    suite = suite_from_table(table, "test")
+    assert [(c.shift, c.severity) for c in suite.cells()] == [
+        ("clean", 0), ("fog", 2), ("cr", 6)]
+    assert [(c.shift, c.severity) for c in suite.cells([1, 7])] == [
+        ("clean", 0), ("fog", 1), ("cr", 1), ("cr", 7)]  # chosen severities still sweep
+    assert len(suite.cells("all")) == 1 + 5 + 7
+    table["cells"][1]["default_severity"] = 7
+    table["cells"][1]["shifts"] = ["cr", "fog"]
+    with pytest.raises(ConfigError, match="default_severity 7 is not a level of fog"):
+        suite_from_table(table, "test")
+
+
 @pytest.mark.parametrize("table, message", [
     ({"cells": []}, "missing 'name'"),
     ({"name": "t", "version": "1", "model": "m", "datasets": {"d": {"format": "nope"}},
@@ -110,6 +130,12 @@ def test_cell_groups_expand_direction_then_shift_then_severity():
       "cells": [{"dataset": "e", "shifts": ["clean"]}]}, "dataset 'e' is not in [datasets]"),
     ({"name": "t", "version": "1", "model": "m", "datasets": {"d": {"format": "mini-scenes"}},
       "cells": [{"dataset": "d", "shifts": ["clean"], "streams": ["mixed"]}]}, "need 'mix'"),
+    ({"name": "t", "version": "1", "model": "m", "datasets": {"d": {"format": "mini-scenes"}},
+      "cells": [{"dataset": "d", "shifts": ["fog"], "severity": 2, "default_severity": 3}]},
+     "or 'default_severity', not both"),
+    ({"name": "t", "version": "1", "model": "m", "datasets": {"d": {"format": "mini-scenes"}},
+      "cells": [{"dataset": "d", "shifts": ["fog"], "mix": "m", "default_severity": 3}]},
+     "a 'mix' group's level is 'severity'"),
 ])
 def test_malformed_suite_files_name_the_problem(table, message):
     with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):

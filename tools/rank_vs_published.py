@@ -3,7 +3,9 @@ COCO-C ranking (docs/protocol.md section 7), with Kendall's tau (`bench.report.p
 
     python tools/rank_vs_published.py RESULTS [--suite mini-coco-c] [--direction i2t,t2i] [--out F.md]
 
-One section per direction (image shifts, then text shifts where the results have them).
+One section per suite version the results hold (the current one first; rows of different
+versions are different models or shift strengths and never join) and direction (image
+shifts, then text shifts where the results have them).
 
 `make rank` runs it on the committed results; run the suite first, e.g.
 `python -m bench run --method source,tent,eata,sar,read,deyo --suite mini-coco-c`.
@@ -20,20 +22,35 @@ sys.path.insert(0, str(ROOT))
 
 from markdown_report import report  # noqa: E402
 
+from bench.api.errors import DataError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
-from bench.report.published_rank import compare, markdown  # noqa: E402
+from bench.report.published_rank import compare, markdown, versions  # noqa: E402
 
 
 def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
+    """One section per suite version the results hold (the current one first) and
+    direction; a version whose baselines are not all run yet gets one line saying so."""
     rows = read_results(results)
-    parts = []
-    for direction in directions:
-        picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
-        if direction != directions[0] and picked.empty:
-            continue  # the first direction is required; later ones only where run
-        outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))
-        parts.append(markdown(compare(rows, suite, direction, outcomes=outcomes)))
+    parts, first_error = [], None
+    for version in versions(rows, suite):
+        for direction in directions:
+            picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
+            if "suite_version" in picked:
+                picked = picked[picked["suite_version"].astype(str) == version]
+            if direction != directions[0] and picked.empty:
+                continue  # the first direction is required; later ones only where run
+            outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))
+            try:
+                cmp = compare(rows, suite, direction, outcomes=outcomes, version=version)
+            except DataError as err:
+                first_error = first_error or err
+                if not picked.empty:
+                    parts.append(f"`{suite}` v{version} {direction}: {err.args[0]}")
+                continue
+            parts.append(markdown(cmp))
+    if not any(p.startswith("Measured") for p in parts):
+        raise first_error
     return "\n\n".join(parts)
 
 

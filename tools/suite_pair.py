@@ -5,7 +5,9 @@ Holm-corrected verdict. By default the Flickr-length `mini-c` beside the COCO-le
 
     python tools/suite_pair.py RESULTS [RESULTS ...] [--suites mini-c,mini-coco-c] [--out F.md]
 
-Several results folders are read as one (the committed mini-coco-c cells live in their own
+Each suite is read at one version (rows of another version are another model or shift
+strength): the newest whose rows hold a method beside source. Several results folders are
+read as one (the committed mini-coco-c cells live in their own
 store, results/embedded/coco); `make coco` writes it for the committed results.
 """
 
@@ -26,8 +28,25 @@ from bench.api.errors import ConfigError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
+from bench.report.published_rank import versions  # noqa: E402
 from bench.report.render import frame_markdown  # noqa: E402
 from bench.report.suite_pair import common_shifts, suite_pair  # noqa: E402
+
+
+def _compared_versions(rows: pd.DataFrame, suites) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Each suite's rows of one version (another version is another model or shift
+    strength): the newest that holds a method beside source, else the current one."""
+    if "suite_version" not in rows:
+        return rows, {}
+    keep, chosen = pd.Series(False, index=rows.index), {}
+    for suite in suites:
+        mine = rows["suite"] == suite
+        held = versions(rows[mine], suite)
+        methods = {v: set(rows.loc[mine & (rows["suite_version"].astype(str) == v), "method"])
+                   for v in held}
+        chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
+        keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
+    return rows[keep], chosen
 
 
 def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
@@ -37,6 +56,7 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
     if rows.empty:
         raise ConfigError(f"no results for {' or '.join(suites)} in "
                           f"{', '.join(map(str, folders))}")
+    rows, chosen = _compared_versions(rows, suites)
     twice = rows["cell_id"][rows["cell_id"].duplicated()]
     if len(twice):
         raise ConfigError(f"cell {twice.iloc[0]} is in more than one folder",
@@ -50,7 +70,7 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
     head = (f"R@1 (%) averaged over each suite's shifts at maximum severity, mean over seeds; "
             f"Δ vs source paired on the same queries (95 % bootstrap interval) and the "
             f"verdict of the suite's own table (sign test, Holm across its methods); "
-            f"{', '.join(suites)}")
+            f"{', '.join(f'{s} v{chosen[s]}' if chosen.get(s) else s for s in suites)}")
     return "\n".join([head, "", *frame_markdown(table, text_columns=("method",)),
                       *(["", *notes] if notes else [])])
 

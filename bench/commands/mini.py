@@ -8,9 +8,9 @@ import json
 from bench.commands import inputs
 
 NAME = "mini"
-HELP = ("train or evaluate the embedded mini models (mini-clip, mini-reid; mini-cir-combiner, "
-        "the combiner of composed queries on mini-clip)")
-MODELS_TRAINED = ("mini-clip", "mini-reid", "mini-cir-combiner")
+HELP = ("train or evaluate the embedded mini models (mini-clip, mini-clip-2, mini-reid; "
+        "mini-cir-combiner, the combiner of composed queries on mini-clip)")
+MODELS_TRAINED = ("mini-clip", "mini-clip-2", "mini-reid", "mini-cir-combiner")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="checkpoint (default: the shipped one)")
     e.add_argument("--split", choices=("test", "test5k"), default="test",
                    help="test split: the 1K one the card reports, or mini-scenes' COCO-sized 5K "
-                        "split (mini-clip only)")
+                        "split (mini-clip and mini-clip-2)")
 
 
 
@@ -85,11 +85,11 @@ def run(args: argparse.Namespace) -> int:
     from bench.engine.cache import Cache
     from bench.engine.inputs import InputOptions
     from bench.engine.parallel import default_workers
-    from bench.models.registered import resolve_model
+    from bench.models.registered import architecture, resolve_model
     from bench.studies.mini.train import evaluate_clean
 
     rm = resolve_model(args.model, args.pretrained, "cpu")
-    if args.split != "test" and args.model != "mini-clip":
+    if args.split != "test" and architecture(args.model) != "mini-clip":
         raise ConfigError(f"--split {args.split}: model {args.model} has only the test split")
     if args.model == "mini-cir-combiner":
         from bench.studies.mini.combiner import evaluate_test

@@ -57,7 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=inputs.count, default=PROTOCOL.steps,
                    help="adaptation steps per batch (default %(default)s)")
     p.add_argument("--severity", type=inputs.severity, default=None,
-                   help="severities to run, e.g. 1,3,5 or all (default: each shift's maximum)")
+                   help="severities to run, e.g. 1,3,5 or all (default: the suite's level, each "
+                        "shift's maximum unless the suite file sets default_severity)")
     p.add_argument("--limit", type=inputs.count, default=None,
                    help="only the first N queries (quick look)")
     p.add_argument("--set", action="append", type=inputs.method_setting, default=[],

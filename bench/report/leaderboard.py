@@ -189,7 +189,9 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     cols = columns_at_max_severity(group)
     avg_cols = [c for c in cols if c[1] != "clean"] or cols  # clean is a reference, not a shift
     names = [c[0] for c in cols]
-    table = Table(_heading(key, group, metric, "at maximum severity"), "main",
+    what = ("at maximum severity" if all("@" not in c[0] for c in cols)
+            else "at the severity run (shift@N: level N, below the shift's maximum)")
+    table = Table(_heading(key, group, metric, what), "main",
                   names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols], key=key)
     by_cell = _cell_rows(group, metric, ROW_KEYS + ["shift", "severity"])
     keys = _row_keys(group, labels)

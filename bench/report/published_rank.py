@@ -3,8 +3,10 @@
 The published ranking is BLIP ViT-B/16 on COCO-C image shift (average R@1 of 16 shifts
 at severity 5, docs/protocol.md section 7, `bench.report.reported`). The measured one is the
 same average from a results folder, by default on the COCO-sized embedded suite
-(`mini-coco-c`, i2t). Only methods with every shift of the suite at maximum severity
-count, in their default config (row label = method name); seeds are averaged per
+(`mini-coco-c`, i2t), one suite version at a time (rows of another version are another
+model or shift strength). Only methods with every shift of that version at its level (the
+suite file's for the current version: each shift's maximum unless it sets a
+``default_severity``; the highest the rows hold for an earlier one) count, in their default config (row label = method name); seeds are averaged per
 shift first. Kendall's tau is `scipy.stats.kendalltau` (tau-b) over the methods both
 sides have; it is reported as it comes out.
 
@@ -42,55 +44,105 @@ class RankComparison:
     suite: str
     direction: str
     n_shifts: int
+    version: str = ""  # the suite version the measured rows are of
+    level_words: str = "maximum severity"  # the level the measured shifts ran at
     places: bool = False  # the table has "place" (paired ties) and tau_places is set
     tau_places: float = float("nan")
     p_places: float = float("nan")
 
 
-def measured_averages(df: pd.DataFrame, suite: str, direction: str,
-                      methods: tuple[str, ...] = BASELINES) -> tuple[pd.Series, int]:
-    """Per method, mean R@1 over the suite's single-stream shift cells of `direction` at
-    maximum severity (mean over seeds per shift first); methods missing a shift are left
-    out. Returns (averages, number of shifts)."""
-    shifts = sorted(SUITES.get(suite).single_shifts(direction) - {"clean"})
+def versions(df: pd.DataFrame, suite: str) -> list[str]:
+    """The suite's versions the rows hold, the current one first, then newest to oldest."""
+    current = str(SUITES.get(suite).version)
+    if "suite_version" not in df:
+        return [current]
+    held = {str(v) for v in df.loc[df["suite"] == suite, "suite_version"].dropna()}
+    older = sorted(held - {current}, key=lambda v: (len(v), v), reverse=True)
+    return [current, *older]
+
+
+def suite_levels(suite: str, direction: str) -> dict[str, int]:
+    """The severity a default run of the suite gives each shift of its single-stream cells
+    of `direction` (clean left out)."""
+    return {c.shift: c.severity for c in SUITES.get(suite).cells()
+            if c.direction == direction and c.stream == "single" and c.shift != "clean"}
+
+
+def _rows_at_level(df: pd.DataFrame, suite: str, direction: str, version: str | None,
+                   methods) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The ok single-stream rows of one version of the suite (rows of another version are
+    another model or shift strength and never join), at the version's level per shift: the
+    suite file's for the current version, the highest the rows hold for an earlier one."""
+    current = str(SUITES.get(suite).version)
+    version = current if version is None else str(version)
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
-              & (df["stream"] == "single") & (df["status"] == "ok")
-              & df["shift"].isin(shifts) & df["method"].isin(methods)]
-    at_max = pd.Series([int(sev) == SHIFTS.get(sh).max_level
-                        for sh, sev in zip(rows["shift"], rows["severity"], strict=True)],
-                       index=rows.index, dtype=bool)
-    rows = rows[at_max]
+              & (df["stream"] == "single") & (df["status"] == "ok") & (df["shift"] != "clean")
+              & df["method"].isin(methods)]
+    if "suite_version" in rows:
+        rows = rows[rows["suite_version"].astype(str) == version]
+    if version == current:
+        level = suite_levels(suite, direction)
+    else:
+        level = {sh: int(g.max()) for sh, g in rows.groupby("shift")["severity"]}
+    keep = [level.get(sh) == int(sev)
+            for sh, sev in zip(rows["shift"], rows["severity"], strict=True)]
+    return rows[pd.Series(keep, index=rows.index, dtype=bool)], level
+
+
+def level_words(level: dict[str, int]) -> str:
+    """How the measured side's severity reads: 'maximum severity' or 'severity N'."""
+    if all(SHIFTS.get(sh).max_level == lv for sh, lv in level.items() if sh in SHIFTS):
+        return "maximum severity"
+    return "severity " + "/".join(str(v) for v in sorted(set(level.values())))
+
+
+def measured_averages(df: pd.DataFrame, suite: str, direction: str,
+                      methods: tuple[str, ...] = BASELINES,
+                      version: str | None = None) -> tuple[pd.Series, int]:
+    """Per method, mean R@1 over one version's single-stream shift cells of `direction`
+    (default: the suite's current version, at the levels its file sets: each shift's
+    maximum unless a default severity is given; mean over seeds per shift first); methods
+    missing a shift are left out. Returns (averages, number of shifts)."""
+    rows, level = _rows_at_level(df, suite, direction, version, methods)
+    shifts = sorted(level)
     per_shift = rows.groupby(["method", "shift"])["r1"].mean().unstack("shift")
     complete = per_shift.dropna().reindex(columns=shifts).dropna()
     return complete.mean(axis=1), len(shifts)
 
 
 def paired_places(df: pd.DataFrame, outcomes: pd.DataFrame, suite: str, direction: str,
-                  methods: list[str]) -> dict[str, str]:
+                  methods: list[str], version: str | None = None) -> dict[str, str]:
     """Place of each of `methods` on the suite's `direction` cells by the leaderboard's
     ranking rule (ties where the pooled paired sign test finds no difference), e.g. "3="."""
     from bench.report.leaderboard import build
 
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
               & (df["stream"] == "single") & df["method"].isin(methods)]
+    if "suite_version" in rows:
+        wanted = str(SUITES.get(suite).version if version is None else version)
+        rows = rows[rows["suite_version"].astype(str) == wanted]
     board = build(rows, "r1", [suite], outcomes=outcomes)
     rank = next(t for t in board.tables if t.kind == "ranking")
     return {label: rank.cell(label, "place").text for label in rank.rows}
 
 
 def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t",
-            published_suite: str = "coco-c",
-            outcomes: pd.DataFrame | None = None) -> RankComparison:
-    """The measured vs published ranking; `outcomes` (the store's per-query outcomes of
-    these cells) add the paired-test places and their tau."""
+            published_suite: str = "coco-c", outcomes: pd.DataFrame | None = None,
+            version: str | None = None) -> RankComparison:
+    """The measured (one version of the suite, default the current) vs published ranking;
+    `outcomes` (the store's per-query outcomes of these cells) add the paired-test places
+    and their tau."""
     from scipy.stats import kendalltau
 
-    measured, n_shifts = measured_averages(df, suite, direction)
+    version = str(SUITES.get(suite).version if version is None else version)
+    measured, n_shifts = measured_averages(df, suite, direction, version=version)
+    level = _rows_at_level(df, suite, direction, version, BASELINES)[1]
     published = pd.Series({p.method: p.value for p in points_for(published_suite, direction)})
     common = [m for m in BASELINES if m in measured.index and m in published.index]
     if len(common) < 2:
         raise DataError(f"{len(common)} method(s) of {', '.join(BASELINES)} have every "
-                        f"{direction} shift of {suite} and a published {published_suite} "
+                        f"{direction} shift of {suite} v{version} and a published "
+                        f"{published_suite} "
                         "number: need at least 2",
                         f"run `python -m bench run --method {','.join(BASELINES)} "
                         f"--suite {suite}` first")
@@ -104,9 +156,10 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
         table["measured delta"] = table["measured"] - src["measured"]
         table["published delta"] = table["published"] - src["published"]
     tau, p = kendalltau(table["measured"], table["published"])
-    cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts)
+    cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts, version,
+                         level_words(level))
     if outcomes is not None and not outcomes.empty:
-        places = paired_places(df, outcomes, suite, direction, common)
+        places = paired_places(df, outcomes, suite, direction, common, version)
         if set(places) == set(common):  # row labels are plain method names
             table["place"] = [places[m] for m in table["method"]]
             numeric = [-int(str(x).rstrip("=")) for x in table["place"]]
@@ -129,9 +182,10 @@ def sign_agreement(cmp: RankComparison) -> pd.DataFrame:
 
 
 def markdown(cmp: RankComparison) -> str:
-    head = (f"Measured `{cmp.suite}` {cmp.direction} (mean R@1 over {cmp.n_shifts} shifts at "
-            "maximum severity) vs published BLIP ViT-B/16 COCO-C (TCR's table, third-party "
-            "transcription)")
+    version = f" v{cmp.version}" if cmp.version else ""
+    head = (f"Measured `{cmp.suite}`{version} {cmp.direction} (mean R@1 over {cmp.n_shifts} "
+            f"shifts at {cmp.level_words}) vs published BLIP ViT-B/16 COCO-C (TCR's table, "
+            "third-party transcription)")
     if cmp.direction == "t2i":
         head += "; the published text-shift average is over 15 shifts"
     place = " measured place (paired) |" if cmp.places else ""

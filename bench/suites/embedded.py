@@ -11,12 +11,8 @@ from bench.shifts import builtin_shifts
 from bench.suites.base import SuiteContext
 from bench.suites.formats import FORMATS
 
-# Suite versions (results record them): 2 = text-shift cells on the first caption of each
-# image; mini-c and mini-diverse 3 = text cells on every caption (5,000, as Flickr-C) and
-# diverse segments of at least DIVERSE_SEGMENT_BATCHES batches.
-VERSION = "2"
-LONG_STREAMS_VERSION = "3"
-COCO_VERSION = "1"
+# Each suite's version is in its file; results record it, so that rows of another model or
+# shift strength (docs/embedded-regime.md) never merge with the current ones.
 SMOKE_IMAGES = 200  # the smoke suite's gallery: the first 200 test scenes (1,000 captions)
 # mini-pedes-c still queries with the first caption of each image ("<dataset>-1cap").
 DIVERSE_SEGMENT_BATCHES = 5  # a continual stream stays >= 5 batches on each shift

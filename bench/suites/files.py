@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.api.contract import COMPOSED
 from bench.api.errors import ConfigError
-from bench.api.registry import SUITES
+from bench.api.registry import SHIFTS, SUITES
 from bench.api.toml import TOMLDecodeError, parse_toml
 from bench.shifts import CLEAN, PAIR, builtin_shifts, pair_shift
 from bench.suites.base import (
@@ -47,8 +47,8 @@ KNOWN_DIRECTIONS = (*DIRECTIONS, COMPOSED)
 KINDS = ("captions", "reid", "fashion", "composed")
 _TOP = {"name", "version", "description", "model", "pretrained", "in_all", "datasets", "cells"}
 _DATASET = {"format", "kind"}
-_CELLS = {"dataset", "direction", "directions", "shifts", "severity", "mix", "streams",
-          "severity_shift", "min_segment_batches", "retention"}
+_CELLS = {"dataset", "direction", "directions", "shifts", "severity", "default_severity", "mix",
+          "streams", "severity_shift", "min_segment_batches", "retention"}
 BUILTIN = Path(__file__).with_name("builtin")
 
 
@@ -183,7 +183,19 @@ def _cell_group(table: Any, datasets: Mapping[str, tuple], where: str) -> dict[s
     group = {"dataset": dataset, "directions": tuple(directions),
              "shifts": _shift_names(table.get("shifts"), where),
              "severity": _get(table, "severity", int, where, None),
+             "default_severity": _get(table, "default_severity", int, where, None),
              "mix": _get(table, "mix", str, where, None)}
+    if group["severity"] is not None and group["default_severity"] is not None:
+        raise ConfigError(f"{where}: give 'severity' (fixed) or 'default_severity', not both")
+    if group["default_severity"] is not None:
+        if group["mix"] is not None:
+            raise ConfigError(f"{where}: 'default_severity' is for single-shift cells; a 'mix' "
+                              "group's level is 'severity'")
+        lacking = [sh for sh in group["shifts"] if sh != CLEAN and sh in SHIFTS
+                   and group["default_severity"] not in SHIFTS.get(sh).levels]
+        if lacking:
+            raise ConfigError(f"{where}: default_severity {group['default_severity']} is not a "
+                              f"level of {', '.join(lacking)}")
     if group["mix"] is None:
         stream_keys = sorted({"streams", "severity_shift", "min_segment_batches", "retention"}
                              & set(table))
@@ -200,7 +212,8 @@ def _cell_group(table: Any, datasets: Mapping[str, tuple], where: str) -> dict[s
 def _expand(group: Mapping[str, Any], severities: Severities) -> list[CellSpec]:
     """The cells of one group, direction by direction, shift by shift, severity by severity.
     ``clean`` is one cell at severity 0; a group's ``severity`` fixes the level of its shifts
-    (the chosen severities then do not apply); ``mix`` makes multi-segment streams."""
+    (the chosen severities then do not apply), its ``default_severity`` is the level run when
+    none is chosen (instead of each shift's maximum); ``mix`` makes multi-segment streams."""
     out = []
     for direction in group["directions"]:
         if group["mix"] is not None:
@@ -211,8 +224,14 @@ def _expand(group: Mapping[str, Any], severities: Severities) -> list[CellSpec]:
                                  min_segment_batches=group["min_segment_batches"])
             continue
         for shift in group["shifts"]:
-            levels = ([0] if shift == CLEAN else [group["severity"]]
-                      if group["severity"] is not None else severities_for(shift, severities))
+            if shift == CLEAN:
+                levels = [0]
+            elif group["severity"] is not None:
+                levels = [group["severity"]]
+            elif severities is None and group["default_severity"] is not None:
+                levels = [group["default_severity"]]
+            else:
+                levels = severities_for(shift, severities)
             out += [CellSpec(group["dataset"], direction, shift, lv) for lv in levels]
     return out
 

@@ -30,6 +30,7 @@ from bench.engine.inputs import InputOptions, resized_images
 from bench.engine.parallel import default_workers
 from bench.engine.provenance import git_sha
 from bench.models.openclip import RetrievalModel
+from bench.models.registered import architecture, shipped_file
 from bench.models.weights import add_bench_configs, file_sha256
 from bench.studies.mini.augment import noisy_caption, photometric
 
@@ -38,7 +39,7 @@ from bench.studies.mini.augment import noisy_caption, photometric
 class TrainConfig:
     """A training recipe; the defaults are the shipped mini-clip checkpoint's (`RECIPES`)."""
 
-    model: str = "mini-clip"  # mini-clip (mini-scenes) or mini-reid (mini-pedes style A)
+    model: str = "mini-clip"  # mini-clip(-2) (mini-scenes) or mini-reid (mini-pedes style A)
     steps: int = 1200
     batch_size: int = 256
     lr: float = 1e-3
@@ -47,18 +48,25 @@ class TrainConfig:
     seed: int = 0
     augment: bool = True  # photometric noise (bench/studies/mini/augment.py)
     caption_noise: bool = True  # typos and dropped words in half of the captions
-    init: str | None = None  # start from this checkpoint (a path) instead of random weights
+    init: str | None = None  # start from this checkpoint (a path, or a shipped file's name)
     logit_scale: float | None = None  # fixed logit scale (not learned); None: learned, <= 100
 
 
 # The shipped checkpoints' recipes (each one's card in bench/assets/models/ records the
 # config it was trained with): `python -m bench mini train --model M` reproduces them.
+# mini-clip-2 continues mini-clip at the protocol's temperature (logit scale 100) for 1,500
+# more steps: the source model of the regime-matched embedded suites; its length was chosen
+# from source rows under shift (docs/embedded-regime.md).
 RECIPES = {"mini-clip": TrainConfig(model="mini-clip"),
+           "mini-clip-2": TrainConfig(model="mini-clip-2", steps=1500, lr=5e-4, warmup=100,
+                                      init="mini-clip.pt", logit_scale=100.0),
            "mini-reid": TrainConfig(model="mini-reid", steps=600)}
 
 
 def training_data(model: str, split: str) -> RetrievalDataset:
+    """The generated split a mini model trains or is tested on (by its architecture)."""
     from bench.data.synth import load_mini_pedes, load_mini_scenes
+    model = architecture(model)
     if model == "mini-clip":
         return load_mini_scenes(split=split)
     if model == "mini-reid":
@@ -76,7 +84,8 @@ def _cosine_lr(step: int, cfg: TrainConfig) -> float:
 def _wrap(model: torch.nn.Module, preprocess, name: str,
           device: torch.device | None = None) -> RetrievalModel:
     """A RetrievalModel around `model` whose 'source' weights are the current ones."""
-    return RetrievalModel(model, preprocess, open_clip.get_tokenizer(name), name, "training",
+    return RetrievalModel(model, preprocess, open_clip.get_tokenizer(architecture(name)), name,
+                          "training",
                           "training", device or torch.device("cpu"))
 
 
@@ -84,9 +93,10 @@ def _new_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module,
     add_bench_configs()
     torch.manual_seed(cfg.seed)
     logging.getLogger().setLevel(logging.ERROR)  # "initialized randomly" is the point here
-    model, _, preprocess = open_clip.create_model_and_transforms(cfg.model, pretrained=None)
+    model, _, preprocess = open_clip.create_model_and_transforms(architecture(cfg.model),
+                                                                 pretrained=None)
     if cfg.init:
-        state = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        state = torch.load(init_file(cfg.init), map_location="cpu", weights_only=True)
         model.load_state_dict({k: v.float() for k, v in state.items()})
     if cfg.logit_scale is not None:
         with torch.no_grad():
@@ -98,6 +108,12 @@ def _new_model(cfg: TrainConfig, device: torch.device) -> tuple[torch.nn.Module,
     if cfg.logit_scale is not None:
         model.logit_scale.requires_grad_(False)
     return model, rm
+
+
+def init_file(init: str) -> Path:
+    """The checkpoint a recipe starts from: a path, else a shipped file's name."""
+    path = Path(init)
+    return path if path.is_file() else shipped_file(init)
 
 
 def _state_path(out: Path) -> Path:
@@ -133,7 +149,7 @@ def train(cfg: TrainConfig, out: Path, quiet: bool = False, workers: int | None 
     from it and gives the checkpoint an uninterrupted run gives.
     """
     start = time.time()
-    init_sha = file_sha256(Path(cfg.init)) if cfg.init else None
+    init_sha = file_sha256(init_file(cfg.init)) if cfg.init else None
     dev = torch.device(device)
     model, rm = _new_model(cfg, dev)
     data = training_data(cfg.model, "train")
