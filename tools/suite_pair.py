@@ -28,25 +28,9 @@ from bench.api.errors import ConfigError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
-from bench.report.published_rank import versions  # noqa: E402
 from bench.report.render import frame_markdown  # noqa: E402
 from bench.report.suite_pair import common_shifts, suite_pair  # noqa: E402
-
-
-def _compared_versions(rows: pd.DataFrame, suites) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Each suite's rows of one version (another version is another model or shift
-    strength): the newest that holds a method beside source, else the current one."""
-    if "suite_version" not in rows:
-        return rows, {}
-    keep, chosen = pd.Series(False, index=rows.index), {}
-    for suite in suites:
-        mine = rows["suite"] == suite
-        held = versions(rows[mine], suite)
-        methods = {v: set(rows.loc[mine & (rows["suite_version"].astype(str) == v), "method"])
-                   for v in held}
-        chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
-        keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
-    return rows[keep], chosen
+from bench.report.versions import compared_versions  # noqa: E402
 
 
 def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
@@ -56,7 +40,7 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
     if rows.empty:
         raise ConfigError(f"no results for {' or '.join(suites)} in "
                           f"{', '.join(map(str, folders))}")
-    rows, chosen = _compared_versions(rows, suites)
+    rows, chosen = compared_versions(rows, suites)
     twice = rows["cell_id"][rows["cell_id"].duplicated()]
     if len(twice):
         raise ConfigError(f"cell {twice.iloc[0]} is in more than one folder",

@@ -30,6 +30,7 @@ from bench.files import package_assets  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
 from bench.report.memo import memo  # noqa: E402
 from bench.report.render import render  # noqa: E402
+from bench.report.versions import compared_versions  # noqa: E402
 from bench.shifts import max_level  # noqa: E402
 from bench.studies.similarity import monotone, rises, wide_table  # noqa: E402
 
@@ -190,8 +191,12 @@ READING_SUITES = tuple(s for suites, metric in README_BOARDS if metric == "r1" f
 
 @functools.cache
 def _store() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The committed rows, each README suite at one version (`compared_versions`: the
+    newest whose methods beside source are run), and their outcomes."""
     store = ResultStore(RESULTS)
-    return store.read(), store.read_outcomes()
+    rows, _ = compared_versions(store.read(), READING_SUITES)
+    outcomes = store.read_outcomes()
+    return rows, outcomes[outcomes["cell_id"].isin(set(rows["cell_id"]))]
 
 
 def _board(suites: tuple[str, ...], metric: str):

@@ -32,6 +32,10 @@ import pandas as pd
 from bench.api.errors import DataError
 from bench.api.registry import SHIFTS, SUITES
 from bench.report.reported import points_for
+from bench.report.versions import versions
+
+__all__ = ["BASELINES", "compare", "markdown", "measured_averages", "paired_places",
+           "sign_agreement", "suite_levels", "versions"]
 
 BASELINES = ("source", "tent", "eata", "sar", "read", "deyo")
 
@@ -49,16 +53,6 @@ class RankComparison:
     places: bool = False  # the table has "place" (paired ties) and tau_places is set
     tau_places: float = float("nan")
     p_places: float = float("nan")
-
-
-def versions(df: pd.DataFrame, suite: str) -> list[str]:
-    """The suite's versions the rows hold, the current one first, then newest to oldest."""
-    current = str(SUITES.get(suite).version)
-    if "suite_version" not in df:
-        return [current]
-    held = {str(v) for v in df.loc[df["suite"] == suite, "suite_version"].dropna()}
-    older = sorted(held - {current}, key=lambda v: (len(v), v), reverse=True)
-    return [current, *older]
 
 
 def suite_levels(suite: str, direction: str) -> dict[str, int]:

@@ -1,0 +1,39 @@
+"""Suite versions in a results frame: rows of different versions of a suite ran another
+model or shift strength, so they are read one version at a time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.api.registry import SUITES
+
+
+def versions(df: pd.DataFrame, suite: str) -> list[str]:
+    """The suite's versions the rows hold, the current one first, then newest to oldest."""
+    current = str(SUITES.get(suite).version)
+    if "suite_version" not in df:
+        return [current]
+    held = {str(v) for v in df.loc[df["suite"] == suite, "suite_version"].dropna()}
+    older = sorted(held - {current}, key=lambda v: (len(v), v), reverse=True)
+    return [current, *older]
+
+
+def compared_versions(rows: pd.DataFrame,
+                      suites) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Each of `suites`' rows at one version: the newest that holds a method beside source
+    (a version whose methods are not run yet compares nothing), else the current one. Rows
+    of other suites pass unchanged."""
+    if "suite_version" not in rows:
+        return rows, {}
+    keep = ~rows["suite"].isin(list(suites))
+    chosen = {}
+    for suite in suites:
+        mine = rows["suite"] == suite
+        if not mine.any():
+            continue
+        held = versions(rows[mine], suite)
+        methods = {v: set(rows.loc[mine & (rows["suite_version"].astype(str) == v), "method"])
+                   for v in held}
+        chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
+        keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
+    return rows[keep], chosen

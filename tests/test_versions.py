@@ -1,0 +1,35 @@
+"""Rows of different versions of a suite are read one version at a time."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bench.api.registry import SUITES, load_builtins
+from bench.report.versions import compared_versions, versions
+
+load_builtins()
+CURRENT = str(SUITES.get("mini-c").version)
+
+
+def _rows(spec: list[tuple[str, str, str]]) -> pd.DataFrame:
+    return pd.DataFrame([{"cell_id": f"c{k}", "suite": s, "suite_version": v, "method": m}
+                         for k, (s, v, m) in enumerate(spec)])
+
+
+def test_versions_put_the_current_one_first_then_newest_to_oldest():
+    rows = _rows([("mini-c", "2", "source"), ("mini-c", "10", "tent"),
+                  ("mini-c", CURRENT, "source"), ("smoke", "9", "source")])
+    assert versions(rows, "mini-c") == [CURRENT, "10", "2"]
+    assert versions(rows.drop(columns="suite_version"), "mini-c") == [CURRENT]
+
+
+def test_a_version_with_only_source_gives_way_to_the_newest_compared_one():
+    rows = _rows([("mini-c", CURRENT, "source"), ("mini-c", "1", "source"),
+                  ("mini-c", "1", "tent"), ("mini-c", "0", "tent"), ("smoke", "2", "source")])
+    picked, chosen = compared_versions(rows, ["mini-c"])
+    assert chosen == {"mini-c": "1"}
+    assert list(picked["cell_id"]) == ["c1", "c2", "c4"]  # other suites pass unchanged
+    rows.loc[len(rows)] = {"cell_id": "c5", "suite": "mini-c", "suite_version": CURRENT,
+                           "method": "tent"}
+    picked, chosen = compared_versions(rows, ["mini-c"])
+    assert chosen == {"mini-c": CURRENT} and list(picked["cell_id"]) == ["c0", "c4", "c5"]
