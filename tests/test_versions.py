@@ -33,3 +33,17 @@ def test_a_version_with_only_source_gives_way_to_the_newest_compared_one():
                            "method": "tent"}
     picked, chosen = compared_versions(rows, ["mini-c"])
     assert chosen == {"mini-c": CURRENT} and list(picked["cell_id"]) == ["c0", "c4", "c5"]
+
+
+def test_two_versions_of_a_suite_never_share_a_table(tmp_path):
+    from helpers_outcomes import write_store
+
+    from bench.engine.store import read_results
+    from bench.report.leaderboard import build
+
+    write_store(tmp_path, seeds=(0,), suite_version="1")
+    write_store(tmp_path, seeds=(0,), first_cell=1000, suite_version=CURRENT)
+    mains = [t for t in build(read_results(tmp_path), "r1").tables if t.kind == "main"]
+    assert len(mains) == 2
+    assert [t.title.split(" · ")[0] for t in mains] == [f"mini-c v{CURRENT}", "mini-c v1"]
+    assert all(len(t.rows) == len(mains[0].rows) for t in mains)  # each version's methods once

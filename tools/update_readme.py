@@ -97,7 +97,9 @@ def regime_lines(df: pd.DataFrame) -> list[str]:
         levels = sorted(set(shifted["severity"]))
         tops = {max_level(sh) for sh in shifted["shift"]}
         at = "maximum severity" if levels == sorted(tops) else f"severity {levels[0]}"
-        model = ", ".join(sorted(set(df.loc[df["suite"] == suite, "model"])))
+        current = (df["suite"] == suite) & (
+            df["suite_version"].astype(str) == str(SUITES.get(suite).version))
+        model = ", ".join(sorted(set(df.loc[current, "model"])))
         out.append(f"**{kind} shifts, {direction}** ({suite} v{SUITES.get(suite).version}, "
                    f"{model}, source, {at}; clean R@1 "
                    f"{c:.1f}): mean {shifted['r1'].mean():.1f} = {shifted['pct'].mean():.0f} % "

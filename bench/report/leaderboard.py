@@ -49,7 +49,8 @@ from bench.report.tables import (
 )
 
 __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard", "Table", "build"]
-GROUP_KEYS = ["suite", "dataset", "direction", "stream"]
+# a table per suite version (`table_suite`), dataset, direction and stream
+GROUP_KEYS = ["table_suite", "dataset", "direction", "stream"]
 
 
 @dataclass
@@ -110,7 +111,8 @@ def _mean_cell(cells: list[TableCell], show_count: bool) -> TableCell:
 
 
 def _heading(key: tuple, group: pd.DataFrame, metric: str, what: str) -> str:
-    suite, dataset, direction, stream = key
+    _, dataset, direction, stream = key
+    suite = group["suite"].iloc[0]
     pairs = zip(group["model"], group["pretrained"], strict=True)
     models = sorted({f"{m}/{p}" if p else m for m, p in pairs})
     versions = sorted(v for v in set(group["suite_version"]) if v)

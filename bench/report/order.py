@@ -82,7 +82,23 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     df["stream"] = df["stream"].replace("", "single")
     df["severity"] = df["severity"].fillna(0).astype(int)
     df["identity"] = _identities(df)
+    df["table_suite"] = _table_suites(df)
     return df
+
+
+def _table_suites(df: pd.DataFrame) -> pd.Series:
+    """The suite as tables group it: its name, and for the rows of a version other than the
+    newest the frame holds of that suite, the name with the version ("mini-c v3"). Rows of
+    two versions ran another model or shift strength, so they never share a table."""
+    out = df["suite"].copy()
+    if "suite_version" not in df:
+        return out
+    for suite, rows in df.groupby("suite"):
+        held = sorted(set(rows["suite_version"]) - {""}, key=lambda v: (len(v), v))
+        for version in held[:-1]:
+            older = (df["suite"] == suite) & (df["suite_version"] == version)
+            out[older] = f"{suite} v{version}"
+    return out
 
 
 def protocol_fields(text) -> dict:
