@@ -26,6 +26,7 @@ from bench.api.errors import DataError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown, versions  # noqa: E402
+from bench.report.versions import at_version  # noqa: E402
 
 
 def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
@@ -35,9 +36,8 @@ def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
     parts, first_error = [], None
     for version in versions(rows, suite):
         for direction in directions:
-            picked = rows[(rows["suite"] == suite) & (rows["direction"] == direction)]
-            if "suite_version" in picked:
-                picked = picked[picked["suite_version"].astype(str) == version]
+            picked = at_version(rows[(rows["suite"] == suite) & (rows["direction"] == direction)],
+                                version)
             if direction != directions[0] and picked.empty:
                 continue  # the first direction is required; later ones only where run
             outcomes = ResultStore(results).read_outcomes(list(picked["cell_id"]))

@@ -30,7 +30,7 @@ from bench.files import package_assets  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
 from bench.report.memo import memo  # noqa: E402
 from bench.report.render import render  # noqa: E402
-from bench.report.versions import compared_versions  # noqa: E402
+from bench.report.versions import at_version, compared_versions  # noqa: E402
 from bench.shifts import max_level  # noqa: E402
 from bench.studies.similarity import monotone, rises, wide_table  # noqa: E402
 
@@ -74,7 +74,7 @@ def _source_r1(df: pd.DataFrame, **where) -> pd.DataFrame:
     for k, v in where.items():
         sel = sel[sel[k] == v]
     if "suite" in where and where["suite"] in SUITES:  # the suite's current version only
-        sel = sel[sel["suite_version"].astype(str) == str(SUITES.get(where["suite"]).version)]
+        sel = at_version(sel, SUITES.get(where["suite"]).version)
     return sel.groupby(["shift", "severity"])["r1"].mean().reset_index()
 
 
@@ -97,9 +97,8 @@ def regime_lines(df: pd.DataFrame) -> list[str]:
         levels = sorted(set(shifted["severity"]))
         tops = {max_level(sh) for sh in shifted["shift"]}
         at = "maximum severity" if levels == sorted(tops) else f"severity {levels[0]}"
-        current = (df["suite"] == suite) & (
-            df["suite_version"].astype(str) == str(SUITES.get(suite).version))
-        model = ", ".join(sorted(set(df.loc[current, "model"])))
+        current = at_version(df[df["suite"] == suite], SUITES.get(suite).version)
+        model = ", ".join(sorted(set(current["model"])))
         out.append(f"**{kind} shifts, {direction}** ({suite} v{SUITES.get(suite).version}, "
                    f"{model}, source, {at}; clean R@1 "
                    f"{c:.1f}): mean {shifted['r1'].mean():.1f} = {shifted['pct'].mean():.0f} % "
@@ -315,7 +314,7 @@ def prediction_block() -> str:
             t2i = compare(rows, suite, "t2i", version=version)
         except DataError:
             continue
-        held = rows[(rows["suite"] == suite) & (rows["suite_version"].astype(str) == version)]
+        held = at_version(rows[rows["suite"] == suite], version)
         return text + " " + _verdict(i2t, t2i, current=False,
                                      model=", ".join(sorted(set(held["model"]))))
     return text

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from bench.api.registry import METHODS, load_builtins, method_rank
+from bench.report.versions import version_key
 from bench.shifts import book, max_level
 
 STREAM_ORDER = ("single", "mixed", "continual", "mixed-severity")
@@ -94,7 +95,7 @@ def _table_suites(df: pd.DataFrame) -> pd.Series:
     if "suite_version" not in df:
         return out
     for suite, rows in df.groupby("suite"):
-        held = sorted(set(rows["suite_version"]) - {""}, key=lambda v: (len(v), v))
+        held = sorted(set(rows["suite_version"]) - {""}, key=version_key)
         for version in held[:-1]:
             older = (df["suite"] == suite) & (df["suite_version"] == version)
             out[older] = f"{suite} v{version}"

@@ -32,7 +32,7 @@ import pandas as pd
 from bench.api.errors import DataError
 from bench.api.registry import SHIFTS, SUITES
 from bench.report.reported import points_for
-from bench.report.versions import versions
+from bench.report.versions import at_version, versions
 
 __all__ = ["BASELINES", "compare", "markdown", "measured_averages", "paired_places",
            "sign_agreement", "suite_levels", "versions"]
@@ -72,8 +72,7 @@ def _rows_at_level(df: pd.DataFrame, suite: str, direction: str, version: str | 
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
               & (df["stream"] == "single") & (df["status"] == "ok") & (df["shift"] != "clean")
               & df["method"].isin(methods)]
-    if "suite_version" in rows:
-        rows = rows[rows["suite_version"].astype(str) == version]
+    rows = at_version(rows, version)
     if version == current:
         level = suite_levels(suite, direction)
     else:
@@ -97,7 +96,12 @@ def measured_averages(df: pd.DataFrame, suite: str, direction: str,
     (default: the suite's current version, at the levels its file sets: each shift's
     maximum unless a default severity is given; mean over seeds per shift first); methods
     missing a shift are left out. Returns (averages, number of shifts)."""
-    rows, level = _rows_at_level(df, suite, direction, version, methods)
+    return _averages(*_rows_at_level(df, suite, direction, version, methods))
+
+
+def _averages(rows: pd.DataFrame, level: dict[str, int]) -> tuple[pd.Series, int]:
+    """Per method, the mean over `level`'s shifts of each shift's mean over seeds; methods
+    missing a shift are left out."""
     shifts = sorted(level)
     per_shift = rows.groupby(["method", "shift"])["r1"].mean().unstack("shift")
     complete = per_shift.dropna().reindex(columns=shifts).dropna()
@@ -112,9 +116,7 @@ def paired_places(df: pd.DataFrame, outcomes: pd.DataFrame, suite: str, directio
 
     rows = df[(df["suite"] == suite) & (df["direction"] == direction)
               & (df["stream"] == "single") & df["method"].isin(methods)]
-    if "suite_version" in rows:
-        wanted = str(SUITES.get(suite).version if version is None else version)
-        rows = rows[rows["suite_version"].astype(str) == wanted]
+    rows = at_version(rows, SUITES.get(suite).version if version is None else version)
     board = build(rows, "r1", [suite], outcomes=outcomes)
     rank = next(t for t in board.tables if t.kind == "ranking")
     return {label: rank.cell(label, "place").text for label in rank.rows}
@@ -129,8 +131,8 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
     from scipy.stats import kendalltau
 
     version = str(SUITES.get(suite).version if version is None else version)
-    measured, n_shifts = measured_averages(df, suite, direction, version=version)
-    level = _rows_at_level(df, suite, direction, version, BASELINES)[1]
+    rows, level = _rows_at_level(df, suite, direction, version, BASELINES)
+    measured, n_shifts = _averages(rows, level)
     published = pd.Series({p.method: p.value for p in points_for(published_suite, direction)})
     common = [m for m in BASELINES if m in measured.index and m in published.index]
     if len(common) < 2:

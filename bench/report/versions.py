@@ -8,13 +8,25 @@ import pandas as pd
 from bench.api.registry import SUITES
 
 
+def version_key(version: str) -> tuple[int, str]:
+    """Sorts version strings numerically where they are numbers ("9" before "10")."""
+    return len(version), version
+
+
+def at_version(rows: pd.DataFrame, version: str) -> pd.DataFrame:
+    """The rows of one suite version (all rows where the frame records no version)."""
+    if "suite_version" not in rows:
+        return rows
+    return rows[rows["suite_version"].astype(str) == str(version)]
+
+
 def versions(df: pd.DataFrame, suite: str) -> list[str]:
     """The suite's versions the rows hold, the current one first, then newest to oldest."""
     current = str(SUITES.get(suite).version)
     if "suite_version" not in df:
         return [current]
     held = {str(v) for v in df.loc[df["suite"] == suite, "suite_version"].dropna()}
-    older = sorted(held - {current}, key=lambda v: (len(v), v), reverse=True)
+    older = sorted(held - {current}, key=version_key, reverse=True)
     return [current, *older]
 
 
@@ -32,8 +44,7 @@ def compared_versions(rows: pd.DataFrame,
         if not mine.any():
             continue
         held = versions(rows[mine], suite)
-        methods = {v: set(rows.loc[mine & (rows["suite_version"].astype(str) == v), "method"])
-                   for v in held}
+        methods = {v: set(at_version(rows[mine], v)["method"]) for v in held}
         chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
         keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
     return rows[keep], chosen
