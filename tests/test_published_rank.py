@@ -128,3 +128,38 @@ def test_sign_agreement_compares_each_baselines_delta_vs_source():
     assert not signs["eata"] and not signs["tent"] and signs["deyo"]
     text = markdown(compare(rows(flipped)))
     assert "| eata | -1.0 | +4.3 | no |" in text and "Sign agreement: 3 of 5 baselines" in text
+
+
+def _readme_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("update_readme", ROOT / "tools/update_readme.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_readme_prediction_gives_the_current_verdict_then_the_earlier_one(tmp_path, monkeypatch):
+    import bench.engine.store as store
+
+    tool = _readme_tool()
+    (tmp_path / "coco" / "cells").mkdir(parents=True)
+    monkeypatch.setattr(tool, "RESULTS", tmp_path)
+    current = rows({m: v - 10 for m, v in PUBLISHED.items()}).query("suite_version != '0'")
+    earlier = rows(dict(PUBLISHED, eata=44.0)).query("r1 != 0").assign(suite_version="0",
+                                                                        severity=5)
+    both = pd.concat([current, earlier], ignore_index=True).assign(model="m")
+    monkeypatch.setattr(store, "read_results", lambda path: both)
+    text = tool.prediction_block()
+    now, before = text.split(" The earlier ")
+    assert now.startswith(f"`mini-coco-c` v{VERSION}, the COCO-sized miniature (model `m`")
+    assert "tau-b 1.00" in now and "published sign for 5 of 5 on image shifts" in now
+    assert "text shifts' baselines are not all run yet" in now  # no t2i rows
+    assert before.startswith("`mini-coco-c` v0 (model `m`, shifts at maximum severity)")
+    assert "4 of 5 (not: eata -1.0 against +4.3)" in before
+    # only source run on the current version: its source row, then the earlier verdict
+    monkeypatch.setattr(store, "read_results",
+                        lambda path: both[(both.suite_version == "0") | (both.method == "source")])
+    partial = tool.prediction_block()
+    assert "rerun only in part so far (every image shift: source)" in partial
+    assert " The earlier `mini-coco-c` v0" in partial

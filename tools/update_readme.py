@@ -281,8 +281,8 @@ def coco_block() -> str:
 def prediction_block() -> str:
     """What the miniature predicts about the real benchmark, in the measured numbers of
     `results/embedded/coco` (the baselines beside TCR's published BLIP COCO-C table): the
-    suite's current version where its baselines are all run, else its source rows so far
-    and the last version whose baselines are."""
+    suite's current version (its verdict where its image-shift baselines are all run, else
+    its source rows so far), then the last earlier version whose baselines are run."""
     from bench.api.errors import DataError
     from bench.engine.store import read_results
     from bench.report.published_rank import compare, measured_averages, versions
@@ -293,35 +293,41 @@ def prediction_block() -> str:
     rows = read_results(store)
     suite = "mini-coco-c"
     current, *older = versions(rows, suite)
-    try:
-        return _verdict(compare(rows, suite, "i2t"), compare(rows, suite, "t2i"), current=True)
-    except DataError:
-        pass
-    src = {d: measured_averages(rows, suite, d, ("source",))[0].get("source")
-           for d in ("i2t", "t2i")}
-    done = measured_averages(rows, suite, "i2t")[0].index.tolist()
-    text = (f"`{suite}` v{current}, the COCO-sized miniature on `mini-clip-2` with its shifts "
-            "at the strength of the real benchmark's regime "
-            "([docs/embedded-regime.md](docs/embedded-regime.md)), has its baselines "
-            f"rerun only in part so far (every image shift: {', '.join(done) or 'none'}), so "
-            "what it predicts is not measured yet.")
-    if all(v is not None for v in src.values()):
-        text += (f" Its source rows: i2t {src['i2t']:.1f} against BLIP's 45.0, t2i "
-                 f"{src['t2i']:.1f} against 40.9.")
-    for version in older:
+
+    def verdict(version: str, now: bool) -> str | None:
         try:
             i2t = compare(rows, suite, "i2t", version=version)
+        except DataError:
+            return None
+        try:
             t2i = compare(rows, suite, "t2i", version=version)
         except DataError:
-            continue
+            t2i = None
         held = at_version(rows[rows["suite"] == suite], version)
-        return text + " " + _verdict(i2t, t2i, current=False,
-                                     model=", ".join(sorted(set(held["model"]))))
+        return _verdict(i2t, t2i, now, ", ".join(sorted(set(held["model"]))))
+
+    text = verdict(current, True)
+    if text is None:
+        src = {d: measured_averages(rows, suite, d, ("source",))[0].get("source")
+               for d in ("i2t", "t2i")}
+        done = measured_averages(rows, suite, "i2t")[0].index.tolist()
+        text = (f"`{suite}` v{current}, the COCO-sized miniature on `mini-clip-2` with its "
+                "shifts at the strength of the real benchmark's regime "
+                "([docs/embedded-regime.md](docs/embedded-regime.md)), has its baselines "
+                f"rerun only in part so far (every image shift: {', '.join(done) or 'none'}), "
+                "so what it predicts is not measured yet.")
+        if all(v is not None for v in src.values()):
+            text += (f" Its source rows: i2t {src['i2t']:.1f} against BLIP's 45.0, t2i "
+                     f"{src['t2i']:.1f} against 40.9.")
+    for version in older:
+        earlier = verdict(version, False)
+        if earlier is not None:
+            return text + " " + earlier
     return text
 
 
-def _verdict(i2t, t2i, current: bool, model: str = "") -> str:
-    """The measured tau, sign agreement and source rows of one version, in words."""
+def _verdict(i2t, t2i, current: bool, model: str) -> str:
+    """One version's measured tau, sign agreement and source rows, in words (`t2i`: None)."""
     from bench.report.published_rank import sign_agreement
 
     def signs(cmp) -> str:
@@ -335,14 +341,18 @@ def _verdict(i2t, t2i, current: bool, model: str = "") -> str:
         row = cmp.table.set_index("method").loc["source"]
         return f"{row['measured']:.1f} against {row['published']:.1f}"
 
-    which = ("On `mini-coco-c`, the COCO-sized miniature," if current else
+    which = (f"`mini-coco-c` v{i2t.version}, the COCO-sized miniature (model `{model}`, shifts "
+             f"at {i2t.level_words})," if current else
              f"The earlier `mini-coco-c` v{i2t.version} (model `{model}`, shifts at "
              f"{i2t.level_words}) measured:")
-    return (f"{which} the six published baselines' average R@1 over the image shifts ranks "
-            f"with Kendall's tau-b {i2t.tau:.2f} against BLIP's COCO-C table; a baseline's "
-            f"change over source has the published sign for {signs(i2t)} on image shifts, "
-            f"and for {signs(t2i)} on text shifts; source i2t {source(i2t)}, t2i "
-            f"{source(t2i)}. Full tables: [RANK.md](results/embedded/RANK.md).")
+    text = (f"{which} the published baselines' average R@1 over the image shifts ranks "
+            f"with Kendall's tau-b {i2t.tau:.2f} (p {i2t.p_value:.2f}, {len(i2t.table)} "
+            f"methods) against BLIP's COCO-C table; a baseline's change over source has the "
+            f"published sign for {signs(i2t)} on image shifts")
+    text += (f", and for {signs(t2i)} on text shifts; source i2t {source(i2t)}, t2i "
+             f"{source(t2i)}." if t2i is not None else
+             f" (the text shifts' baselines are not all run yet); source i2t {source(i2t)}.")
+    return text + " Full tables: [RANK.md](results/embedded/RANK.md)."
 
 
 BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,
