@@ -113,6 +113,10 @@ def test_places_give_a_second_tau_that_counts_noise_level_gaps_as_ties(tmp_path)
     text = markdown(cmp)
     assert "measured place (paired)" in text and f"tau-b = {-2 / 24 ** 0.5:.3f}" in text
     assert "place" not in compare(read_results(tmp_path)).table  # no outcomes: no places
+    run = subprocess.run([sys.executable, str(ROOT / "tools" / "rank_vs_published.py"),
+                          str(tmp_path), "--direction", "i2t"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "R@1 along the stream" in run.stdout and "| source |" in run.stdout.split("stream")[-1]
 
 
 def test_sign_agreement_compares_each_baselines_delta_vs_source():

@@ -26,12 +26,15 @@ from bench.api.errors import DataError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown, versions  # noqa: E402
+from bench.report.stream_drift import drift_markdown  # noqa: E402
 from bench.report.versions import at_version  # noqa: E402
 
 
 def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
     """One section per suite version the results hold (the current one first) and
-    direction; a version whose baselines are not all run yet gets one line saying so."""
+    direction, with R@1 along the stream where the cells have per-query outcomes
+    (`bench.report.stream_drift`); a version whose baselines are not all run yet gets one
+    line saying so."""
     rows = read_results(results)
     parts, first_error = [], None
     for version in versions(rows, suite):
@@ -49,6 +52,8 @@ def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
                     parts.append(f"`{suite}` v{version} {direction}: {err.args[0]}")
                 continue
             parts.append(markdown(cmp))
+            if not outcomes.empty and "source" in set(cmp.cells["method"]):
+                parts.append(drift_markdown(cmp.cells, outcomes))
     if not any(p.startswith("Measured") for p in parts):
         raise first_error
     return "\n\n".join(parts)

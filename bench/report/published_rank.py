@@ -53,6 +53,7 @@ class RankComparison:
     places: bool = False  # the table has "place" (paired ties) and tau_places is set
     tau_places: float = float("nan")
     p_places: float = float("nan")
+    cells: pd.DataFrame | None = None  # the measured rows the comparison averages
 
 
 def suite_levels(suite: str, direction: str) -> dict[str, int]:
@@ -153,7 +154,7 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
         table["published delta"] = table["published"] - src["published"]
     tau, p = kendalltau(table["measured"], table["published"])
     cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts, version,
-                         level_words(level))
+                         level_words(level), cells=rows[rows["method"].isin(common)])
     if outcomes is not None and not outcomes.empty:
         places = paired_places(df, outcomes, suite, direction, common, version)
         if set(places) == set(common):  # row labels are plain method names

@@ -1,0 +1,56 @@
+"""R@1 along the stream, in parts of each cell's batches, and its change over source on the
+same cells: hand-computed on tiny outcomes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from bench.api.errors import DataError
+from bench.report.stream_drift import cell_parts, drift, drift_markdown
+
+
+def _outcomes(cell: str, ranks: list[list[int]]) -> pd.DataFrame:
+    """One row per query: batch b holds the best ranks ranks[b]."""
+    return pd.DataFrame([{"cell_id": cell, "batch": b, "best_rank": r}
+                         for b, batch in enumerate(ranks) for r in batch])
+
+
+ROWS = pd.DataFrame([
+    {"cell_id": "s1", "method": "source", "shift": "fog", "severity": 3, "seed": 0},
+    {"cell_id": "t1", "method": "tent", "shift": "fog", "severity": 3, "seed": 0},
+    {"cell_id": "s2", "method": "source", "shift": "snow", "severity": 3, "seed": 0},
+    {"cell_id": "t2", "method": "tent", "shift": "snow", "severity": 3, "seed": 0},
+    {"cell_id": "t3", "method": "tent", "shift": "frost", "severity": 3, "seed": 0}])
+OUTCOMES = pd.concat([
+    _outcomes("s1", [[1, 1], [1, 2], [1, 1], [2, 1]]),  # parts of 2 batches: 75, 75
+    _outcomes("t1", [[1, 1], [1, 1], [2, 1], [3, 4]]),  # 100, 25
+    _outcomes("s2", [[1, 2], [2, 2], [1, 1], [1, 2]]),  # 25, 75
+    _outcomes("t2", [[1, 1], [2, 2], [2, 2], [2, 2]]),  # 50, 0
+    _outcomes("t3", [[1, 1], [1, 1], [1, 1], [1, 1]])])  # no source cell: not in the change
+
+
+def test_parts_cut_each_stream_by_batch():
+    parts = cell_parts(OUTCOMES, parts=2)
+    assert parts.loc["s1"].tolist() == [75.0, 75.0]
+    assert parts.loc["t1"].tolist() == [100.0, 25.0]
+    # 5 batches in 2 parts: batches 0-2 (b * 2 // 5 == 0) and 3-4
+    five = cell_parts(_outcomes("x", [[1], [2], [1], [1], [1]]), parts=2)
+    assert five.loc["x"].tolist() == pytest.approx([200 / 3, 100.0])
+
+
+def test_change_is_taken_on_the_cells_source_also_has():
+    means, change, n = drift(ROWS, OUTCOMES, parts=2)
+    assert n == 2
+    assert means.loc["source"].tolist() == [50.0, 75.0]
+    assert means.loc["tent"].tolist() == pytest.approx([250 / 3, 125 / 3])  # all three cells
+    # fog and snow only: tent (75, 12.5) minus source (50, 75)
+    assert change.loc["tent"].tolist() == pytest.approx([25.0, -62.5])
+    text = drift_markdown(ROWS, OUTCOMES, parts=2)
+    assert "| tent | 83.3 (+25.0) | 41.7 (-62.5) |" in text
+    assert "| source | 50.0 | 75.0 |" in text and "over the 2 source cells" in text
+
+
+def test_no_reference_cells_is_one_clear_error():
+    with pytest.raises(DataError, match="no per-query outcomes of source"):
+        drift(ROWS[ROWS.method == "tent"], OUTCOMES)
