@@ -62,6 +62,12 @@ def test_reversed_order_gives_minus_one_and_incomplete_methods_are_left_out():
     # one swap among 6: (15 - 2 * 1) / 15 concordant minus discordant pairs
     swapped = dict(PUBLISHED, read=PUBLISHED["sar"], sar=PUBLISHED["read"])
     assert compare(rows(swapped)).tau == pytest.approx(13 / 15)
+    # among the 5 adapting baselines the same swap is one discordant pair of 10; every one
+    # of them below source keeps their own order (tau 1) while the full order flips
+    assert compare(rows(swapped)).tau_adapting == pytest.approx(8 / 10)
+    below = compare(rows(dict({m: v - 10 for m, v in PUBLISHED.items()}, source=60.0)))
+    assert below.tau_adapting == pytest.approx(1.0) and below.tau < 1
+    assert "= 1.000 (p = 0.017, 5 methods) among the adapting baselines" in markdown(below)
 
 
 def test_each_version_of_the_suite_is_compared_on_its_own_rows():
@@ -156,10 +162,11 @@ def test_readme_prediction_gives_the_current_verdict_then_the_earlier_one(tmp_pa
     monkeypatch.setattr(store, "read_results", lambda path: both)
     text = tool.prediction_block()
     now, before = text.split(" The earlier ")
-    assert now.startswith(f"`mini-coco-c` v{VERSION}, the COCO-sized miniature (model `m`")
+    assert now.startswith(f"On `mini-coco-c` v{VERSION}, the COCO-sized miniature (model `m`")
     assert "tau-b 1.00" in now and "published sign for 5 of 5 on image shifts" in now
     assert "text shifts' baselines are not all run yet" in now  # no t2i rows
-    assert before.startswith("`mini-coco-c` v0 (model `m`, shifts at maximum severity)")
+    assert before.startswith("`mini-coco-c` v0 (model `m`, image shifts at maximum severity)")
+    assert text.endswith("Full tables: [RANK.md](results/embedded/RANK.md).")
     assert "4 of 5 (not: eata -1.0 against +4.3)" in before
     # only source run on the current version: its source row, then the earlier verdict
     monkeypatch.setattr(store, "read_results",

@@ -279,10 +279,9 @@ def coco_block() -> str:
 
 
 def prediction_block() -> str:
-    """What the miniature predicts about the real benchmark, in the measured numbers of
-    `results/embedded/coco` (the baselines beside TCR's published BLIP COCO-C table): the
-    suite's current version (its verdict where its image-shift baselines are all run, else
-    its source rows so far), then the last earlier version whose baselines are run."""
+    """What the miniature predicts of the real benchmark, measured (`results/embedded/coco`
+    beside TCR's BLIP COCO-C table): the current `mini-coco-c` version's verdict once its
+    image-shift baselines are run (else its source rows), then the last earlier version's."""
     from bench.api.errors import DataError
     from bench.engine.store import read_results
     from bench.report.published_rank import compare, measured_averages, versions
@@ -319,11 +318,8 @@ def prediction_block() -> str:
         if all(v is not None for v in src.values()):
             text += (f" Its source rows: i2t {src['i2t']:.1f} against BLIP's 45.0, t2i "
                      f"{src['t2i']:.1f} against 40.9.")
-    for version in older:
-        earlier = verdict(version, False)
-        if earlier is not None:
-            return text + " " + earlier
-    return text
+    earlier = [e for e in (verdict(v, False) for v in older) if e is not None][:1]
+    return " ".join([text, *earlier, "Full tables: [RANK.md](results/embedded/RANK.md)."])
 
 
 def _verdict(i2t, t2i, current: bool, model: str) -> str:
@@ -341,18 +337,19 @@ def _verdict(i2t, t2i, current: bool, model: str) -> str:
         row = cmp.table.set_index("method").loc["source"]
         return f"{row['measured']:.1f} against {row['published']:.1f}"
 
-    which = (f"`mini-coco-c` v{i2t.version}, the COCO-sized miniature (model `{model}`, shifts "
-             f"at {i2t.level_words})," if current else
-             f"The earlier `mini-coco-c` v{i2t.version} (model `{model}`, shifts at "
+    which = (f"On `mini-coco-c` v{i2t.version}, the COCO-sized miniature (model `{model}`, "
+             f"image shifts at {i2t.level_words})," if current else
+             f"The earlier `mini-coco-c` v{i2t.version} (model `{model}`, image shifts at "
              f"{i2t.level_words}) measured:")
     text = (f"{which} the published baselines' average R@1 over the image shifts ranks "
-            f"with Kendall's tau-b {i2t.tau:.2f} (p {i2t.p_value:.2f}, {len(i2t.table)} "
-            f"methods) against BLIP's COCO-C table; a baseline's change over source has the "
-            f"published sign for {signs(i2t)} on image shifts")
+            f"with Kendall's tau-b {i2t.tau:.2f} (p {i2t.p_value:.2f}, {len(i2t.table)} methods) "
+            f"against BLIP's COCO-C table, and {i2t.tau_adapting:.2f} (p {i2t.p_adapting:.2f}) "
+            "among the adapting baselines alone (source left out); a baseline's change over "
+            f"source has the published sign for {signs(i2t)} on image shifts")
     text += (f", and for {signs(t2i)} on text shifts; source i2t {source(i2t)}, t2i "
              f"{source(t2i)}." if t2i is not None else
              f" (the text shifts' baselines are not all run yet); source i2t {source(i2t)}.")
-    return text + " Full tables: [RANK.md](results/embedded/RANK.md)."
+    return text
 
 
 BLOCKS = {"suites": suites_block, "methods": methods_block, "embedded": embedded_block,

@@ -8,7 +8,8 @@ model or shift strength). Only methods with every shift of that version at its l
 suite file's for the current version: each shift's maximum unless it sets a
 ``default_severity``; the highest the rows hold for an earlier one) count, in their default config (row label = method name); seeds are averaged per
 shift first. Kendall's tau is `scipy.stats.kendalltau` (tau-b) over the methods both
-sides have; it is reported as it comes out.
+sides have; it is reported as it comes out. A second tau-b over the adapting baselines alone
+(source left out) says whether their order holds whichever side of source they fall on.
 
 Each baseline's delta against source is set beside the published one, and whether their
 signs agree: whether the miniature says "helps" where the published table does, the
@@ -54,6 +55,10 @@ class RankComparison:
     tau_places: float = float("nan")
     p_places: float = float("nan")
     cells: pd.DataFrame | None = None  # the measured rows the comparison averages
+    # tau-b among the adapting baselines alone (source left out): their order, whatever
+    # side of source they fall on; nan with fewer than 3 of them
+    tau_adapting: float = float("nan")
+    p_adapting: float = float("nan")
 
 
 def suite_levels(suite: str, direction: str) -> dict[str, int]:
@@ -155,6 +160,10 @@ def compare(df: pd.DataFrame, suite: str = "mini-coco-c", direction: str = "i2t"
     tau, p = kendalltau(table["measured"], table["published"])
     cmp = RankComparison(table, float(tau), float(p), suite, direction, n_shifts, version,
                          level_words(level), cells=rows[rows["method"].isin(common)])
+    adapting = table[table["method"] != "source"]
+    if len(adapting) >= 3:
+        tau_a, p_a = kendalltau(adapting["measured"], adapting["published"])
+        cmp.tau_adapting, cmp.p_adapting = float(tau_a), float(p_a)
     if outcomes is not None and not outcomes.empty:
         places = paired_places(df, outcomes, suite, direction, common, version)
         if set(places) == set(common):  # row labels are plain method names
@@ -194,6 +203,11 @@ def markdown(cmp: RankComparison) -> str:
                      f"{r['measured rank']:g} |{cell} {r['published rank']:g} |")
     lines += ["", f"Kendall's tau-b = {cmp.tau:.3f} (p = {cmp.p_value:.3f}, "
                   f"{len(cmp.table)} methods) on the measured averages"]
+    if cmp.tau_adapting == cmp.tau_adapting:  # not nan
+        lines += ["", f"Kendall's tau-b = {cmp.tau_adapting:.3f} (p = {cmp.p_adapting:.3f}, "
+                      f"{len(cmp.table) - ('source' in set(cmp.table['method']))} methods) "
+                      "among the adapting baselines alone (source left out): their order, "
+                      "whichever side of source they fall on"]
     if cmp.places:
         lines += ["", f"Kendall's tau-b = {cmp.tau_places:.3f} (p = {cmp.p_places:.3f}) on the "
                       "measured places, where neighbours tie (n=) unless the pooled paired "
