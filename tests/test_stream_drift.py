@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.api.errors import DataError
-from bench.report.stream_drift import cell_parts, drift, drift_markdown
+from bench.report.stream_drift import drift, drift_markdown, outcome_parts, trace_parts
 
 
 def _outcomes(cell: str, ranks: list[list[int]]) -> pd.DataFrame:
@@ -31,26 +31,39 @@ OUTCOMES = pd.concat([
 
 
 def test_parts_cut_each_stream_by_batch():
-    parts = cell_parts(OUTCOMES, parts=2)
+    parts = outcome_parts(OUTCOMES, parts=2)
     assert parts.loc["s1"].tolist() == [75.0, 75.0]
     assert parts.loc["t1"].tolist() == [100.0, 25.0]
     # 5 batches in 2 parts: batches 0-2 (b * 2 // 5 == 0) and 3-4
-    five = cell_parts(_outcomes("x", [[1], [2], [1], [1], [1]]), parts=2)
+    five = outcome_parts(_outcomes("x", [[1], [2], [1], [1], [1]]), parts=2)
     assert five.loc["x"].tolist() == pytest.approx([200 / 3, 100.0])
 
 
 def test_change_is_taken_on_the_cells_source_also_has():
-    means, change, n = drift(ROWS, OUTCOMES, parts=2)
+    means, change, n = drift(ROWS, outcome_parts(OUTCOMES, parts=2))
     assert n == 2
     assert means.loc["source"].tolist() == [50.0, 75.0]
     assert means.loc["tent"].tolist() == pytest.approx([250 / 3, 125 / 3])  # all three cells
     # fog and snow only: tent (75, 12.5) minus source (50, 75)
     assert change.loc["tent"].tolist() == pytest.approx([25.0, -62.5])
-    text = drift_markdown(ROWS, OUTCOMES, parts=2)
+    text = drift_markdown(ROWS, outcome_parts(OUTCOMES, parts=2), "R@1")
     assert "| tent | 83.3 (+25.0) | 41.7 (-62.5) |" in text
     assert "| source | 50.0 | 75.0 |" in text and "over the 2 source cells" in text
+    assert text.startswith("R@1 along the stream") and "| 1st half | 2nd half |" in text
 
 
 def test_no_reference_cells_is_one_clear_error():
-    with pytest.raises(DataError, match="no per-query outcomes of source"):
-        drift(ROWS[ROWS.method == "tent"], OUTCOMES)
+    with pytest.raises(DataError, match="no per-batch records of source"):
+        drift(ROWS[ROWS.method == "tent"], outcome_parts(OUTCOMES))
+
+
+def test_trace_measures_weight_each_batch_by_its_queries():
+    traces = pd.DataFrame({"cell_id": ["s1"] * 4 + ["t1"] * 4, "batch": [0, 1, 2, 3] * 2,
+                           "n": [2, 2, 3, 1, 2, 2, 2, 2],
+                           "uniformity_q": [0.5, 0.7, 0.2, 0.6, 0.5, 0.5, 0.9, None]})
+    parts = trace_parts(traces, "uniformity_q", parts=2)
+    assert parts.loc["s1"].tolist() == pytest.approx([0.6, (3 * 0.2 + 0.6) / 4])
+    assert parts.loc["t1"].tolist() == pytest.approx([0.5, 0.9])  # a missing batch left out
+    means, change, _ = drift(ROWS, parts)
+    assert change.loc["tent"].tolist() == pytest.approx([-0.1, 0.9 - 0.3])
+    assert trace_parts(traces.drop(columns="uniformity_q"), "uniformity_q").empty

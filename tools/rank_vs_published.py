@@ -26,7 +26,10 @@ from bench.api.errors import DataError  # noqa: E402
 from bench.api.registry import load_builtins  # noqa: E402
 from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.published_rank import compare, markdown, versions  # noqa: E402
-from bench.report.stream_drift import drift_markdown  # noqa: E402
+from bench.report.stream_drift import drift_markdown, outcome_parts, trace_parts  # noqa: E402
+
+# the common-space measures read along the stream (docs/diagnostics.md)
+STREAM_MEASURES = {"uniformity_q": "Query uniformity", "intermodal_sim": "Inter-modal similarity"}
 from bench.report.versions import at_version  # noqa: E402
 
 
@@ -52,11 +55,25 @@ def rank_markdown(results: Path, suite: str, directions: list[str]) -> str:
                     parts.append(f"`{suite}` v{version} {direction}: {err.args[0]}")
                 continue
             parts.append(markdown(cmp))
-            if not outcomes.empty and "source" in set(cmp.cells["method"]):
-                parts.append(drift_markdown(cmp.cells, outcomes))
+            if "source" in set(cmp.cells["method"]):
+                parts += along_stream(ResultStore(results), cmp.cells, outcomes)
     if not any(p.startswith("Measured") for p in parts):
         raise first_error
     return "\n\n".join(parts)
+
+
+def along_stream(store: ResultStore, cells, outcomes) -> list[str]:
+    """R@1 and the common-space measures along the stream of the compared cells
+    (`bench.report.stream_drift`), where the cells have per-query outcomes and traces."""
+    out = []
+    if not outcomes.empty:
+        out.append(drift_markdown(cells, outcome_parts(outcomes), "R@1"))
+    traces = store.read_traces(list(cells["cell_id"]))
+    for measure, what in STREAM_MEASURES.items():
+        per_cell = trace_parts(traces, measure)
+        if cells[cells["method"] == "source"]["cell_id"].isin(per_cell.index).any():
+            out.append(drift_markdown(cells, per_cell, f"{what} (`{measure}`)", digits=3))
+    return out
 
 
 def _directions(value: str) -> list[str]:
