@@ -29,9 +29,9 @@ from bench.engine.store import ResultStore  # noqa: E402
 from bench.files import package_assets  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
 from bench.report.memo import memo  # noqa: E402
+from bench.report.published_rank import level_words  # noqa: E402
 from bench.report.render import render  # noqa: E402
 from bench.report.versions import at_version, compared_versions  # noqa: E402
-from bench.shifts import max_level  # noqa: E402
 from bench.studies.similarity import monotone, rises, wide_table  # noqa: E402
 
 RESULTS = ROOT / "results" / "embedded"  # the committed leaderboard (`make results`)
@@ -94,9 +94,7 @@ def regime_lines(df: pd.DataFrame) -> list[str]:
         c = float(clean["r1"].iloc[0])
         shifted["pct"] = 100 * shifted["r1"] / c
         kind = "image" if direction == "i2t" else "text"
-        levels = sorted(set(shifted["severity"]))
-        tops = {max_level(sh) for sh in shifted["shift"]}
-        at = "maximum severity" if levels == sorted(tops) else f"severity {levels[0]}"
+        at = level_words(dict(zip(shifted["shift"], shifted["severity"], strict=True)))
         current = at_version(df[df["suite"] == suite], SUITES.get(suite).version)
         model = ", ".join(sorted(set(current["model"])))
         out.append(f"**{kind} shifts, {direction}** ({suite} v{SUITES.get(suite).version}, "
@@ -293,6 +291,9 @@ def prediction_block() -> str:
     suite = "mini-coco-c"
     current, *older = versions(rows, suite)
 
+    def model_of(version: str) -> str:
+        return ", ".join(sorted(set(at_version(rows[rows["suite"] == suite], version)["model"])))
+
     def verdict(version: str, now: bool) -> str | None:
         try:
             i2t = compare(rows, suite, "i2t", version=version)
@@ -302,15 +303,14 @@ def prediction_block() -> str:
             t2i = compare(rows, suite, "t2i", version=version)
         except DataError:
             t2i = None
-        held = at_version(rows[rows["suite"] == suite], version)
-        return _verdict(i2t, t2i, now, ", ".join(sorted(set(held["model"]))))
+        return _verdict(i2t, t2i, now, model_of(version))
 
     text = verdict(current, True)
     if text is None:
         src = {d: measured_averages(rows, suite, d, ("source",))[0].get("source")
                for d in ("i2t", "t2i")}
         done = measured_averages(rows, suite, "i2t")[0].index.tolist()
-        text = (f"`{suite}` v{current}, the COCO-sized miniature on `mini-clip-2` with its "
+        text = (f"`{suite}` v{current}, the COCO-sized miniature on `{model_of(current)}` with its "
                 "shifts at the strength of the real benchmark's regime "
                 "([docs/embedded-regime.md](docs/embedded-regime.md)), has its baselines "
                 f"rerun only in part so far (every image shift: {', '.join(done) or 'none'}), "
