@@ -47,6 +47,23 @@ def test_main_table_equals_direct_pandas(df):
     assert got["Avg."].to_dict() == pytest.approx(avg.to_dict())
 
 
+def test_suite_level_columns_need_no_stand_in_note(df):
+    """Rows of the suite's current version at the level its file sets (mini-c: image shifts
+    at 3) are the suite's own level: the title says so and no column gets a note; the same
+    level in an earlier version's rows is a stand-in for the maximum and keeps both."""
+    from bench.api.registry import SUITES
+    rows = df[(df["suite"] == "mini-c") & ((df["severity"] == 5) | (df["shift"] == "clean"))]
+    rows = rows.assign(severity=rows["severity"].where(rows["shift"] == "clean", 3))
+    current = rows.assign(suite_version=str(SUITES.get("mini-c").version))
+    table = _table(build(current, suites=["mini-c"]), "mini-c")
+    assert "gaussian_noise@3" in table.columns
+    assert "at the suite's severity (shift@N: level N, the level its suite file sets)" in table.title
+    assert not any("highest severity run" in n for n in table.notes)
+    older = _table(build(rows.assign(suite_version="1"), suites=["mini-c"]), "mini-c")
+    assert "below the shift's maximum" in older.title
+    assert any("gaussian_noise@3: highest severity run (3)" in n for n in older.notes)
+
+
 def test_failed_cell_shown_and_excluded(df):
     table = _table(build(df), "mini-c")
     assert table.cell("tent", "fog").status == "failed"

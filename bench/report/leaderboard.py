@@ -47,6 +47,7 @@ from bench.report.tables import (
     TableCell,
     metric_unit,
 )
+from bench.report.versions import suite_levels
 
 __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard", "Table", "build"]
 # a table per suite version (`table_suite`), dataset, direction and stream
@@ -191,7 +192,10 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
     cols = columns_at_max_severity(group)
     avg_cols = [c for c in cols if c[1] != "clean"] or cols  # clean is a reference, not a shift
     names = [c[0] for c in cols]
+    own = _suite_level_labels(key, group, cols)
     what = ("at maximum severity" if all("@" not in c[0] for c in cols)
+            else "at the suite's severity (shift@N: level N, the level its suite file sets)"
+            if all(c[0] in own for c in cols if "@" in c[0])
             else "at the severity run (shift@N: level N, below the shift's maximum)")
     table = Table(_heading(key, group, metric, what), "main",
                   names + [AVG, COUNT], shift_columns=[c[0] for c in avg_cols], key=key)
@@ -205,7 +209,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
         table.add_row(labels[rk], line + [avg, TableCell(text=f"{avg.count}/{len(avg_cols)}")],
                       ref=ref_row, ident=(*key, *rk))
     _outcome_clause(table, metric)
-    _main_notes(table, cols, avg_cols)
+    _main_notes(table, [c for c in cols if c[0] not in own], avg_cols)
     not_run = _shifts_not_run(key, cols)
     if not_run:
         table.notes.append(f"not run yet (no rows): {', '.join(not_run)}, the suite's other "
@@ -222,6 +226,19 @@ def _shifts_not_run(key: tuple, cols: list[tuple]) -> list[str]:
         return []
     planned = SUITES.get(suite).single_shifts(direction, dataset)
     return sorted(planned - {c[1] for c in cols})
+
+
+def _suite_level_labels(key: tuple, group: pd.DataFrame, cols: list[tuple]) -> set[str]:
+    """The labelled columns (`fog@3`) at the level the suite's current version sets for the
+    shift (its file's default_severity): the suite's own level, not a stand-in for a
+    maximum that was not run, so they need no note."""
+    suite, _, direction, stream = key
+    if ((stream or "single") != "single" or suite not in SUITES
+            or "suite_version" not in group
+            or set(group["suite_version"].astype(str)) != {str(SUITES.get(suite).version)}):
+        return set()
+    level = suite_levels(suite, direction)
+    return {label for label, shift, sev in cols if label != shift and level.get(shift) == sev}
 
 
 def _main_notes(table: Table, cols: list[tuple], avg_cols: list[tuple]) -> None:

@@ -33,7 +33,7 @@ import pandas as pd
 from bench.api.errors import DataError
 from bench.api.registry import SHIFTS, SUITES
 from bench.report.reported import points_for
-from bench.report.versions import at_version, versions
+from bench.report.versions import at_version, suite_levels, versions
 
 __all__ = ["BASELINES", "compare", "markdown", "measured_averages", "paired_places",
            "sign_agreement", "suite_levels", "versions"]
@@ -59,13 +59,6 @@ class RankComparison:
     # side of source they fall on; nan with fewer than 3 of them
     tau_adapting: float = float("nan")
     p_adapting: float = float("nan")
-
-
-def suite_levels(suite: str, direction: str) -> dict[str, int]:
-    """The severity a default run of the suite gives each shift of its single-stream cells
-    of `direction` (clean left out)."""
-    return {c.shift: c.severity for c in SUITES.get(suite).cells()
-            if c.direction == direction and c.stream == "single" and c.shift != "clean"}
 
 
 def _rows_at_level(df: pd.DataFrame, suite: str, direction: str, version: str | None,

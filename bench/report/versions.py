@@ -48,3 +48,10 @@ def compared_versions(rows: pd.DataFrame,
         chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
         keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
     return rows[keep], chosen
+
+
+def suite_levels(suite: str, direction: str) -> dict[str, int]:
+    """The severity a default run of the suite gives each shift of its single-stream cells
+    of `direction` (clean left out)."""
+    return {c.shift: c.severity for c in SUITES.get(suite).cells()
+            if c.direction == direction and c.stream == "single" and c.shift != "clean"}
