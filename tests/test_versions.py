@@ -35,6 +35,19 @@ def test_a_version_with_only_source_gives_way_to_the_newest_compared_one():
     assert chosen == {"mini-c": CURRENT} and list(picked["cell_id"]) == ["c0", "c4", "c5"]
 
 
+def test_a_rerun_under_way_does_not_replace_the_complete_version():
+    complete = [("mini-c", "1", "source"), ("mini-c", "1", "tent")]
+    partial = [("mini-c", CURRENT, "source"), ("mini-c", CURRENT, "source"),
+               ("mini-c", CURRENT, "tent")]
+    _, chosen = compared_versions(_rows(complete + partial), ["mini-c"])
+    assert chosen == {"mini-c": "1"}  # the current version's tent has 1 row of source's 2
+    _, chosen = compared_versions(_rows(partial), ["mini-c"])
+    assert chosen == {"mini-c": CURRENT}  # nothing complete: the newest compared one
+    done = partial + [("mini-c", CURRENT, "tent")]
+    _, chosen = compared_versions(_rows(complete + done), ["mini-c"])
+    assert chosen == {"mini-c": CURRENT}
+
+
 def test_two_versions_of_a_suite_never_share_a_table(tmp_path):
     from helpers_outcomes import write_store
 

@@ -32,9 +32,11 @@ def versions(df: pd.DataFrame, suite: str) -> list[str]:
 
 def compared_versions(rows: pd.DataFrame,
                       suites) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Each of `suites`' rows at one version: the newest that holds a method beside source
-    (a version whose methods are not run yet compares nothing), else the current one. Rows
-    of other suites pass unchanged."""
+    """Each of `suites`' rows at one version: the newest complete one (a method beside
+    source, every method with as many rows as source: a rerun still under way does not
+    replace the version it reruns), else the newest that holds a method beside source (a
+    version whose methods are not run yet compares nothing), else the current one. Rows of
+    other suites pass unchanged."""
     if "suite_version" not in rows:
         return rows, {}
     keep = ~rows["suite"].isin(list(suites))
@@ -44,8 +46,11 @@ def compared_versions(rows: pd.DataFrame,
         if not mine.any():
             continue
         held = versions(rows[mine], suite)
-        methods = {v: set(at_version(rows[mine], v)["method"]) for v in held}
-        chosen[suite] = next((v for v in held if methods[v] - {"source"}), held[0])
+        counts = {v: at_version(rows[mine], v)["method"].value_counts() for v in held}
+        compared = [v for v in held if set(counts[v].index) - {"source"}]
+        complete = [v for v in compared
+                    if "source" in counts[v] and (counts[v] == counts[v]["source"]).all()]
+        chosen[suite] = next(iter(complete + compared), held[0])
         keep |= mine & (rows["suite_version"].astype(str) == chosen[suite])
     return rows[keep], chosen
 
