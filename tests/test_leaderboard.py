@@ -59,6 +59,7 @@ def test_suite_level_columns_need_no_stand_in_note(df):
     assert "gaussian_noise@3" in table.columns
     assert "at the suite's severity (shift@N: level N, the level its suite file sets)" in table.title
     assert not any("highest severity run" in n for n in table.notes)
+    assert "Avg. excludes clean: plain mean over the shift columns." in table.notes
     older = _table(build(rows.assign(suite_version="1"), suites=["mini-c"]), "mini-c")
     assert "below the shift's maximum" in older.title
     assert any("gaussian_noise@3: highest severity run (3)" in n for n in older.notes)

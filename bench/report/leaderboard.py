@@ -209,7 +209,7 @@ def main_table(key: tuple, group: pd.DataFrame, metric: str, labels: dict,
         table.add_row(labels[rk], line + [avg, TableCell(text=f"{avg.count}/{len(avg_cols)}")],
                       ref=ref_row, ident=(*key, *rk))
     _outcome_clause(table, metric)
-    _main_notes(table, [c for c in cols if c[0] not in own], avg_cols)
+    _main_notes(table, cols, avg_cols, own)
     not_run = _shifts_not_run(key, cols)
     if not_run:
         table.notes.append(f"not run yet (no rows): {', '.join(not_run)}, the suite's other "
@@ -241,9 +241,10 @@ def _suite_level_labels(key: tuple, group: pd.DataFrame, cols: list[tuple]) -> s
     return {label for label, shift, sev in cols if label != shift and level.get(shift) == sev}
 
 
-def _main_notes(table: Table, cols: list[tuple], avg_cols: list[tuple]) -> None:
+def _main_notes(table: Table, cols: list[tuple], avg_cols: list[tuple],
+                own: set[str]) -> None:
     for label, shift, sev in cols:
-        if label != shift:
+        if label != shift and label not in own:
             table.notes.append(f"{label}: highest severity run ({sev}); the protocol maximum "
                                "has no rows")
     cells = [c for line in table.cells for c in line]
