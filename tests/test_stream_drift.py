@@ -67,3 +67,36 @@ def test_trace_measures_weight_each_batch_by_its_queries():
     means, change, _ = drift(ROWS, parts)
     assert change.loc["tent"].tolist() == pytest.approx([-0.1, 0.9 - 0.3])
     assert trace_parts(traces.drop(columns="uniformity_q"), "uniformity_q").empty
+
+
+def test_the_tool_reads_every_method_of_the_current_version(tmp_path):
+    """tools/stream_drift.py: every method the store holds (tcr too, which the published
+    comparison leaves out), shifted cells only, the current version only; no source is one
+    line and exit 2."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers_outcomes import write_store
+
+    from bench.api.registry import SUITES, load_builtins
+
+    load_builtins()
+    tool = Path(__file__).resolve().parent.parent / "tools" / "stream_drift.py"
+    current = str(SUITES.get("mini-coco-c").version)
+    store = write_store(tmp_path, seeds=(0,), shifts=("fog", "snow", "clean"),
+                        suite="mini-coco-c", suite_version=current)
+    write_store(tmp_path, seeds=(0,), first_cell=100, suite="mini-coco-c", suite_version="0")
+    run = subprocess.run([sys.executable, str(tool), str(tmp_path), "--direction", "i2t"],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rows = store.read()
+    cells = rows[(rows["suite_version"].astype(str) == current) & (rows["shift"] != "clean")]
+    cells = cells[["cell_id", "method", "shift", "severity", "seed"]]
+    expected = drift_markdown(cells, outcome_parts(store.read_outcomes(list(cells["cell_id"]))),
+                              "R@1")
+    assert f"`mini-coco-c` v{current} i2t: 2 shifts, 10 cells" in run.stdout
+    assert expected in run.stdout and "| tcr |" in expected
+    nothing = subprocess.run([sys.executable, str(tool), str(tmp_path), "--direction", "t2i"],
+                             capture_output=True, text=True)
+    assert nothing.returncode == 2 and nothing.stderr.count("\n") == 1
