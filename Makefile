@@ -81,6 +81,7 @@ tables:
 	$(PY) -m bench leaderboard $(RESULTS) --metric retention_r1 --suite mini-diverse \
 		--out $(RESULTS)/RETENTION.md
 	$(PY) -m bench leaderboard $(RESULTS)/severity --out $(RESULTS)/SEVERITY.md
+	rm -rf $(RESULTS)/figures  # only the figures the current rows make
 	$(PY) -m bench plot $(RESULTS) --out $(RESULTS)/figures
 	if [ -d $(RESULTS)/coco/cells ]; then \
 		$(PY) -m bench leaderboard $(RESULTS)/coco --out $(RESULTS)/COCO.md && \

@@ -177,3 +177,23 @@ def test_diagnostic_figures_skipped_silently_without_them(results, figures):
     figs, skipped = figures  # the store's rows and traces carry no diagnostics
     assert not any(n.startswith(("diagnostics_", "angles_")) for n in figs)
     assert not skipped
+
+
+def test_a_rerun_under_way_stays_out_of_the_figures(tmp_path):
+    """Rows of a newer version whose methods have not all run (source on both shifts, tent
+    on one) never join the complete version's figure: the heatmap shows version 1 alone."""
+    from helpers_outcomes import PLANTED, write_store
+
+    from bench.api.registry import SUITES, load_builtins
+
+    load_builtins()
+    current = str(SUITES.get("mini-c").version)
+    write_store(tmp_path, seeds=(0,), suite_version="1")
+    write_store(tmp_path, seeds=(0,), first_cell=100, methods={"source": PLANTED["source"]},
+                suite_version=current, model="mini-clip-2")
+    write_store(tmp_path, seeds=(0,), first_cell=200, methods={"tent": PLANTED["tent"]},
+                shifts=("fog",), suite_version=current, model="mini-clip-2")
+    figs = dict(plots.build_figures(read_results(tmp_path))[0])
+    heat = next(f for name, f in figs.items() if name.startswith("heatmap_mini-c"))
+    labels = [t.get_text() for t in heat.axes[0].get_yticklabels()]
+    assert len(labels) == len(PLANTED) and not any("mini-clip-2" in lb for lb in labels)

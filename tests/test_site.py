@@ -342,3 +342,23 @@ def test_a_trace_of_61_to_120_batches_is_drawn_from_the_means_of_batch_pairs():
     got = _pair_means(values)
     assert len(got) == 51 and np.isnan(got[5]) and got[-1] == values[-1]
     assert np.array_equal(got, np.array(expected), equal_nan=True)
+
+
+def test_two_versions_of_a_suite_never_share_a_figure(tmp_path, monkeypatch):
+    """Severity curves are drawn per table (suite version): the earlier version's rows go to
+    its own figure (`mini-c-v1`), never into the current version's."""
+    from helpers_outcomes import write_store
+
+    from bench.api.registry import SUITES, load_builtins
+    from bench.cli import main
+
+    load_builtins()
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
+    store = tmp_path / "store"
+    write_store(store, seeds=(0,), severities=(3, 5), suite_version="1")
+    write_store(store, seeds=(0,), severities=(2, 3), first_cell=100,
+                suite_version=str(SUITES.get("mini-c").version))
+    assert main(["site", str(store), "--out", str(tmp_path / "site"), "--no-cache"]) == 0
+    names = sorted(p.name for p in (tmp_path / "site" / "figures").glob("severity_*.png"))
+    assert names == ["severity_mini-c-v1_mini_i2t_single.png",
+                     "severity_mini-c_mini_i2t_single.png"]

@@ -24,6 +24,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bench.api.registry import SUITES
 from bench.report.order import (
     DIVERSE_STREAMS,
     ROW_KEYS,
@@ -36,6 +37,7 @@ from bench.report.order import (
 from bench.report.plot_diagnostics import angle_traces, diagnostic_moves
 from bench.report.plot_stats import cell_bands, delta_heatmap_axes, trace_band
 from bench.report.significance import Outcomes
+from bench.report.versions import compared_versions
 
 STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
          "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.grid": True, "grid.alpha": 0.3,
@@ -300,10 +302,14 @@ def retention_scatter(df: pd.DataFrame) -> list[tuple[str, Figure]]:
 def build_figures(df: pd.DataFrame, traces: pd.DataFrame | None = None,
                   suites: list[str] | None = None, outcomes: pd.DataFrame | None = None,
                   ) -> tuple[list[tuple[str, Figure]], list[str]]:
-    """Every figure the rows support, and one line per kind of figure skipped."""
+    """Every figure the rows support, and one line per kind of figure skipped. Each suite's
+    rows are read at one version (`compared_versions`: the newest whose methods have all
+    run), as the README reads them: rows of two versions ran another model or shift
+    strength and never share a figure. Suites not registered pass unchanged."""
     df = prepare(df)
     if suites:
         df = df[df["suite"].isin(suites)]
+    df, _ = compared_versions(df, sorted(s for s in set(df["suite"]) if s in SUITES))
     df = with_rows(df)
     traces = traces if traces is not None else pd.DataFrame(columns=["cell_id"])
     per_query = Outcomes(outcomes, "r1")
