@@ -33,6 +33,9 @@ def test_a_version_with_only_source_gives_way_to_the_newest_compared_one():
                            "method": "tent"}
     picked, chosen = compared_versions(rows, ["mini-c"])
     assert chosen == {"mini-c": CURRENT} and list(picked["cell_id"]) == ["c0", "c4", "c5"]
+    plugin = _rows([("my-suite", "1", "source"), ("my-suite", "2", "tent")])
+    picked, chosen = compared_versions(plugin, ["my-suite"])  # not registered: unchanged
+    assert chosen == {} and list(picked["cell_id"]) == ["c0", "c1"]
 
 
 def test_a_rerun_under_way_does_not_replace_the_complete_version():

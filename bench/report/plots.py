@@ -24,7 +24,6 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bench.api.registry import SUITES
 from bench.report.order import (
     DIVERSE_STREAMS,
     ROW_KEYS,
@@ -309,7 +308,7 @@ def build_figures(df: pd.DataFrame, traces: pd.DataFrame | None = None,
     df = prepare(df)
     if suites:
         df = df[df["suite"].isin(suites)]
-    df, _ = compared_versions(df, sorted(s for s in set(df["suite"]) if s in SUITES))
+    df, _ = compared_versions(df, sorted(set(df["suite"])))
     df = with_rows(df)
     traces = traces if traces is not None else pd.DataFrame(columns=["cell_id"])
     per_query = Outcomes(outcomes, "r1")

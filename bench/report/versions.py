@@ -36,10 +36,12 @@ def compared_versions(rows: pd.DataFrame,
     source, every method with as many rows as source: a rerun still under way does not
     replace the version it reruns), else the newest that holds a method beside source (a
     version whose methods are not run yet compares nothing), else the current one. Rows of
-    other suites pass unchanged."""
+    other suites, and of suites not registered (no current version to read), pass
+    unchanged."""
     if "suite_version" not in rows:
         return rows, {}
-    keep = ~rows["suite"].isin(list(suites))
+    suites = [s for s in suites if s in SUITES]
+    keep = ~rows["suite"].isin(suites)
     chosen = {}
     for suite in suites:
         mine = rows["suite"] == suite

@@ -50,7 +50,7 @@ def _draw(df: pd.DataFrame, inputs: SiteInputs, groups: dict[tuple, dict[str, Ta
 
     # figures are named and placed by table key, whose suite part is the table's suite
     # version (`table_suite`): rows of two versions never share a figure
-    rows = plots.with_rows(df.assign(suite=df["table_suite"]) if "table_suite" in df else df)
+    rows = plots.with_rows(df.assign(suite=df["table_suite"]))
     per_query = Outcomes(inputs.outcomes, "r1")
     made: list[tuple[str, object, list[tuple]]] = []
     keys = list(groups)
