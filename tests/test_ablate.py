@@ -70,6 +70,7 @@ def test_ablate_runs_cells_prints_the_table_and_resumes(tmp_path, plugin):
     assert sorted(rows["method"]) == sorted(v.label for v in variants("rest"))
     assert set(rows["status"]) == {"ok"}
     assert "done: 7 cells planned, 0 already stored, 7 ok" in out
+    assert "### Ablation of rest on ablate-tiny v1 (1 cells per variant, seed 0, first 32 queries" in out
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert table[0].startswith("| variant | method | t2i clean | mean R@1 |")
     assert [line.split(" | ")[0] for line in table[1:]] == [

@@ -24,10 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also write the table to FILE (Markdown)")
 
 
-def _title(method: str, opts, n_cells: int) -> str:
+def _title(method: str, opts, cells: list) -> str:
+    """Names each suite at the version its cells ran, so tables of two versions never read alike."""
     seeds = ",".join(map(str, opts.selection.seeds))
     limit = f", first {opts.protocol.limit} queries" if opts.protocol.limit else ""
-    return (f"Ablation of {method} on {','.join(opts.selection.suites)} ({n_cells} cells per variant, "
+    suites = ",".join(sorted({f"{c.suite} v{c.suite_version}" for c in cells}))
+    return (f"Ablation of {method} on {suites} ({len(cells)} cells per variant, "
             f"seed {seeds}{limit}; R@1)")
 
 
@@ -62,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"done: {counts['planned']} cells planned, {counts['skipped']} already stored"
           + "".join(f", {v} {k}" for k, v in sorted(ran.items())) + f"; results in {opts.runtime.out}")
     table = table_rows(cells_by_variant, ResultStore(opts.runtime.out).read())
-    n_cells = len(next(iter(cells_by_variant.values())))
-    text = markdown(table, _title(method, opts, n_cells))
+    text = markdown(table, _title(method, opts, next(iter(cells_by_variant.values()))))
     print()
     print(text)
     if args.table:
