@@ -47,3 +47,17 @@ def test_cli(store, capsys):
     assert main(["compare", str(store.root), "--method", "nope"]) == 2
     assert "no results for method 'nope'" in capsys.readouterr().err
     assert main(["compare", str(store.root), "--method", "tent", "--baseline", "tent"]) == 2
+
+
+def test_each_suite_is_compared_at_one_version(tmp_path, capsys):
+    from bench.api.registry import SUITES, load_builtins
+
+    load_builtins()
+    current = str(SUITES.get("mini-c").version)
+    old = write_store(tmp_path, seeds=(0,))  # mini-c at version 1
+    write_store(tmp_path, seeds=(0,), first_cell=100, suite_version=current)
+    assert main(["compare", str(old.root), "--method", "tent"]) == 0
+    out = capsys.readouterr().out
+    assert f"paired on the same queries; mini-c v{current}" in out
+    rows = [line for line in out.splitlines() if line.startswith("| mini-c")]
+    assert len(rows) == 2  # the current version's two cells, not both versions' four

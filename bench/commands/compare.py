@@ -1,4 +1,7 @@
-"""`python -m bench compare RESULTS --method a --baseline b`: paired test on every common cell."""
+"""`python -m bench compare RESULTS --method a --baseline b`: paired test on every common cell.
+
+Each suite is read at one version (`compared_versions`: the newest whose methods have all
+run), named in the table's title."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from bench.engine.store import ResultStore, read_results
 from bench.report.paired_compare import compare_table
 from bench.report.render import FORMATS, render
 from bench.report.tables import METRICS, Leaderboard
+from bench.report.versions import compared_versions
 
 NAME = "compare"
 HELP = "Paired test of two methods on every cell they share (Δ, interval, sign test)."
@@ -40,8 +44,13 @@ def run(args: argparse.Namespace) -> int:
     suites = [s for s in (args.suite or "").split(",") if s]
     if suites:
         df = df[df["suite"].isin(suites)]
+    # each suite at one version, as the README's tables read it: rows of two versions ran
+    # another model or shift strength, so pooling them would mix two benchmarks
+    df, chosen = compared_versions(df, sorted(set(df["suite"])))
     table = compare_table(df, ResultStore(args.results).read_outcomes(), args.method,
                           args.baseline, args.metric)
+    if chosen:
+        table.title += "; " + ", ".join(f"{s} v{v}" for s, v in sorted(chosen.items()))
     text = render(Leaderboard(args.metric, [table]), args.format)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
