@@ -51,7 +51,8 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
     board = build(rows, "r1", list(suites), outcomes=outcomes)
     table, notes = suite_pair(board.tables, suites)
     notes = shift_notes + notes
-    head = (f"R@1 (%) averaged over each suite's shifts at maximum severity, mean over seeds; "
+    head = (f"R@1 (%) averaged over each suite's shifts at the level its leaderboard reads (the "
+            f"level the suite file sets, else the maximum severity), mean over seeds; "
             f"Δ vs source paired on the same queries (95 % bootstrap interval) and the "
             f"verdict of the suite's own table (sign test, Holm across its methods); "
             f"{', '.join(f'{s} v{chosen[s]}' if chosen.get(s) else s for s in suites)}")
