@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers_outcomes import write_store
+from helpers_outcomes import PLANTED, write_store
 
 from bench.cli import main
 from bench.report.paired_compare import POOLED, compare_table
@@ -61,3 +61,16 @@ def test_each_suite_is_compared_at_one_version(tmp_path, capsys):
     assert f"paired on the same queries; mini-c v{current}" in out
     rows = [line for line in out.splitlines() if line.startswith("| mini-c")]
     assert len(rows) == 2  # the current version's two cells, not both versions' four
+
+
+def test_a_method_only_at_an_older_version_is_named_with_it(tmp_path, capsys):
+    from bench.api.registry import SUITES, load_builtins
+
+    load_builtins()
+    current = str(SUITES.get("mini-c").version)
+    old = write_store(tmp_path, seeds=(0,))  # every method at mini-c v1
+    write_store(tmp_path, seeds=(0,), first_cell=100, suite_version=current,
+                methods={m: PLANTED[m] for m in ("source", "tent")})
+    assert main(["compare", str(old.root), "--method", "tcr"]) == 2
+    err = capsys.readouterr().err
+    assert f"'tcr' has results only at mini-c v1; compared: mini-c v{current}" in err

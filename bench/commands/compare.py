@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.api.errors import ConfigError
 from bench.commands import inputs
 from bench.commands.common import add_plugin_argument
 from bench.engine.store import ResultStore, read_results
@@ -46,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
         df = df[df["suite"].isin(suites)]
     # each suite at one version, as the README's tables read it: rows of two versions ran
     # another model or shift strength, so pooling them would mix two benchmarks
-    df, chosen = compared_versions(df, sorted(set(df["suite"])))
-    table = compare_table(df, ResultStore(args.results).read_outcomes(), args.method,
+    read, chosen = compared_versions(df, sorted(set(df["suite"])))
+    for method in (args.method, args.baseline):
+        _check_version(df, read, chosen, method)
+    table = compare_table(read, ResultStore(args.results).read_outcomes(), args.method,
                           args.baseline, args.metric)
     if chosen:
         table.title += "; " + ", ".join(f"{s} v{v}" for s, v in sorted(chosen.items()))
@@ -59,3 +62,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(text, end="")
     return 0
+
+
+def _check_version(df, read, chosen: dict[str, str], method: str) -> None:
+    """A method whose rows exist only at suite versions the comparison does not read is
+    named with the versions it has, not reported as absent."""
+    if method in set(read["method"]) or method not in set(df["method"]):
+        return
+    mine = df[df["method"] == method]
+    held = sorted({f"{s} v{v}" for s, v in zip(mine["suite"], mine["suite_version"], strict=True)})
+    read_at = ", ".join(f"{s} v{v}" for s, v in sorted(chosen.items()))
+    raise ConfigError(f"'{method}' has results only at {', '.join(held)}; compared: {read_at}",
+                      "each suite is read at the newest version whose methods have all run; "
+                      "pass --suite to pick the suites")
