@@ -95,6 +95,19 @@ def test_ranking_ties_share_a_place(board):
     assert rank.cell("tent", "mean rank").value == rank.cell("sar", "mean rank").value == 1.5
 
 
+def test_ranking_breaks_equal_mean_ranks_by_method_order_when_labels_carry_models(tmp_path):
+    store = write_store(tmp_path, seeds=(0,))  # eata identical to source: equal mean rank
+    # a row of another model on another dataset: every label now carries its model
+    store.write(make_row(999, method="tent", model="other", dataset="elsewhere",
+                         protocol=json.dumps(PROTOCOL), r1=50.0))
+    rank = build(store.read(), outcomes=store.read_outcomes()).tables[-1]
+    assert rank.kind == "ranking"
+    source, eata = "source (mini-clip)", "eata (mini-clip)"
+    assert rank.cell(source, "mean rank").value == rank.cell(eata, "mean rank").value
+    # source leads the tied pair (method order), as it does where labels are bare names
+    assert rank.rows.index(source) < rank.rows.index(eata)
+
+
 def test_rows_with_different_weights_or_limits_are_never_merged(tmp_path):
     methods = {"source": PLANTED["source"], "tent": PLANTED["tent"]}
     store = write_store(tmp_path, methods, seeds=(0,))

@@ -63,3 +63,18 @@ def test_two_versions_of_a_suite_never_share_a_table(tmp_path):
     assert len(mains) == 2
     assert [t.title.split(" · ")[0] for t in mains] == [f"mini-c v{CURRENT}", "mini-c v1"]
     assert all(len(t.rows) == len(mains[0].rows) for t in mains)  # each version's methods once
+
+
+def test_the_overall_ranking_reads_each_suite_at_one_version(tmp_path):
+    from helpers_outcomes import SHIFTS, write_store
+
+    from bench.report.leaderboard import build
+
+    store = write_store(tmp_path, seeds=(0,))  # every method at mini-c v1
+    write_store(tmp_path, seeds=(0,), first_cell=100, suite_version=CURRENT)
+    board = build(store.read(), "r1", outcomes=store.read_outcomes())
+    rank = next(t for t in board.tables if t.kind == "ranking")
+    assert rank.title.endswith(f"(mini-c v{CURRENT})")
+    assert any(n.startswith("not ranked: the tables of mini-c v1;") for n in rank.notes)
+    # one version's shift columns per method, not both versions'
+    assert {rank.cell(r, "cells").text for r in rank.rows} == {str(len(SHIFTS))}

@@ -47,7 +47,7 @@ from bench.report.tables import (
     TableCell,
     metric_unit,
 )
-from bench.report.versions import suite_levels
+from bench.report.versions import ranked_tables, suite_levels
 
 __all__ = ["AVG", "COUNT", "METRICS", "METRIC_LABELS", "TableCell", "Leaderboard", "Table", "build"]
 # a table per suite version (`table_suite`), dataset, direction and stream
@@ -379,10 +379,15 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         board.tables += [t for t in extra if t is not None]
     if not board.tables:
         raise ConfigError(f"no result row measures {metric}", "pick another --metric")
-    rank = ranking_table(board.tables, metric,
+    ranked, read_at, older = ranked_tables(board.tables, df)
+    rank = ranking_table(ranked, metric,
                          models={label: key[1] for key, label in labels.items()})
     if rank is not None:
-        rank.title += f" ({', '.join(sorted(set(df['suite'])))})"
+        rank.title += f" ({', '.join(read_at)})"
+        if older:
+            rank.notes.append(f"not ranked: the tables of {', '.join(older)}; each suite is "
+                              "ranked at one version, the newest whose methods have all run "
+                              "(rows of two versions ran another model or shift strength)")
         rank.notes += list(dict.fromkeys(notes.values()))
         board.tables.append(rank)
     if reported and not applied:

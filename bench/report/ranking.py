@@ -60,7 +60,7 @@ def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str]) 
     if not entries:
         return None
     _count_absent_rows(entries, mains, models)
-    return _ranking_rows(entries, mains, metric)
+    return _ranking_rows(entries, mains, metric, list(models))
 
 
 def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str]) -> None:
@@ -100,7 +100,9 @@ def _places(order: list[str], entries: dict) -> dict[str, tuple[int, int, bool]]
     return places
 
 
-def _ranking_rows(entries: dict, mains: list[Table], metric: str) -> Table:
+def _ranking_rows(entries: dict, mains: list[Table], metric: str, labels: list[str]) -> Table:
+    """`labels`: the row labels in method order, which breaks ties of mean rank (a label
+    carries its model when the rows hold several, so it is no method name to order by)."""
     bad_cols = list(NOT_OK) + ["missing"]
     label = METRIC_LABELS[metric]
     table = Table(f"Overall ranking — {label} at maximum severity over {len(mains)} table(s)",
@@ -108,7 +110,9 @@ def _ranking_rows(entries: dict, mains: list[Table], metric: str) -> Table:
 
     def order(item: tuple) -> tuple:
         ranks = item[1]["ranks"]
-        return (not ranks, sum(ranks) / len(ranks) if ranks else 0.0, method_key(item[0]))
+        mean = round(sum(ranks) / len(ranks), 9) if ranks else 0.0  # float noise apart
+        at = labels.index(item[0]) if item[0] in labels else len(labels)
+        return (not ranks, mean, at, method_key(item[0]))
 
     ordered = sorted(entries.items(), key=order)
     places = _places([name for name, e in ordered if e["ranks"]], entries)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.api.registry import SUITES
+from bench.report.tables import Table
 
 
 def version_key(version: str) -> tuple[int, str]:
@@ -62,3 +63,18 @@ def suite_levels(suite: str, direction: str) -> dict[str, int]:
     of `direction` (clean left out)."""
     return {c.shift: c.severity for c in SUITES.get(suite).cells()
             if c.direction == direction and c.stream == "single" and c.shift != "clean"}
+
+
+def ranked_tables(tables: list[Table], df: pd.DataFrame
+                  ) -> tuple[list[Table], list[str], list[str]]:
+    """The tables the overall ranking reads: each suite's main tables at one version
+    (`compared_versions`: the newest whose methods have all run); the suites as read
+    ("mini-c v4"); the table suites left out ("mini-c v3"). `df`: the board's rows as
+    `bench.report.order.prepare` gives them (with `table_suite`)."""
+    read, chosen = compared_versions(df, sorted(set(df["suite"])))
+    keep = set(read["table_suite"])
+    older = sorted({t.key[0] for t in tables
+                    if t.kind == "main" and t.key and t.key[0] not in keep})
+    ranked = [t for t in tables if t.kind != "main" or not t.key or t.key[0] in keep]
+    read_at = [f"{s} v{chosen[s]}" if s in chosen else s for s in sorted(set(read["suite"]))]
+    return ranked, read_at, older
