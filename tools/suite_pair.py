@@ -30,7 +30,7 @@ from bench.engine.store import ResultStore, read_results  # noqa: E402
 from bench.report.leaderboard import build  # noqa: E402
 from bench.report.render import frame_markdown  # noqa: E402
 from bench.report.suite_pair import common_shifts, suite_pair  # noqa: E402
-from bench.report.versions import compared_versions  # noqa: E402
+from bench.report.versions import compared_versions, with_versions  # noqa: E402
 
 
 def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
@@ -55,7 +55,7 @@ def markdown(folders: list[Path], suites: tuple[str, str]) -> str:
             f"level the suite file sets, else the maximum severity), mean over seeds; "
             f"Δ vs source paired on the same queries (95 % bootstrap interval) and the "
             f"verdict of the suite's own table (sign test, Holm across its methods); "
-            f"{', '.join(f'{s} v{chosen[s]}' if chosen.get(s) else s for s in suites)}")
+            f"{', '.join(with_versions(suites, chosen))}")
     return "\n".join([head, "", *frame_markdown(table, text_columns=("method",)),
                       *(["", *notes] if notes else [])])
 

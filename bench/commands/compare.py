@@ -15,7 +15,7 @@ from bench.engine.store import ResultStore, read_results
 from bench.report.paired_compare import compare_table
 from bench.report.render import FORMATS, render
 from bench.report.tables import METRICS, Leaderboard
-from bench.report.versions import compared_versions
+from bench.report.versions import compared_versions, with_versions
 
 NAME = "compare"
 HELP = "Paired test of two methods on every cell they share (Δ, interval, sign test)."
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     table = compare_table(read, ResultStore(args.results).read_outcomes(), args.method,
                           args.baseline, args.metric)
     if chosen:
-        table.title += "; " + ", ".join(f"{s} v{v}" for s, v in sorted(chosen.items()))
+        table.title += "; " + ", ".join(with_versions(sorted(chosen), chosen))
     text = render(Leaderboard(args.metric, [table]), args.format)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -71,7 +71,7 @@ def _check_version(df, read, chosen: dict[str, str], method: str) -> None:
         return
     mine = df[df["method"] == method]
     held = sorted({f"{s} v{v}" for s, v in zip(mine["suite"], mine["suite_version"], strict=True)})
-    read_at = ", ".join(f"{s} v{v}" for s, v in sorted(chosen.items()))
+    read_at = ", ".join(with_versions(sorted(chosen), chosen))
     raise ConfigError(f"'{method}' has results only at {', '.join(held)}; compared: {read_at}",
                       "each suite is read at the newest version whose methods have all run; "
                       "pass --suite to pick the suites")

@@ -108,11 +108,12 @@ def _ranking_rows(entries: dict, mains: list[Table], metric: str, labels: list[s
     table = Table(f"Overall ranking — {label} at maximum severity over {len(mains)} table(s)",
                   "ranking", ["place", "mean rank", f"mean {label}", "cells"] + bad_cols)
 
+    position = {name: i for i, name in enumerate(labels)}
+
     def order(item: tuple) -> tuple:
         ranks = item[1]["ranks"]
         mean = round(sum(ranks) / len(ranks), 9) if ranks else 0.0  # float noise apart
-        at = labels.index(item[0]) if item[0] in labels else len(labels)
-        return (not ranks, mean, at, method_key(item[0]))
+        return (not ranks, mean, position.get(item[0], len(position)), method_key(item[0]))
 
     ordered = sorted(entries.items(), key=order)
     places = _places([name for name, e in ordered if e["ranks"]], entries)

@@ -3,6 +3,8 @@ model or shift strength, so they are read one version at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 from bench.api.registry import SUITES
@@ -65,16 +67,20 @@ def suite_levels(suite: str, direction: str) -> dict[str, int]:
             if c.direction == direction and c.stream == "single" and c.shift != "clean"}
 
 
+def with_versions(suites: Iterable[str], chosen: dict[str, str]) -> list[str]:
+    """Each suite as read: "mini-c v4" where `chosen` gives its version, else its name."""
+    return [f"{s} v{chosen[s]}" if chosen.get(s) else s for s in suites]
+
+
 def ranked_tables(tables: list[Table], df: pd.DataFrame
                   ) -> tuple[list[Table], list[str], list[str]]:
-    """The tables the overall ranking reads: each suite's main tables at one version
+    """The main tables the overall ranking reads: each suite's at one version
     (`compared_versions`: the newest whose methods have all run); the suites as read
     ("mini-c v4"); the table suites left out ("mini-c v3"). `df`: the board's rows as
     `bench.report.order.prepare` gives them (with `table_suite`)."""
     read, chosen = compared_versions(df, sorted(set(df["suite"])))
     keep = set(read["table_suite"])
-    older = sorted({t.key[0] for t in tables
-                    if t.kind == "main" and t.key and t.key[0] not in keep})
-    ranked = [t for t in tables if t.kind != "main" or not t.key or t.key[0] in keep]
-    read_at = [f"{s} v{chosen[s]}" if s in chosen else s for s in sorted(set(read["suite"]))]
-    return ranked, read_at, older
+    mains = [t for t in tables if t.kind == "main"]
+    older = sorted({t.key[0] for t in mains} - keep)
+    ranked = [t for t in mains if t.key[0] in keep]
+    return ranked, with_versions(sorted(set(read["suite"])), chosen), older
