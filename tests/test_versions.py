@@ -78,3 +78,25 @@ def test_the_overall_ranking_reads_each_suite_at_one_version(tmp_path):
     assert any(n.startswith("not ranked: the tables of mini-c v1;") for n in rank.notes)
     # one version's shift columns per method, not both versions'
     assert {rank.cell(r, "cells").text for r in rank.rows} == {str(len(SHIFTS))}
+
+
+def test_rows_of_two_models_get_one_ranking_each(tmp_path):
+    """Methods run on different models are never ranked together, even in one table."""
+    from helpers_outcomes import PLANTED, SHIFTS, flip, write_store
+
+    from bench.report.leaderboard import build
+
+    store = write_store(tmp_path, seeds=(0,), suite_version=CURRENT)  # model mini-clip
+    other = {"source": lambda h, rng: h, "tcr": lambda h, rng: flip(h, rng, 80, 0)}
+    write_store(tmp_path, methods=other, seeds=(0,), first_cell=100, suite_version=CURRENT,
+                model="mini-clip-2")
+    board = build(store.read(), "r1", outcomes=store.read_outcomes())
+    first, second = [t for t in board.tables if t.kind == "ranking"]
+    assert first.title.startswith("Overall ranking of mini-clip — R@1")
+    assert second.title.startswith("Overall ranking of mini-clip-2 — R@1")
+    assert first.title.endswith(f"(mini-c v{CURRENT})")
+    assert set(first.rows) == set(PLANTED) and second.rows == ["tcr", "source"]
+    assert second.cell("tcr", "place").text == "1" and first.cell("tcr", "place").text == "5"
+    for rank in (first, second):  # each counts its own model's cells only
+        assert {rank.cell(r, "cells").text for r in rank.rows} == {str(len(SHIFTS))}
+        assert {rank.cell(r, "missing").text for r in rank.rows} == {"0"}

@@ -34,7 +34,7 @@ from bench.report.order import (
     shift_key,
     stream_key,
 )
-from bench.report.ranking import ranking_table
+from bench.report.ranking import ranking_tables
 from bench.report.significance import OUTCOME_KS, Outcomes, annotate
 from bench.report.tables import (
     AVG,
@@ -379,11 +379,9 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         board.tables += [t for t in extra if t is not None]
     if not board.tables:
         raise ConfigError(f"no result row measures {metric}", "pick another --metric")
-    ranked, read_at, older = ranked_tables(board.tables, df)
-    rank = ranking_table(ranked, metric,
-                         models={label: key[1] for key, label in labels.items()})
-    if rank is not None:
-        rank.title += f" ({', '.join(read_at)})"
+    ranked, read_as, older = ranked_tables(board.tables, df)
+    for rank in ranking_tables(ranked, metric, {label: key[1] for key, label in labels.items()},
+                               read_as):
         if older:
             rank.notes.append(f"not ranked: the tables of {', '.join(older)}; each suite is "
                               "ranked at one version, the newest whose methods have all run "

@@ -6,6 +6,9 @@ than the group's leader (paired sign test on the same queries, 95 %); the member
 share the mean of the positions they hold. Columns without per-query outcomes can
 only tie on equal values (to 0.1). The overall place uses the same rule on the
 pooled outcomes of every cell two methods have in common.
+
+Rows of different models are never ranked together: a board whose rows ran several
+models gets one ranking per model, each over the tables that hold rows of it.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from bench.report.significance import pair_cache
 from bench.report.tables import METRIC_LABELS, Table, TableCell
 
 
-def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
-    measured = t.measured()
+def _column_ranks(t: Table, j: int, pair, measured: list[int]) -> dict[int, float]:
     ok = sorted((i for i in measured if t.cells[i][j].status == "ok"),
                 key=lambda i: -t.cells[i][j].value)
     if all(t.cells[i][j].sample is not None for i in ok):
@@ -33,20 +35,48 @@ def _column_ranks(t: Table, j: int, pair) -> dict[int, float]:
     return stats.shared_ranks(stats.tie_groups(ok, differs))
 
 
-def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str]) -> Table | None:
+def ranking_tables(tables: Iterable[Table], metric: str, models: dict[str, str],
+                   read_as: dict[str, str] | None = None) -> list[Table]:
+    """The overall rankings of the main tables: one when their rows ran one model, else one
+    per model (in the order the models first appear), titled with it, over the tables
+    holding rows of it, its labels without the model. The title ends with the suites read.
+
+    `models`: row label -> model. `read_as`: a table's suite -> the suite as its title
+    names it ("mini-c" -> "mini-c v4").
+    """
+    read_as = read_as or {}
+    mains = [t for t in tables if t.kind == "main"]
+    order = list(dict.fromkeys(models.get(t.rows[i], "") for t in mains for i in t.measured()))
+    out = []
+    for model in order:
+        own = {label: m for label, m in models.items() if m == model}
+        held = [t for t in mains if any(t.rows[i] in own for i in t.measured())]
+        rank = ranking_table(held, metric, own if len(order) > 1 else models, set(own))
+        if rank is None:
+            continue
+        if len(order) > 1:
+            rank.title = rank.title.replace("Overall ranking", f"Overall ranking of {model}", 1)
+            rank.rows = [row.replace(f" ({model})", "", 1) for row in rank.rows]
+        rank.title += f" ({', '.join(sorted({read_as.get(t.key[0], t.key[0]) for t in held}))})"
+        out.append(rank)
+    return out
+
+
+def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str],
+                  rows: set[str] | None = None) -> Table | None:
     """Mean rank per method over every shift column of every main table (1 = best).
 
     `models` (row label -> model) limits the missing count to the tables a row could
-    have been in: those holding rows of its model.
+    have been in: those holding rows of its model. `rows`: rank only these labels.
     """
     mains = [t for t in tables if t.kind == "main"]
     entries: dict[str, dict] = {}
     for ti, t in enumerate(mains):
         pair = pair_cache(t)
-        measured = t.measured()
+        measured = [i for i in t.measured() if rows is None or t.rows[i] in rows]
         for col in t.shift_columns:
             j = t.columns.index(col)
-            ranks = _column_ranks(t, j, pair)
+            ranks = _column_ranks(t, j, pair, measured)
             for i in measured:
                 e = entries.setdefault(t.rows[i], {"ranks": [], "values": [], "bad": Counter(),
                                                    "samples": {}})
@@ -59,15 +89,16 @@ def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str]) 
                     e["bad"][cell.status] += 1
     if not entries:
         return None
-    _count_absent_rows(entries, mains, models)
+    _count_absent_rows(entries, mains, models, rows)
     return _ranking_rows(entries, mains, metric, list(models))
 
 
-def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str]) -> None:
+def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str],
+                       rows: set[str] | None) -> None:
     """A row with no line at all in a main table of its model misses every shift column of it
     (a row of another model could not have been there: it is not counted)."""
     for t in mains:
-        present = {t.rows[i] for i in t.measured()}
+        present = {t.rows[i] for i in t.measured() if rows is None or t.rows[i] in rows}
         held = {models.get(r) for r in present}
         for name, e in entries.items():
             if name not in present and models.get(name) in held:

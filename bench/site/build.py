@@ -335,7 +335,7 @@ class SiteWriter:
             findings.append({"page": slug(main.key), "table": " · ".join(main.key),
                              "better": better, "worse": worse,
                              "lines": [markdown_line(x) for x in lines[1:] or lines]})
-        ranking = next((t for t in self.boards["r1"].tables if t.kind == "ranking"), None)
+        rankings = [t for t in self.boards["r1"].tables if t.kind == "ranking"]
         suites_rows = []
         for p in pages:
             g = self.df[(self.df[GROUP_KEYS] == pd.Series(p["key"], index=GROUP_KEYS)).all(axis=1)]
@@ -347,7 +347,8 @@ class SiteWriter:
                                 "page": p["page"], "title": "open"})
         board_csv = [(METRIC_LABELS[m], f"downloads/leaderboard.{m}.csv") for m in self.boards]
         self._page("index.html", "index.html", title="bench leaderboard", findings=findings,
-                   ranking=table_view(ranking, ident="ranking-table") if ranking else None,
+                   rankings=[table_view(t, ident="ranking-table" + (f"-{k + 1}" if k else ""))
+                             for k, t in enumerate(rankings)],
                    suites=sorted(set(self.df["suite"])), suites_rows=suites_rows,
                    methods=self.method_cards, board_csv=board_csv, metric_label="R@1")
 
