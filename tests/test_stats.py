@@ -149,3 +149,11 @@ def test_tie_groups_and_shared_ranks():
     groups = stats.tie_groups(list(values), differs)
     assert groups == [["a", "b"], ["c", "d"], ["e"]]
     assert stats.shared_ranks(groups) == {"a": 1.5, "b": 1.5, "c": 3.5, "d": 3.5, "e": 5.0}
+
+
+def test_a_p_value_below_the_smallest_double_is_printed_as_a_bound():
+    from bench.report.stats import p_clause, p_text, sign_test
+
+    tiny = sign_test(15372, 8426)  # the pooled rest vs tcr counts on mini-coco-diverse
+    assert tiny == 0.0 and p_text(tiny) == "< 1e-300" and p_clause(tiny) == "p < 1e-300"
+    assert p_text(sign_test(30, 10)) == "0.0022" and p_clause(0.0123) == "p = 0.012"

@@ -81,22 +81,40 @@ def test_the_overall_ranking_reads_each_suite_at_one_version(tmp_path):
 
 
 def test_rows_of_two_models_get_one_ranking_each(tmp_path):
-    """Methods run on different models are never ranked together, even in one table."""
+    """Methods run on different models are never ranked together; an unranked older version
+    is named under the ranking that reads its suite."""
     from helpers_outcomes import PLANTED, SHIFTS, flip, write_store
 
     from bench.report.leaderboard import build
 
     store = write_store(tmp_path, seeds=(0,), suite_version=CURRENT)  # model mini-clip
-    other = {"source": lambda h, rng: h, "tcr": lambda h, rng: flip(h, rng, 80, 0)}
-    write_store(tmp_path, methods=other, seeds=(0,), first_cell=100, suite_version=CURRENT,
-                model="mini-clip-2")
+    other = PLANTED | {"tcr": lambda h, rng: flip(h, rng, 80, 0)}  # tcr best on mini-clip-2
+    write_store(tmp_path, methods=other, seeds=(0,), first_cell=100, suite="smoke",
+                suite_version=str(SUITES.get("smoke").version), model="mini-clip-2")
+    write_store(tmp_path, seeds=(0,), first_cell=200, suite_version="1")  # unranked
     board = build(store.read(), "r1", outcomes=store.read_outcomes())
     first, second = [t for t in board.tables if t.kind == "ranking"]
+    unranked = [n for n in first.notes + second.notes if n.startswith("not ranked")]
+    assert len(unranked) == 1 and "mini-c v1" in unranked[0] and unranked[0] in first.notes
     assert first.title.startswith("Overall ranking of mini-clip — R@1")
     assert second.title.startswith("Overall ranking of mini-clip-2 — R@1")
-    assert first.title.endswith(f"(mini-c v{CURRENT})")
-    assert set(first.rows) == set(PLANTED) and second.rows == ["tcr", "source"]
-    assert second.cell("tcr", "place").text == "1" and first.cell("tcr", "place").text == "5"
+    assert first.title.endswith(f"(mini-c v{CURRENT})") and "(smoke v" in second.title
+    assert set(first.rows) == set(second.rows) == set(PLANTED)
+    assert second.rows[0] == "tcr" and first.cell("tcr", "place").text == "5"
     for rank in (first, second):  # each counts its own model's cells only
         assert {rank.cell(r, "cells").text for r in rank.rows} == {str(len(SHIFTS))}
         assert {rank.cell(r, "missing").text for r in rank.rows} == {"0"}
+
+
+def test_a_ranking_of_one_model_on_a_board_of_two_names_the_model_in_its_title(tmp_path):
+    from helpers_outcomes import PLANTED, write_store
+
+    from bench.report.leaderboard import build
+
+    store = write_store(tmp_path, seeds=(0,), suite_version="1")  # mini-clip, unranked
+    write_store(tmp_path, seeds=(0,), first_cell=100, suite_version=CURRENT, model="mini-clip-2")
+    board = build(store.read(), "r1", outcomes=store.read_outcomes())
+    (rank,) = [t for t in board.tables if t.kind == "ranking"]
+    assert rank.title.startswith("Overall ranking of mini-clip-2 — R@1")
+    assert set(rank.rows) == set(PLANTED)  # the labels carry the model in the tables only
+    assert any("(mini-clip-2)" in r for t in board.tables if t.kind == "main" for r in t.rows)

@@ -381,11 +381,7 @@ def build(df: pd.DataFrame, metric: str = "r1", suites: list[str] | None = None,
         raise ConfigError(f"no result row measures {metric}", "pick another --metric")
     ranked, read_as, older = ranked_tables(board.tables, df)
     for rank in ranking_tables(ranked, metric, {label: key[1] for key, label in labels.items()},
-                               read_as):
-        if older:
-            rank.notes.append(f"not ranked: the tables of {', '.join(older)}; each suite is "
-                              "ranked at one version, the newest whose methods have all run "
-                              "(rows of two versions ran another model or shift strength)")
+                               read_as, older):
         rank.notes += list(dict.fromkeys(notes.values()))
         board.tables.append(rank)
     if reported and not applied:

@@ -111,7 +111,7 @@ def _test_cells(p: stats.Paired) -> list[TableCell]:
 def _set_p(line: list[TableCell], p: stats.Paired, adjusted: float) -> None:
     sig = 0 if adjusted >= stats.ALPHA else (1 if p.delta > 0 else -1 if p.delta < 0 else 0)
     line[2].sig, line[2].p = sig, adjusted
-    line[3].text = f"{adjusted:.2g}"
+    line[3].text = stats.p_text(adjusted)
 
 
 def _notes(method: str, baseline: str, untested: int, total: int) -> list[str]:

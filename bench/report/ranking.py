@@ -13,6 +13,7 @@ models gets one ranking per model, each over the tables that hold rows of it.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -36,13 +37,16 @@ def _column_ranks(t: Table, j: int, pair, measured: list[int]) -> dict[int, floa
 
 
 def ranking_tables(tables: Iterable[Table], metric: str, models: dict[str, str],
-                   read_as: dict[str, str] | None = None) -> list[Table]:
-    """The overall rankings of the main tables: one when their rows ran one model, else one
-    per model (in the order the models first appear), titled with it, over the tables
-    holding rows of it, its labels without the model. The title ends with the suites read.
+                   read_as: dict[str, str] | None = None,
+                   older: Iterable[str] = ()) -> list[Table]:
+    """The overall rankings of the main tables: one per model of their rows (in the order
+    the models first appear), over the tables holding rows of it. Where the labels carry
+    the model (the board holds several), the title names it instead. The title ends with
+    the suites read.
 
     `models`: row label -> model. `read_as`: a table's suite -> the suite as its title
-    names it ("mini-c" -> "mini-c v4").
+    names it ("mini-c" -> "mini-c v4"). `older`: the table suites left unranked ("mini-c v3"),
+    named in a note of each ranking that reads another version of their suite.
     """
     read_as = read_as or {}
     mains = [t for t in tables if t.kind == "main"]
@@ -51,15 +55,26 @@ def ranking_tables(tables: Iterable[Table], metric: str, models: dict[str, str],
     for model in order:
         own = {label: m for label, m in models.items() if m == model}
         held = [t for t in mains if any(t.rows[i] in own for i in t.measured())]
-        rank = ranking_table(held, metric, own if len(order) > 1 else models, set(own))
+        rank = ranking_table(held, metric, own, set(own))
         if rank is None:
             continue
-        if len(order) > 1:
+        if any(f" ({model})" in row for row in rank.rows):
             rank.title = rank.title.replace("Overall ranking", f"Overall ranking of {model}", 1)
             rank.rows = [row.replace(f" ({model})", "", 1) for row in rank.rows]
         rank.title += f" ({', '.join(sorted({read_as.get(t.key[0], t.key[0]) for t in held}))})"
+        suites = {_suite_name(t.key[0]) for t in held}
+        left = [o for o in older if _suite_name(o) in suites]
+        if left:
+            rank.notes.append(f"not ranked: the tables of {', '.join(left)}; each suite is "
+                              "ranked at one version, the newest whose methods have all run "
+                              "(rows of two versions ran another model or shift strength)")
         out.append(rank)
     return out
+
+
+def _suite_name(table_suite: str) -> str:
+    """"mini-c v3" -> "mini-c" (a table suite is the name, with the version when older)."""
+    return re.sub(r" v[^ ]+$", "", table_suite)
 
 
 def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str],

@@ -10,6 +10,7 @@ its claims change whenever the committed results do.
 
 from __future__ import annotations
 
+from bench.report import stats
 from bench.report.paired_compare import POOLED
 from bench.report.tables import AVG, Table
 
@@ -91,4 +92,4 @@ def compare_reading(table: Table) -> str:
              f"the {paired} of their {len(shared)} shared cells that have per-query outcomes")
     return (f"`{method}` vs `{baseline}`, pooled over {scope}: "
             f"Δ {_signed(d.value)} [{_signed(d.lo)}, {_signed(d.hi)}] R@1 points, {verdict} "
-            f"(sign test p = {d.p:.2g}; better / worse queries {cells[4].text}).")
+            f"(sign test {stats.p_clause(d.p)}; better / worse queries {cells[4].text}).")

@@ -160,6 +160,18 @@ def sign_test(better: int, worse: int) -> float:
     return 1.0 if n == 0 else float(binomtest(better, n, 0.5).pvalue)
 
 
+def p_text(p: float) -> str:
+    """A p-value as tables print it; one below the smallest double the test can return
+    (it underflows to 0 with tens of thousands of discordant queries) reads "< 1e-300"."""
+    return "< 1e-300" if p < 1e-300 else f"{p:.2g}"
+
+
+def p_clause(p: float) -> str:
+    """The same in prose: "p = 0.012", "p < 1e-300"."""
+    text = p_text(p)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def paired(a: Sample, b: Sample, n_boot: int = N_BOOT, rng: np.random.Generator | None = None,
            level: float = LEVEL) -> Paired | None:
     """Paired comparison of two samples on their common queries; None when none are common."""

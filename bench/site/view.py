@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from bench.report import stats
 from bench.report.render import cell_text
 from bench.report.tables import Table, TableCell
 
@@ -61,9 +62,9 @@ def _tip(cell: TableCell) -> str:
         parts.append(f"95 % interval [{cell.lo:.2f}, {cell.hi:.2f}]")
     if cell.sig:
         parts.append(f"{'better' if cell.sig > 0 else 'worse'} than source, p (Holm) "
-                     f"{cell.p:.2g}")
+                     f"{stats.p_text(cell.p)}")
     elif not math.isnan(cell.p):
-        parts.append(f"not significant vs source, p (Holm) {cell.p:.2g}")
+        parts.append(f"not significant vs source, p (Holm) {stats.p_text(cell.p)}")
     if cell.best:
         parts.append("best: significantly better than the runner-up")
     elif cell.tied:
