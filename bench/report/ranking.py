@@ -13,7 +13,6 @@ models gets one ranking per model, each over the tables that hold rows of it.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 
@@ -38,32 +37,31 @@ def _column_ranks(t: Table, j: int, pair, measured: list[int]) -> dict[int, floa
 
 def ranking_tables(tables: Iterable[Table], metric: str, models: dict[str, str],
                    read_as: dict[str, str] | None = None,
-                   older: Iterable[str] = ()) -> list[Table]:
+                   older: dict[str, str] | None = None) -> list[Table]:
     """The overall rankings of the main tables: one per model of their rows (in the order
     the models first appear), over the tables holding rows of it. Where the labels carry
     the model (the board holds several), the title names it instead. The title ends with
     the suites read.
 
-    `models`: row label -> model. `read_as`: a table's suite -> the suite as its title
-    names it ("mini-c" -> "mini-c v4"). `older`: the table suites left unranked ("mini-c v3"),
-    named in a note of each ranking that reads another version of their suite.
+    `models`: row label -> model, in method order. `read_as`: a table's suite -> the suite
+    as its title names it ("mini-c" -> "mini-c v4"). `older`: each table suite left
+    unranked -> the table suite read in its place ("mini-c v3" -> "mini-c"); it is named in
+    a note of the ranking that reads that one.
     """
-    read_as = read_as or {}
+    read_as, older = read_as or {}, older or {}
     mains = [t for t in tables if t.kind == "main"]
     order = list(dict.fromkeys(models.get(t.rows[i], "") for t in mains for i in t.measured()))
     out = []
     for model in order:
-        own = {label: m for label, m in models.items() if m == model}
-        held = [t for t in mains if any(t.rows[i] in own for i in t.measured())]
-        rank = ranking_table(held, metric, own, set(own))
+        labels = [label for label, m in models.items() if m == model]
+        held = [t for t in mains if any(t.rows[i] in labels for i in t.measured())]
+        named = model if any(f" ({model})" in label for label in labels) else ""
+        rank = ranking_table(held, metric, labels, named)
         if rank is None:
             continue
-        if any(f" ({model})" in row for row in rank.rows):
-            rank.title = rank.title.replace("Overall ranking", f"Overall ranking of {model}", 1)
-            rank.rows = [row.replace(f" ({model})", "", 1) for row in rank.rows]
-        rank.title += f" ({', '.join(sorted({read_as.get(t.key[0], t.key[0]) for t in held}))})"
-        suites = {_suite_name(t.key[0]) for t in held}
-        left = [o for o in older if _suite_name(o) in suites]
+        read = {t.key[0] for t in held}
+        rank.title += f" ({', '.join(sorted(read_as.get(ts, ts) for ts in read))})"
+        left = [ts for ts, instead in older.items() if instead in read]
         if left:
             rank.notes.append(f"not ranked: the tables of {', '.join(left)}; each suite is "
                               "ranked at one version, the newest whose methods have all run "
@@ -72,23 +70,18 @@ def ranking_tables(tables: Iterable[Table], metric: str, models: dict[str, str],
     return out
 
 
-def _suite_name(table_suite: str) -> str:
-    """"mini-c v3" -> "mini-c" (a table suite is the name, with the version when older)."""
-    return re.sub(r" v[^ ]+$", "", table_suite)
-
-
-def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str],
-                  rows: set[str] | None = None) -> Table | None:
-    """Mean rank per method over every shift column of every main table (1 = best).
-
-    `models` (row label -> model) limits the missing count to the tables a row could
-    have been in: those holding rows of its model. `rows`: rank only these labels.
+def ranking_table(tables: Iterable[Table], metric: str, labels: list[str],
+                  model: str = "") -> Table | None:
+    """Mean rank per method over every shift column of every main table (1 = best), among
+    the rows `labels` (one model's, in method order). `model`: named in the title and
+    dropped from the labels shown (labels carry it when the board holds several).
     """
+    wanted = set(labels)
     mains = [t for t in tables if t.kind == "main"]
     entries: dict[str, dict] = {}
     for ti, t in enumerate(mains):
         pair = pair_cache(t)
-        measured = [i for i in t.measured() if rows is None or t.rows[i] in rows]
+        measured = [i for i in t.measured() if t.rows[i] in wanted]
         for col in t.shift_columns:
             j = t.columns.index(col)
             ranks = _column_ranks(t, j, pair, measured)
@@ -104,20 +97,19 @@ def ranking_table(tables: Iterable[Table], metric: str, models: dict[str, str],
                     e["bad"][cell.status] += 1
     if not entries:
         return None
-    _count_absent_rows(entries, mains, models, rows)
-    return _ranking_rows(entries, mains, metric, list(models))
+    _count_absent_rows(entries, mains)
+    return _ranking_rows(entries, mains, metric, labels, model)
 
 
-def _count_absent_rows(entries: dict, mains: list[Table], models: dict[str, str],
-                       rows: set[str] | None) -> None:
-    """A row with no line at all in a main table of its model misses every shift column of it
-    (a row of another model could not have been there: it is not counted)."""
+def _count_absent_rows(entries: dict, mains: list[Table]) -> None:
+    """A row with no line at all in a main table holding rows of its model misses every
+    shift column of it (a table of other models only could not have held it)."""
     for t in mains:
-        present = {t.rows[i] for i in t.measured() if rows is None or t.rows[i] in rows}
-        held = {models.get(r) for r in present}
-        for name, e in entries.items():
-            if name not in present and models.get(name) in held:
-                e["bad"]["missing"] += len(t.shift_columns)
+        present = {t.rows[i] for i in t.measured()} & set(entries)
+        if present:
+            for name, e in entries.items():
+                if name not in present:
+                    e["bad"]["missing"] += len(t.shift_columns)
 
 
 def _places(order: list[str], entries: dict) -> dict[str, tuple[int, int, bool]]:
@@ -146,12 +138,14 @@ def _places(order: list[str], entries: dict) -> dict[str, tuple[int, int, bool]]
     return places
 
 
-def _ranking_rows(entries: dict, mains: list[Table], metric: str, labels: list[str]) -> Table:
+def _ranking_rows(entries: dict, mains: list[Table], metric: str, labels: list[str],
+                  model: str) -> Table:
     """`labels`: the row labels in method order, which breaks ties of mean rank (a label
     carries its model when the rows hold several, so it is no method name to order by)."""
     bad_cols = list(NOT_OK) + ["missing"]
     label = METRIC_LABELS[metric]
-    table = Table(f"Overall ranking — {label} at maximum severity over {len(mains)} table(s)",
+    table = Table(f"Overall ranking{f' of {model}' if model else ''} — {label} at maximum "
+                  f"severity over {len(mains)} table(s)",
                   "ranking", ["place", "mean rank", f"mean {label}", "cells"] + bad_cols)
 
     position = {name: i for i, name in enumerate(labels)}
@@ -172,7 +166,8 @@ def _ranking_rows(entries: dict, mains: list[Table], metric: str, labels: list[s
             if n else TableCell()
         mean = TableCell(sum(e["values"]) / n, status="ok") if n else TableCell()
         counts = [TableCell(text=str(e["bad"][b])) for b in bad_cols]
-        table.add_row(name, [where, rank, mean, TableCell(text=str(n))] + counts)
+        shown = name.replace(f" ({model})", "", 1) if model else name
+        table.add_row(shown, [where, rank, mean, TableCell(text=str(n))] + counts)
     table.notes.append("rank per shift column among the methods that have the cell: a method "
                        "shares the rank of the column's current group while it is not "
                        "significantly worse than the group's leader (paired sign test, 95 %; "

@@ -73,15 +73,19 @@ def with_versions(suites: Iterable[str], chosen: dict[str, str]) -> list[str]:
 
 
 def ranked_tables(tables: list[Table], df: pd.DataFrame
-                  ) -> tuple[list[Table], dict[str, str], list[str]]:
+                  ) -> tuple[list[Table], dict[str, str], dict[str, str]]:
     """The main tables the overall ranking reads: each suite's at one version
     (`compared_versions`: the newest whose methods have all run); each read table suite
-    as read ("mini-c" -> "mini-c v4"); the table suites left out ("mini-c v3"). `df`: the
-    board's rows as `bench.report.order.prepare` gives them (with `table_suite`)."""
+    as read ("mini-c" -> "mini-c v4"); each table suite left out -> the one read in its
+    place ("mini-c v3" -> "mini-c"). `df`: the board's rows as
+    `bench.report.order.prepare` gives them (with `table_suite`)."""
     read, chosen = compared_versions(df, sorted(set(df["suite"])))
     read_as = {ts: with_versions([suite], chosen)[0] for ts, suite
                in zip(read["table_suite"], read["suite"], strict=True)}
+    read_of = dict(zip(read["suite"], read["table_suite"], strict=True))
+    suite_of = dict(zip(df["table_suite"], df["suite"], strict=True))
     mains = [t for t in tables if t.kind == "main"]
-    older = sorted({t.key[0] for t in mains} - set(read_as))
+    older = {ts: read_of.get(suite_of.get(ts), "")
+             for ts in sorted({t.key[0] for t in mains} - set(read_as))}
     ranked = [t for t in mains if t.key[0] in read_as]
     return ranked, read_as, older
